@@ -1,0 +1,152 @@
+//! Connection settings, with a URL type that cannot leak its password.
+//!
+//! The URL is the one place a Redis password lives in this crate; wrapping it means `Debug`,
+//! `Display` and every error built from a config print `redis://user:***@host` instead.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::keys::KeySpace;
+
+/// A `redis://`, `rediss://` or `unix://` URL whose password is hidden when printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(url::Url);
+
+impl RedisUrl {
+    /// Parses and checks the scheme; the error never echoes the URL.
+    pub fn parse(text: &str) -> Result<Self> {
+        let url = url::Url::parse(text).map_err(|e| Error::invalid("url", e))?;
+        match url.scheme() {
+            "redis" | "rediss" | "unix" | "redis+unix" => Ok(RedisUrl(url)),
+            other => Err(Error::invalid(
+                "url",
+                format!("scheme `{other}` is not redis, rediss or unix"),
+            )),
+        }
+    }
+
+    /// The URL with its password, for handing to a Redis client. Never log it.
+    pub fn expose(&self) -> &str {
+        self.0.as_str()
+    }
+
+    #[cfg(any(feature = "blocking", feature = "async"))]
+    pub(crate) fn client(&self) -> Result<redis::Client> {
+        redis::Client::open(self.expose()).map_err(|e| Error::invalid("url", e.to_string()))
+    }
+}
+
+impl fmt::Display for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.password().is_none() {
+            return f.write_str(self.0.as_str());
+        }
+        let mut shown = self.0.clone();
+        // Cannot fail: the URL already has a password, hence a host.
+        let _ = shown.set_password(Some("***"));
+        f.write_str(shown.as_str())
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisUrl({self})")
+    }
+}
+
+/// How to reach Redis and where the gateway's keys live.
+///
+/// ```
+/// use std::time::Duration;
+/// use storage::StorageConfig;
+///
+/// let config = StorageConfig::new("redis://:hunter2@127.0.0.1:6379/0")?
+///     .with_key_prefix("{gw}:")
+///     .with_response_timeout(Duration::from_secs(2));
+/// assert!(!format!("{config:?}").contains("hunter2"));
+/// # Ok::<(), storage::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct StorageConfig {
+    /// Where Redis is.
+    pub url: RedisUrl,
+    /// Prepended to every key. Empty (the default) matches the existing deployment; a hash tag
+    /// such as `{gw}:` keeps the configuration families in one Redis Cluster slot.
+    pub key_prefix: String,
+    /// Time allowed to open a connection. Default 5 s.
+    pub connect_timeout: Duration,
+    /// Time allowed for Redis to answer one command. Default 5 s.
+    pub response_timeout: Duration,
+    /// Most connections the blocking API keeps open. Default 16. Ignored by the async API,
+    /// which multiplexes one connection.
+    pub pool_size: u32,
+    /// How many times an optimistic read-modify-write retries before giving up with
+    /// [`Error::Contention`]. Default 64.
+    pub max_update_attempts: u32,
+}
+
+impl StorageConfig {
+    /// Settings with defaults for `url`.
+    pub fn new(url: &str) -> Result<Self> {
+        Ok(StorageConfig {
+            url: RedisUrl::parse(url)?,
+            key_prefix: String::new(),
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(5),
+            pool_size: 16,
+            max_update_attempts: 64,
+        })
+    }
+
+    /// Sets [`key_prefix`](Self::key_prefix).
+    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`response_timeout`](Self::response_timeout).
+    pub fn with_response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Sets [`pool_size`](Self::pool_size).
+    pub fn with_pool_size(mut self, size: u32) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// Sets [`max_update_attempts`](Self::max_update_attempts).
+    pub fn with_max_update_attempts(mut self, attempts: u32) -> Self {
+        self.max_update_attempts = attempts.max(1);
+        self
+    }
+
+    /// The key names under [`key_prefix`](Self::key_prefix).
+    pub fn key_space(&self) -> KeySpace {
+        KeySpace::new(&self.key_prefix)
+    }
+}
+
+impl TryFrom<&str> for StorageConfig {
+    type Error = Error;
+
+    fn try_from(url: &str) -> Result<Self> {
+        StorageConfig::new(url)
+    }
+}
+
+impl TryFrom<&String> for StorageConfig {
+    type Error = Error;
+
+    fn try_from(url: &String) -> Result<Self> {
+        StorageConfig::new(url)
+    }
+}

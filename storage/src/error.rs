@@ -1,0 +1,115 @@
+//! The one error type of the crate.
+//!
+//! Every failure is typed so that callers can tell a dead Redis from a corrupt record from
+//! their own bad input. Messages name keys and fields, never values: a value may be a secret.
+
+use std::fmt;
+
+/// Result alias used by every operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Redis could not be reached, or the connection broke mid-operation.
+    #[error("redis connection failed: {reason}")]
+    Connection {
+        /// What the client reported (never the URL's password).
+        reason: String,
+    },
+    /// Redis did not answer within the configured timeout.
+    #[error("redis did not answer in time: {reason}")]
+    Timeout {
+        /// What the client reported.
+        reason: String,
+    },
+    /// Redis answered with an error or an unexpected reply.
+    #[error("redis error: {reason}")]
+    Redis {
+        /// What the server or client reported.
+        reason: String,
+    },
+    /// A stored record could not be decoded or fails validation. It is left untouched.
+    #[error("corrupt record at key `{key}`: {reason}")]
+    Corrupt {
+        /// The Redis key holding the record.
+        key: String,
+        /// Why it could not be used.
+        reason: String,
+    },
+    /// Input rejected before anything was written.
+    #[error("invalid `{field}`: {reason}")]
+    Invalid {
+        /// The field (or argument) that failed validation.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The write collides with a record another writer owns; nothing was written.
+    #[error("conflict at key `{key}`: already owned by `{owner}`")]
+    Conflict {
+        /// The key that is already taken.
+        key: String,
+        /// Who holds it (a route id, a hostname).
+        owner: String,
+    },
+    /// The operation needs a record that does not exist.
+    #[error("no record at key `{key}`")]
+    NotFound {
+        /// The key that was looked up.
+        key: String,
+    },
+    /// A read-modify-write kept losing its race to other writers and gave up.
+    #[error("too much contention at key `{key}` after {attempts} attempts")]
+    Contention {
+        /// The key being updated.
+        key: String,
+        /// How many times it was tried.
+        attempts: u32,
+    },
+}
+
+impl Error {
+    pub(crate) fn invalid(field: &'static str, reason: impl fmt::Display) -> Self {
+        Error::Invalid {
+            field,
+            reason: reason.to_string(),
+        }
+    }
+
+    pub(crate) fn corrupt(key: &str, reason: impl fmt::Display) -> Self {
+        Error::Corrupt {
+            key: key.to_owned(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// True for errors that a retry on a fresh connection can cure.
+    pub fn is_connection_error(&self) -> bool {
+        matches!(self, Error::Connection { .. })
+    }
+}
+
+impl From<redis::RedisError> for Error {
+    fn from(error: redis::RedisError) -> Self {
+        // RedisError's Display never includes the connection URL.
+        let reason = error.to_string();
+        if error.is_timeout() {
+            Error::Timeout { reason }
+        } else if error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_connection_refusal()
+        {
+            Error::Connection { reason }
+        } else {
+            Error::Redis { reason }
+        }
+    }
+}
+
+impl From<std::convert::Infallible> for Error {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}

@@ -1,0 +1,158 @@
+//! Every Redis key the crate touches, built in one pure place.
+//!
+//! The record keys are exactly the existing deployment's, so its data opens unchanged and its
+//! old readers keep working. Two index sets (`index:proxies`, `index:routes`) are this crate's
+//! own: they make listing one round trip instead of a keyspace scan. Their names cannot collide
+//! with a record: hostnames and route ids never contain `:`.
+//!
+//! With a hash-tag prefix such as `{gw}:`, every key here lands in one Redis Cluster slot, so
+//! the multi-key scripts stay legal on a cluster. Tests check the slot of each key.
+
+use base64::Engine;
+
+/// Key names under one prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySpace {
+    prefix: String,
+}
+
+impl KeySpace {
+    /// Keys under `prefix` (empty for the existing deployment's layout).
+    pub fn new(prefix: &str) -> Self {
+        KeySpace {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// The prefix every key starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn key(&self, parts: &[&str]) -> String {
+        let mut key = self.prefix.clone();
+        for part in parts {
+            key.push_str(part);
+        }
+        key
+    }
+
+    /// `proxy:{hostname}`: the JSON proxy target.
+    pub fn proxy(&self, hostname: &str) -> String {
+        self.key(&["proxy:", hostname])
+    }
+
+    /// The set of hostnames that have a proxy record.
+    pub fn proxy_index(&self) -> String {
+        self.key(&["index:proxies"])
+    }
+
+    /// `route:{route_id}`: the JSON route.
+    pub fn route(&self, route_id: &str) -> String {
+        self.key(&["route:", route_id])
+    }
+
+    /// The prefix of every route record key, for scripts that build `route:{id}` themselves.
+    pub fn route_record_prefix(&self) -> String {
+        self.key(&["route:"])
+    }
+
+    /// `route:priority:{100 - priority, %04d}:{route_id}`, the legacy ordering index.
+    pub fn route_priority(&self, priority: u16, route_id: &str) -> String {
+        let rank = format!("{:04}", 100 - i32::from(priority));
+        self.key(&["route:priority:", &rank, ":", route_id])
+    }
+
+    /// `route:unique:{base64(path_pattern)}:{priority}`: who owns a path at a priority.
+    pub fn route_unique(&self, path_pattern: &str, priority: u16) -> String {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(path_pattern);
+        self.key(&["route:unique:", &encoded, ":", &priority.to_string()])
+    }
+
+    /// The set of route ids that have a route record.
+    pub fn route_index(&self) -> String {
+        self.key(&["index:routes"])
+    }
+
+    /// Marks that the index sets hold every legacy record (see `Storage::reindex`).
+    pub fn index_version(&self) -> String {
+        self.key(&["meta:index-version"])
+    }
+
+    /// SCAN pattern for legacy proxy records.
+    pub fn proxy_scan_pattern(&self) -> String {
+        format!("{}proxy:*", glob_escape(&self.prefix))
+    }
+
+    /// SCAN pattern for the legacy route ordering index.
+    pub fn route_priority_scan_pattern(&self) -> String {
+        format!("{}route:priority:*", glob_escape(&self.prefix))
+    }
+
+    /// The hostname in a key matched by [`proxy_scan_pattern`](Self::proxy_scan_pattern), if
+    /// it is a proxy record (and not some other key that shares the family name).
+    pub fn hostname_of(&self, key: &str) -> Option<String> {
+        let hostname = key.strip_prefix(&self.prefix)?.strip_prefix("proxy:")?;
+        (!hostname.is_empty() && !hostname.contains(':')).then(|| hostname.to_owned())
+    }
+
+    /// The route id in a legacy ordering-index key.
+    pub fn route_id_of_priority_key(&self, key: &str) -> Option<String> {
+        let rest = key
+            .strip_prefix(&self.prefix)?
+            .strip_prefix("route:priority:")?;
+        let (_, route_id) = rest.split_once(':')?;
+        (!route_id.is_empty()).then(|| route_id.to_owned())
+    }
+}
+
+/// Escapes Redis glob metacharacters so a prefix matches only itself.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_layout_matches_the_fixture_keys() {
+        let keys = KeySpace::new("");
+        assert_eq!(keys.proxy("localhost"), "proxy:localhost");
+        assert_eq!(keys.route("token"), "route:token");
+        assert_eq!(keys.route_priority(95, "token"), "route:priority:0005:token");
+        assert_eq!(keys.route_priority(150, "metrics"), "route:priority:-050:metrics");
+        assert_eq!(keys.route_priority(0, "x"), "route:priority:0100:x");
+        assert_eq!(keys.route_unique("/token", 95), "route:unique:L3Rva2Vu:95");
+        assert_eq!(keys.route_unique("/metrics", 150), "route:unique:L21ldHJpY3M=:150");
+        assert_eq!(
+            keys.route_unique("^/admin/(users|keys)$", 60),
+            "route:unique:Xi9hZG1pbi8odXNlcnN8a2V5cykk:60"
+        );
+    }
+
+    #[test]
+    fn keys_parse_back() {
+        let keys = KeySpace::new("{gw}:");
+        assert_eq!(keys.hostname_of("{gw}:proxy:a.example"), Some("a.example".into()));
+        assert_eq!(keys.hostname_of("{gw}:proxy:a:b"), None);
+        assert_eq!(keys.hostname_of("proxy:a.example"), None);
+        assert_eq!(
+            keys.route_id_of_priority_key("{gw}:route:priority:-050:metrics"),
+            Some("metrics".into())
+        );
+    }
+
+    #[test]
+    fn scan_patterns_escape_the_prefix() {
+        assert_eq!(KeySpace::new("a*[b]:").proxy_scan_pattern(), "a\\*\\[b\\]:proxy:*");
+        assert_eq!(KeySpace::new("").route_priority_scan_pattern(), "route:priority:*");
+    }
+}

@@ -1,0 +1,10 @@
+-- Write a proxy record and its index entry together.
+-- KEYS[1] proxy:{hostname}, KEYS[2] index:proxies
+-- ARGV[1] JSON record, ARGV[2] hostname, ARGV[3] "absent" to write only if no record exists
+-- Returns "ok" or "stale" (a record exists and ARGV[3] was "absent").
+if ARGV[3] == 'absent' and redis.call('EXISTS', KEYS[1]) == 1 then
+  return 'stale'
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 'ok'

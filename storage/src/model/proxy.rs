@@ -1,0 +1,292 @@
+//! `ProxyTarget`: one hostname the gateway serves, where it forwards, and how it authenticates.
+//!
+//! The field set is the existing deployment's record, field for field; anything this version
+//! does not know lands in [`ProxyTarget::extra`] and is written back unchanged.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::validate;
+use super::{Secret, Timestamp};
+use crate::error::Result;
+
+/// How an authenticated proxy checks requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Validate the token and forward the request.
+    #[default]
+    Forward,
+    /// Send unauthenticated users to the login flow.
+    Redirect,
+    /// Forward without checking; the backend decides.
+    Passthrough,
+}
+
+/// Which routes apply to a proxy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteMode {
+    /// Every route except `disabled_routes`.
+    #[default]
+    All,
+    /// Only `enabled_routes`.
+    Selective,
+    /// No routes: everything goes to `target_url`.
+    None,
+}
+
+/// A proxy target, stored at `proxy:{proxy_hostname}`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[allow(missing_docs)] // the fields are the deployment's record format, documented in DESIGN.md
+pub struct ProxyTarget {
+    pub proxy_hostname: String,
+    pub target_url: String,
+    pub cert_name: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: Option<Timestamp>,
+    pub enabled: bool,
+    pub enable_http: bool,
+    pub enable_https: bool,
+    pub preserve_host_header: bool,
+    pub custom_headers: Option<BTreeMap<String, String>>,
+    pub custom_response_headers: Option<BTreeMap<String, String>>,
+    pub auth_enabled: bool,
+    pub auth_proxy: Option<String>,
+    pub auth_mode: AuthMode,
+    pub auth_required_users: Option<Vec<String>>,
+    pub auth_required_emails: Option<Vec<String>>,
+    pub auth_required_groups: Option<Vec<String>>,
+    pub auth_allowed_scopes: Option<Vec<String>>,
+    pub auth_allowed_audiences: Option<Vec<String>>,
+    pub auth_pass_headers: bool,
+    pub auth_cookie_name: String,
+    pub auth_header_prefix: String,
+    pub auth_excluded_paths: Option<Vec<String>>,
+    pub route_mode: RouteMode,
+    pub enabled_routes: Vec<String>,
+    pub disabled_routes: Vec<String>,
+    pub resource_endpoint: Option<String>,
+    pub resource_scopes: Option<Vec<String>>,
+    pub resource_stateful: bool,
+    pub resource_versions: Option<Vec<String>>,
+    pub resource_server_info: Option<Map<String, Value>>,
+    pub resource_override_backend: bool,
+    pub resource_bearer_methods: Option<Vec<String>>,
+    pub resource_documentation_suffix: Option<String>,
+    pub resource_custom_metadata: Option<Map<String, Value>>,
+    pub oauth_server_issuer: Option<String>,
+    pub oauth_server_pkce_required: bool,
+    pub oauth_server_override_defaults: bool,
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<Secret>,
+    pub oauth_admin_users: Option<Vec<String>>,
+    pub auth_realm: Option<String>,
+    pub auth_include_metadata_urls: bool,
+    pub auth_additional_params: Option<Map<String, Value>>,
+    pub owner_token_hash: Option<Secret>,
+    pub config_version: Option<u64>,
+    pub updated_at: Option<Timestamp>,
+    /// Fields this version does not know, written back unchanged.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ProxyTarget {
+    fn default() -> Self {
+        ProxyTarget {
+            proxy_hostname: String::new(),
+            target_url: String::new(),
+            cert_name: None,
+            created_by: None,
+            created_at: None,
+            enabled: true,
+            enable_http: true,
+            enable_https: true,
+            preserve_host_header: true,
+            custom_headers: None,
+            custom_response_headers: None,
+            auth_enabled: false,
+            auth_proxy: None,
+            auth_mode: AuthMode::Forward,
+            auth_required_users: None,
+            auth_required_emails: None,
+            auth_required_groups: None,
+            auth_allowed_scopes: None,
+            auth_allowed_audiences: None,
+            auth_pass_headers: true,
+            auth_cookie_name: "unified_auth_token".to_owned(),
+            auth_header_prefix: "X-Auth-".to_owned(),
+            auth_excluded_paths: None,
+            route_mode: RouteMode::All,
+            enabled_routes: Vec::new(),
+            disabled_routes: Vec::new(),
+            resource_endpoint: None,
+            resource_scopes: None,
+            resource_stateful: false,
+            resource_versions: None,
+            resource_server_info: None,
+            resource_override_backend: false,
+            resource_bearer_methods: None,
+            resource_documentation_suffix: None,
+            resource_custom_metadata: None,
+            oauth_server_issuer: None,
+            oauth_server_pkce_required: true,
+            oauth_server_override_defaults: false,
+            github_client_id: None,
+            github_client_secret: None,
+            oauth_admin_users: None,
+            auth_realm: None,
+            auth_include_metadata_urls: true,
+            auth_additional_params: None,
+            owner_token_hash: None,
+            config_version: None,
+            updated_at: None,
+            extra: Map::new(),
+        }
+    }
+}
+
+impl ProxyTarget {
+    /// A proxy for `hostname` forwarding to `target_url`, every other field at its default.
+    /// Nothing is checked until it is stored (or [`normalize`](Self::normalize) is called).
+    pub fn new(hostname: impl Into<String>, target_url: impl Into<String>) -> Self {
+        ProxyTarget {
+            proxy_hostname: hostname.into(),
+            target_url: target_url.into(),
+            created_at: Some(Timestamp::now()),
+            ..ProxyTarget::default()
+        }
+    }
+
+    /// Brings the record to canonical form (hostname trimmed and lower-cased) and checks every
+    /// rule; the error names the first field that breaks one.
+    pub fn normalize(&mut self) -> Result<()> {
+        self.proxy_hostname = validate::hostname("proxy_hostname", &self.proxy_hostname)?;
+        validate::http_url("target_url", &self.target_url)?;
+        for path in self.auth_excluded_paths.iter().flatten() {
+            validate::path("auth_excluded_paths", path)?;
+        }
+        if let Some(endpoint) = &self.resource_endpoint {
+            validate::path("resource_endpoint", endpoint)?;
+        }
+        if let Some(auth_proxy) = &self.auth_proxy {
+            validate::hostname("auth_proxy", auth_proxy)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `path` is served without authentication. An entry ending in `/` matches as a
+    /// prefix; any other entry matches the path itself or the path followed by `/` or `?`.
+    ///
+    /// ```
+    /// use storage::ProxyTarget;
+    ///
+    /// let mut proxy = ProxyTarget::new("localhost", "http://127.0.0.1:9000");
+    /// proxy.auth_excluded_paths = Some(vec!["/token".into(), "/.well-known/".into()]);
+    /// assert!(proxy.is_auth_excluded("/token"));
+    /// assert!(proxy.is_auth_excluded("/token?grant_type=refresh_token"));
+    /// assert!(proxy.is_auth_excluded("/.well-known/jwks.json"));
+    /// assert!(!proxy.is_auth_excluded("/tokens"));
+    /// ```
+    pub fn is_auth_excluded(&self, path: &str) -> bool {
+        self.auth_excluded_paths
+            .iter()
+            .flatten()
+            .any(|entry| path_matches(entry, path))
+    }
+
+    /// Whether this proxy publishes OAuth protected-resource metadata.
+    pub fn has_resource_metadata(&self) -> bool {
+        self.resource_endpoint
+            .as_deref()
+            .is_some_and(|endpoint| !endpoint.is_empty())
+    }
+}
+
+fn path_matches(entry: &str, path: &str) -> bool {
+    if entry.ends_with('/') {
+        return path.starts_with(entry);
+    }
+    match path.strip_prefix(entry) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'),
+        None => false,
+    }
+}
+
+impl fmt::Debug for ProxyTarget {
+    // Hand-written to keep the output short and the secrets out; `Secret` fields print as
+    // their length.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyTarget")
+            .field("proxy_hostname", &self.proxy_hostname)
+            .field("target_url", &self.target_url)
+            .field("enabled", &self.enabled)
+            .field("auth_enabled", &self.auth_enabled)
+            .field("auth_mode", &self.auth_mode)
+            .field("auth_excluded_paths", &self.auth_excluded_paths)
+            .field("route_mode", &self.route_mode)
+            .field("resource_endpoint", &self.resource_endpoint)
+            .field("github_client_secret", &self.github_client_secret)
+            .field("owner_token_hash", &self.owner_token_hash)
+            .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    #[test]
+    fn exclusion_matching() {
+        let cases = [
+            ("/token", "/token", true),
+            ("/token", "/token/", true),
+            ("/token", "/token?x=1", true),
+            ("/token", "/tokens", false),
+            ("/token", "/tok", false),
+            ("/device/", "/device/code", true),
+            ("/device/", "/device", false),
+            ("/.well-known/", "/.well-known/oauth-authorization-server", true),
+        ];
+        for (entry, path, expected) in cases {
+            assert_eq!(path_matches(entry, path), expected, "{entry} vs {path}");
+        }
+    }
+
+    #[test]
+    fn normalize_names_the_bad_field() {
+        let mut proxy = ProxyTarget::new("  Api.Example.COM ", "http://backend:8080");
+        proxy.normalize().unwrap();
+        assert_eq!(proxy.proxy_hostname, "api.example.com");
+
+        let field_of = |proxy: &mut ProxyTarget| match proxy.normalize() {
+            Err(Error::Invalid { field, .. }) => field,
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        for bad in ["", "a b", "*.x", "a:80", "{gw}"] {
+            assert_eq!(field_of(&mut ProxyTarget::new(bad, "http://b")), "proxy_hostname");
+        }
+        for bad in ["ftp://b", "b:80", "http://"] {
+            assert_eq!(field_of(&mut ProxyTarget::new("a", bad)), "target_url");
+        }
+        let mut proxy = ProxyTarget::new("a", "http://b");
+        proxy.auth_excluded_paths = Some(vec!["token".into()]);
+        assert_eq!(field_of(&mut proxy), "auth_excluded_paths");
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let mut proxy = ProxyTarget::new("a", "http://b");
+        proxy.github_client_secret = Some(Secret::new("s3cr3t-value"));
+        let shown = format!("{proxy:?}");
+        assert!(!shown.contains("s3cr3t-value"), "{shown}");
+        assert!(shown.contains("12 bytes"), "{shown}");
+    }
+}

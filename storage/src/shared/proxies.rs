@@ -1,0 +1,116 @@
+//! Proxy target operations.
+
+use super::storage::Storage;
+use super::{maybe, MODE};
+use crate::commands::{self, WriteOutcome};
+use crate::error::{Error, Result};
+use crate::model::{self, Listing, ProxyTarget};
+
+impl Storage {
+    /// Stores `proxy` under its hostname, replacing any record there, and returns it in the
+    /// canonical form it was stored in. Invalid input is an [`Error::Invalid`] naming the
+    /// field, and nothing is written. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "store_proxy_target", skip_all, fields(mode = MODE))]
+    pub async fn store_proxy_target(&self, mut proxy: ProxyTarget) -> Result<ProxyTarget> {
+        let json = model::encode(&mut proxy)?;
+        self.ready().await?;
+        let call = commands::put_proxy(&self.inner.keys, &proxy.proxy_hostname, &json, false);
+        let reply: String = self.inner.connection.script(&call).await?;
+        WriteOutcome::parse(&reply)?;
+        Ok(proxy)
+    }
+
+    /// The proxy for `hostname` (matched case-insensitively), if there is one. A stored record
+    /// that cannot be used is an [`Error::Corrupt`] naming its key. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "get_proxy_target", skip_all, fields(mode = MODE))]
+    pub async fn get_proxy_target(&self, hostname: &str) -> Result<Option<ProxyTarget>> {
+        let key = self.inner.keys.proxy(&model::hostname_key(hostname)?);
+        self.ready().await?;
+        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
+        raw.map(|raw| model::decode(&key, &raw)).transpose()
+    }
+
+    /// Every proxy, by hostname. Corrupt records are reported in the listing, not hidden and
+    /// not fatal. One round trip, whatever the number of proxies.
+    #[maybe]
+    #[tracing::instrument(name = "list_proxy_targets", skip_all, fields(mode = MODE))]
+    pub async fn list_proxy_targets(&self) -> Result<Listing<ProxyTarget>> {
+        self.ready().await?;
+        let keys = &self.inner.keys;
+        let reply: Vec<Vec<u8>> = self
+            .inner
+            .connection
+            .script(&commands::list_proxies(keys))
+            .await?;
+        let entries = commands::listed_records(reply, |hostname| keys.proxy(hostname));
+        Ok(Listing::decode(entries).sorted_by(|a: &ProxyTarget, b| {
+            a.proxy_hostname.cmp(&b.proxy_hostname)
+        }))
+    }
+
+    /// The proxies that publish OAuth protected-resource metadata (see
+    /// [`ProxyTarget::has_resource_metadata`]). Same cost as [`list_proxy_targets`](Self::list_proxy_targets).
+    #[maybe]
+    #[tracing::instrument(name = "get_proxy_targets_with_resource_metadata", skip_all, fields(mode = MODE))]
+    pub async fn get_proxy_targets_with_resource_metadata(&self) -> Result<Listing<ProxyTarget>> {
+        let listing = self.list_proxy_targets().await?;
+        Ok(listing.filtered(ProxyTarget::has_resource_metadata))
+    }
+
+    /// Removes the proxy for `hostname`. Returns whether there was one. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "delete_proxy_target", skip_all, fields(mode = MODE))]
+    pub async fn delete_proxy_target(&self, hostname: &str) -> Result<bool> {
+        let hostname = model::hostname_key(hostname)?;
+        self.ready().await?;
+        let call = commands::delete_proxy(&self.inner.keys, &hostname);
+        let removed: u32 = self.inner.connection.script(&call).await?;
+        Ok(removed > 0)
+    }
+
+    /// Changes the stored proxy for `hostname` with `edit` and returns the result.
+    ///
+    /// Atomic against every other writer: the record is read, edited and written back only if
+    /// it is still what was read; otherwise `edit` runs again on the fresh record. So
+    /// concurrent updates of different fields all survive, and `edit` must be a function of
+    /// the record it is given (it may run more than once). Fields the model does not know are
+    /// kept. Errors: [`Error::NotFound`] if there is no such proxy, [`Error::Invalid`] if the
+    /// edited record fails validation or `edit` changed the hostname (nothing is written),
+    /// [`Error::Contention`] after `max_update_attempts` lost races. Two round trips.
+    ///
+    /// ```no_run
+    /// # fn demo(storage: &storage::blocking::Storage) -> storage::Result<()> {
+    /// storage.update_proxy_target("api.example.com", |proxy| {
+    ///     proxy.auth_enabled = true;
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[maybe]
+    #[tracing::instrument(name = "update_proxy_target", skip_all, fields(mode = MODE))]
+    pub async fn update_proxy_target(
+        &self,
+        hostname: &str,
+        mut edit: impl FnMut(&mut ProxyTarget),
+    ) -> Result<ProxyTarget> {
+        let key = self.inner.keys.proxy(&model::hostname_key(hostname)?);
+        self.ready().await?;
+        let get = commands::get(&key);
+        for _ in 0..self.inner.config.max_update_attempts {
+            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
+            let (proxy, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
+            let expected = raw.unwrap_or_default();
+            let call = commands::compare_and_set(&key, &expected, &json);
+            let reply: String = self.inner.connection.script(&call).await?;
+            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
+                return Ok(proxy);
+            }
+        }
+        Err(Error::Contention {
+            key,
+            attempts: self.inner.config.max_update_attempts,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! Route operations.
+
+use super::storage::Storage;
+use super::{maybe, MODE};
+use crate::commands::{self, WriteOutcome};
+use crate::error::{Error, Result};
+use crate::model::{self, Listing, Route};
+
+impl Storage {
+    /// Stores `route`, creating it or replacing the route with the same id, together with its
+    /// legacy index keys, atomically. One route owns a path at a priority: if another route
+    /// already does, this is an [`Error::Conflict`] naming the key and the owner, and nothing
+    /// is written. Replacing a route whose stored record is corrupt is an [`Error::Corrupt`]
+    /// (delete it first). Invalid input is an [`Error::Invalid`] naming the field. Two round
+    /// trips.
+    #[maybe]
+    #[tracing::instrument(name = "store_route", skip_all, fields(mode = MODE))]
+    pub async fn store_route(&self, mut route: Route) -> Result<Route> {
+        let json = model::encode(&mut route)?;
+        self.ready().await?;
+        let keys = &self.inner.keys;
+        let key = keys.route(&route.route_id);
+        let get = commands::get(&key);
+        for _ in 0..self.inner.config.max_update_attempts {
+            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
+            let previous = raw
+                .as_deref()
+                .map(|raw| model::decode::<Route>(&key, raw).map(|old| (raw, old)))
+                .transpose()?;
+            let previous = previous.as_ref().map(|(raw, old)| (*raw, old));
+            let call = commands::put_route(keys, &route, &json, previous);
+            let reply: String = self.inner.connection.script(&call).await?;
+            match WriteOutcome::parse(&reply)? {
+                WriteOutcome::Written => return Ok(route),
+                WriteOutcome::Stale => continue,
+                WriteOutcome::Conflict { owner } => {
+                    return Err(Error::Conflict {
+                        key: keys.route_unique(&route.path_pattern, route.priority),
+                        owner,
+                    })
+                }
+            }
+        }
+        Err(Error::Contention {
+            key,
+            attempts: self.inner.config.max_update_attempts,
+        })
+    }
+
+    /// The route `route_id`, if there is one. A stored record that cannot be used is an
+    /// [`Error::Corrupt`] naming its key. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "get_route", skip_all, fields(mode = MODE))]
+    pub async fn get_route(&self, route_id: &str) -> Result<Option<Route>> {
+        let key = self.inner.keys.route(model::route_id_key(route_id)?);
+        self.ready().await?;
+        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
+        raw.map(|raw| model::decode(&key, &raw)).transpose()
+    }
+
+    /// Removes the route `route_id` with its index keys, atomically. Returns whether there
+    /// was one. A corrupt record can be deleted too; its legacy index keys cannot be named
+    /// then and stay (they no longer block the path: a uniqueness key whose owner is gone is
+    /// treated as free). Two round trips.
+    #[maybe]
+    #[tracing::instrument(name = "delete_route", skip_all, fields(mode = MODE))]
+    pub async fn delete_route(&self, route_id: &str) -> Result<bool> {
+        let key = self.inner.keys.route(model::route_id_key(route_id)?);
+        self.ready().await?;
+        let get = commands::get(&key);
+        for _ in 0..self.inner.config.max_update_attempts {
+            let Some(raw) = self.inner.connection.cmd::<Option<Vec<u8>>>(&get).await? else {
+                return Ok(false);
+            };
+            let decoded: Option<Route> = model::decode(&key, &raw).ok();
+            let call = commands::delete_route(&self.inner.keys, route_id, &raw, decoded.as_ref());
+            let reply: String = self.inner.connection.script(&call).await?;
+            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
+                return Ok(true);
+            }
+        }
+        Err(Error::Contention {
+            key,
+            attempts: self.inner.config.max_update_attempts,
+        })
+    }
+
+    /// The enabled routes, priority descending, ties by route id: the order the gateway
+    /// matches them in. Corrupt records are reported in the listing. One round trip,
+    /// whatever the number of routes.
+    #[maybe]
+    #[tracing::instrument(name = "list_routes", skip_all, fields(mode = MODE))]
+    pub async fn list_routes(&self) -> Result<Listing<Route>> {
+        let listing = self.list_all_routes().await?;
+        Ok(listing.filtered(|route| route.enabled))
+    }
+
+    /// Every route, enabled or not, in the same order as [`list_routes`](Self::list_routes).
+    #[maybe]
+    #[tracing::instrument(name = "list_all_routes", skip_all, fields(mode = MODE))]
+    pub async fn list_all_routes(&self) -> Result<Listing<Route>> {
+        self.ready().await?;
+        let keys = &self.inner.keys;
+        let reply: Vec<Vec<u8>> = self
+            .inner
+            .connection
+            .script(&commands::list_routes(keys))
+            .await?;
+        let entries = commands::listed_records(reply, |route_id| keys.route(route_id));
+        Ok(Listing::decode(entries).sorted_by(Route::listing_order))
+    }
+}

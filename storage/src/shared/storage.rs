@@ -1,0 +1,92 @@
+//! `Storage`: the handle every operation hangs off, and how one is obtained.
+
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::connection::{Connection, InitLock};
+use super::{maybe, MODE};
+use crate::commands;
+use crate::config::StorageConfig;
+use crate::error::{Error, Result};
+use crate::keys::KeySpace;
+
+/// The gateway's storage. Cheap to clone; clones share connections and initialization.
+///
+/// Every way of obtaining a usable storage initializes it (seeds the default proxies and
+/// routes, repairs `localhost`): [`connect`](Self::connect) does it at once, and a storage
+/// made with [`new`](Self::new) does it on its first operation, exactly once per instance.
+#[derive(Clone)]
+pub struct Storage {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub(super) connection: Connection,
+    pub(super) keys: KeySpace,
+    pub(super) config: StorageConfig,
+    pub(super) initialized: AtomicBool,
+    pub(super) init_lock: InitLock,
+}
+
+impl Storage {
+    /// A storage that connects and initializes on first use; no I/O happens here, so this
+    /// only fails on a bad configuration (for example a URL that is not `redis://`).
+    pub fn new<C>(config: C) -> Result<Self>
+    where
+        C: TryInto<StorageConfig>,
+        Error: From<C::Error>,
+    {
+        let config = config.try_into()?;
+        Ok(Storage {
+            inner: Arc::new(Inner {
+                connection: Connection::new(&config)?,
+                keys: config.key_space(),
+                config,
+                initialized: AtomicBool::new(false),
+                init_lock: InitLock::default(),
+            }),
+        })
+    }
+
+    /// Connects and initializes now, so a bad URL, an unreachable Redis or a corrupt default
+    /// record is reported here rather than on first use.
+    #[maybe]
+    pub async fn connect<C>(config: C) -> Result<Self>
+    where
+        C: TryInto<StorageConfig>,
+        Error: From<C::Error>,
+    {
+        let storage = Storage::new(config)?;
+        storage.initialize().await?;
+        Ok(storage)
+    }
+
+    /// The settings this storage was made with.
+    pub fn config(&self) -> &StorageConfig {
+        &self.inner.config
+    }
+
+    /// The key names this storage uses.
+    pub fn keys(&self) -> &KeySpace {
+        &self.inner.keys
+    }
+
+    /// Whether Redis answers `PING`. Does not initialize: a probe must not write.
+    #[maybe]
+    #[tracing::instrument(name = "health_check", skip_all, fields(mode = MODE))]
+    pub async fn health_check(&self) -> Result<()> {
+        let _: String = self.inner.connection.cmd(&commands::ping()).await?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Storage")
+            .field("mode", &MODE)
+            .field("url", &self.inner.config.url)
+            .field("key_prefix", &self.inner.keys.prefix())
+            .finish_non_exhaustive()
+    }
+}
