@@ -6,6 +6,8 @@
 //! - [`mode_keep`] and [`mode_skip`] are the two trivial attributes that let one source file be
 //!   compiled twice: each mode module imports them under the names `blocking_only` and
 //!   `async_only`, swapped, so an item marked `#[async_only]` exists only in the async copy.
+//! - [`test_blocking`] and [`test_async`] play the same part for test suites written once:
+//!   each test module imports one of them as `maybe_test`.
 
 mod seed_table;
 
@@ -29,6 +31,36 @@ pub fn mode_skip(args: TokenStream, _item: TokenStream) -> TokenStream {
         Ok(()) => TokenStream::new(),
         Err(error) => error.to_compile_error().into(),
     }
+}
+
+/// A blocking test: `#[test]`. Test suites import it as `maybe_test` in their blocking
+/// module, so one test source runs in both modes.
+#[proc_macro_attribute]
+pub fn test_blocking(args: TokenStream, item: TokenStream) -> TokenStream {
+    with_attribute(args, item, quote::quote!(#[::core::prelude::v1::test]))
+}
+
+/// An async test on a multi-threaded tokio runtime, so spawned tasks run in parallel.
+/// Test suites import it as `maybe_test` in their async module.
+#[proc_macro_attribute]
+pub fn test_async(args: TokenStream, item: TokenStream) -> TokenStream {
+    with_attribute(
+        args,
+        item,
+        quote::quote!(#[::tokio::test(flavor = "multi_thread", worker_threads = 4)]),
+    )
+}
+
+fn with_attribute(
+    args: TokenStream,
+    item: TokenStream,
+    attribute: proc_macro2::TokenStream,
+) -> TokenStream {
+    if let Err(error) = no_args(args) {
+        return error.to_compile_error().into();
+    }
+    let item = proc_macro2::TokenStream::from(item);
+    quote::quote!(#attribute #item).into()
 }
 
 fn no_args(args: TokenStream) -> syn::Result<()> {

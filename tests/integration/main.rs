@@ -1,1 +1,11 @@
+//! Integration tests against a real `redis-server`, written once in `cases/` and compiled
+//! into each enabled mode, the way the storage itself is.
 
+mod harness;
+
+#[cfg(feature = "async")]
+mod asynchronous;
+#[cfg(feature = "blocking")]
+mod blocking;
+#[cfg(all(feature = "blocking", feature = "async"))]
+mod both_modes;

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 /// A point in time plus the exact text it is stored as.
@@ -26,6 +26,9 @@ impl Timestamp {
 
     /// `instant`, written as `isoformat()` writes an aware UTC datetime.
     pub fn from_utc(instant: DateTime<Utc>) -> Self {
+        // The text keeps microseconds; so must the instant, or a record would not equal
+        // itself read back.
+        let instant = instant.trunc_subsecs(6);
         let text = instant.to_rfc3339_opts(SecondsFormat::Micros, false);
         Timestamp { instant, text }
     }
@@ -108,8 +111,9 @@ mod tests {
 
     #[test]
     fn new_timestamps_are_aware_utc_with_microseconds() {
-        let stamp = Timestamp::from_utc(DateTime::from_timestamp(1_755_681_302, 5_000).unwrap());
+        let stamp = Timestamp::from_utc(DateTime::from_timestamp(1_755_681_302, 5_999).unwrap());
         assert_eq!(stamp.as_str(), "2025-08-20T09:15:02.000005+00:00");
+        assert_eq!(Timestamp::parse(stamp.as_str()), Some(stamp));
     }
 
     #[test]

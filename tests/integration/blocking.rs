@@ -1,0 +1,29 @@
+//! The cases, compiled against `storage::blocking`.
+
+use maybe_async::must_be_sync as maybe;
+use storage::blocking::Storage;
+use storage_macros::test_blocking as maybe_test;
+
+/// Runs `work(0..n)` on `n` threads released together, and returns their results in order.
+fn concurrently<T, F>(n: usize, work: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(usize) -> T + Sync,
+{
+    let start = std::sync::Barrier::new(n);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (start, work) = (&start, &work);
+                scope.spawn(move || {
+                    start.wait();
+                    work(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker thread")).collect()
+    })
+}
+
+#[path = "cases/mod.rs"]
+mod cases;

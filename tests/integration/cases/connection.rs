@@ -1,0 +1,116 @@
+//! Connections: credentials, redaction, recovery, timeouts.
+
+use std::time::{Duration, Instant};
+
+use super::{connect, maybe, maybe_test, Storage};
+use crate::harness::RedisServer;
+use storage::{Error, StorageConfig};
+
+fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+#[maybe]
+#[maybe_test]
+async fn storage_is_send_and_sync() {
+    assert_send_sync::<Storage>();
+}
+
+#[maybe]
+#[maybe_test]
+async fn password_urls_work_and_the_password_never_shows() {
+    let server = RedisServer::start(&["--requirepass", "hunter2-secret"]);
+    let url = format!("redis://:hunter2-secret@127.0.0.1:{}/", server.port);
+    let storage = connect(StorageConfig::new(&url).unwrap()).await;
+    storage.health_check().await.unwrap();
+    let shown = format!("{storage:?} {} {:?}", storage.config().url, storage.config());
+    assert!(!shown.contains("hunter2-secret"), "{shown}");
+    assert!(shown.contains("***"), "{shown}");
+
+    let wrong = format!("redis://:wrong-pass-xyz@127.0.0.1:{}/", server.port);
+    let result = Storage::connect(wrong.as_str()).await;
+    let error = result.expect_err("a wrong password must fail");
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains("wrong-pass-xyz"), "{text}");
+}
+
+#[maybe]
+#[maybe_test]
+async fn acl_user_and_password_urls_work() {
+    let server = RedisServer::start(&[]);
+    let mut raw = server.raw();
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "gateway", "on", ">gw-pass-123", "~*", "+@all"])
+        .query(&mut raw)
+        .unwrap();
+    let url = format!("redis://gateway:gw-pass-123@127.0.0.1:{}/", server.port);
+    let storage = connect(StorageConfig::new(&url).unwrap()).await;
+    let localhost = storage.get_proxy_target("localhost").await.unwrap();
+    assert!(localhost.is_some());
+    assert!(!format!("{storage:?}").contains("gw-pass-123"));
+}
+
+#[maybe]
+#[maybe_test]
+async fn recovers_after_redis_drops_every_connection() {
+    let server = RedisServer::start(&[]);
+    let storage = connect(StorageConfig::new(&server.url()).unwrap()).await;
+    for _ in 0..4 {
+        storage.get_proxy_target("localhost").await.unwrap();
+    }
+    let mut raw = server.raw();
+    let killed: u64 = redis::cmd("CLIENT")
+        .arg(&["KILL", "TYPE", "normal", "SKIPME", "yes"])
+        .query(&mut raw)
+        .unwrap();
+    assert!(killed >= 1, "the storage's connections were dropped");
+    for _ in 0..4 {
+        let localhost = storage.get_proxy_target("localhost").await.unwrap();
+        assert!(localhost.is_some());
+    }
+}
+
+#[maybe]
+#[maybe_test]
+async fn unreachable_redis_is_a_connection_error_within_the_timeout() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = StorageConfig::new(&format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .with_connect_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let result = Storage::connect(config).await;
+    assert!(
+        matches!(result, Err(Error::Connection { .. })),
+        "{result:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[maybe]
+#[maybe_test]
+async fn a_slow_redis_is_a_timeout_error() {
+    let server = RedisServer::start(&["--enable-debug-command", "local"]);
+    let config = StorageConfig::new(&server.url())
+        .unwrap()
+        .with_response_timeout(Duration::from_millis(200));
+    let storage = connect(config).await;
+    let mut raw = server.raw();
+    let sleeper = std::thread::spawn(move || {
+        let _: redis::RedisResult<()> = redis::cmd("DEBUG").arg(&["SLEEP", "1.5"]).query(&mut raw);
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let result = storage.get_proxy_target("localhost").await;
+    assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
+    sleeper.join().unwrap();
+}
+
+#[maybe]
+#[maybe_test]
+async fn bad_urls_are_invalid_input() {
+    for url in ["http://127.0.0.1:6379", "not a url", ""] {
+        let result = StorageConfig::new(url);
+        assert!(matches!(result, Err(Error::Invalid { field: "url", .. })), "{url}: {result:?}");
+    }
+}

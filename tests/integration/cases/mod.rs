@@ -1,0 +1,23 @@
+//! Test cases written once: `#[maybe]` and `.await` are stripped in the blocking copy.
+
+use super::{concurrently, maybe, maybe_test, Storage};
+use crate::harness;
+use storage::StorageConfig;
+
+mod concurrency;
+mod connection;
+mod fixtures;
+mod initialization;
+mod proxies;
+mod routes;
+
+/// A connected, initialized storage on the shared server, under a prefix of its own.
+#[maybe]
+async fn storage(test: &str) -> Storage {
+    connect(harness::config(test)).await
+}
+
+#[maybe]
+async fn connect(config: StorageConfig) -> Storage {
+    Storage::connect(config).await.expect("connect to the test server")
+}
