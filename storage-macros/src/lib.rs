@@ -67,7 +67,10 @@ fn no_args(args: TokenStream) -> syn::Result<()> {
     let args = proc_macro2::TokenStream::from(args);
     match args.into_iter().next() {
         None => Ok(()),
-        Some(token) => Err(syn::Error::new(token.span(), "this attribute takes no arguments")),
+        Some(token) => Err(syn::Error::new(
+            token.span(),
+            "this attribute takes no arguments",
+        )),
     }
 }
 

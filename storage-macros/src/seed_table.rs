@@ -53,7 +53,11 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 fn proxy(entry: Entry) -> syn::Result<TokenStream> {
     let hostname = &entry.name;
     let host = hostname.value();
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || "*?[]{}:".contains(c)) {
+    if host.is_empty()
+        || host
+            .chars()
+            .any(|c| c.is_whitespace() || "*?[]{}:".contains(c))
+    {
         return Err(error(hostname, "invalid hostname"));
     }
     let mut fields = FieldReader::new(entry.fields, entry.name.span());
@@ -104,7 +108,11 @@ fn proxy(entry: Entry) -> syn::Result<TokenStream> {
 fn route(entry: Entry) -> syn::Result<TokenStream> {
     let route_id = &entry.name;
     let id = route_id.value();
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err(error(
             route_id,
             "route id must be letters, digits, `-`, `_` or `.`",
@@ -223,7 +231,10 @@ fn parse_block(input: ParseStream) -> syn::Result<Vec<Field>> {
     while !content.is_empty() {
         let name: Ident = content.parse()?;
         if fields.iter().any(|field| field.name == name) {
-            return Err(syn::Error::new(name.span(), format!("field `{name}` given twice")));
+            return Err(syn::Error::new(
+                name.span(),
+                format!("field `{name}` given twice"),
+            ));
         }
         let value = if content.peek(syn::token::Brace) {
             Value::Block(parse_block(&content)?)

@@ -223,9 +223,14 @@ mod tests {
         assert_eq!(WriteOutcome::parse("stale").unwrap(), WriteOutcome::Stale);
         assert_eq!(
             WriteOutcome::parse("conflict:token").unwrap(),
-            WriteOutcome::Conflict { owner: "token".into() }
+            WriteOutcome::Conflict {
+                owner: "token".into()
+            }
         );
-        assert!(matches!(WriteOutcome::parse("what"), Err(Error::Redis { .. })));
+        assert!(matches!(
+            WriteOutcome::parse("what"),
+            Err(Error::Redis { .. })
+        ));
     }
 
     #[test]
@@ -235,7 +240,10 @@ mod tests {
         let entries = listed_records(reply, |id| keys.route(id));
         assert_eq!(
             entries,
-            vec![("p:route:a".into(), b"{}".to_vec()), ("p:route:b".into(), b"[]".to_vec())]
+            vec![
+                ("p:route:a".into(), b"{}".to_vec()),
+                ("p:route:b".into(), b"[]".to_vec())
+            ]
         );
     }
 

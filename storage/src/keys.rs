@@ -127,11 +127,20 @@ mod tests {
         let keys = KeySpace::new("");
         assert_eq!(keys.proxy("localhost"), "proxy:localhost");
         assert_eq!(keys.route("token"), "route:token");
-        assert_eq!(keys.route_priority(95, "token"), "route:priority:0005:token");
-        assert_eq!(keys.route_priority(150, "metrics"), "route:priority:-050:metrics");
+        assert_eq!(
+            keys.route_priority(95, "token"),
+            "route:priority:0005:token"
+        );
+        assert_eq!(
+            keys.route_priority(150, "metrics"),
+            "route:priority:-050:metrics"
+        );
         assert_eq!(keys.route_priority(0, "x"), "route:priority:0100:x");
         assert_eq!(keys.route_unique("/token", 95), "route:unique:L3Rva2Vu:95");
-        assert_eq!(keys.route_unique("/metrics", 150), "route:unique:L21ldHJpY3M=:150");
+        assert_eq!(
+            keys.route_unique("/metrics", 150),
+            "route:unique:L21ldHJpY3M=:150"
+        );
         assert_eq!(
             keys.route_unique("^/admin/(users|keys)$", 60),
             "route:unique:Xi9hZG1pbi8odXNlcnN8a2V5cykk:60"
@@ -141,7 +150,10 @@ mod tests {
     #[test]
     fn keys_parse_back() {
         let keys = KeySpace::new("{gw}:");
-        assert_eq!(keys.hostname_of("{gw}:proxy:a.example"), Some("a.example".into()));
+        assert_eq!(
+            keys.hostname_of("{gw}:proxy:a.example"),
+            Some("a.example".into())
+        );
         assert_eq!(keys.hostname_of("{gw}:proxy:a:b"), None);
         assert_eq!(keys.hostname_of("proxy:a.example"), None);
         assert_eq!(
@@ -152,7 +164,13 @@ mod tests {
 
     #[test]
     fn scan_patterns_escape_the_prefix() {
-        assert_eq!(KeySpace::new("a*[b]:").proxy_scan_pattern(), "a\\*\\[b\\]:proxy:*");
-        assert_eq!(KeySpace::new("").route_priority_scan_pattern(), "route:priority:*");
+        assert_eq!(
+            KeySpace::new("a*[b]:").proxy_scan_pattern(),
+            "a\\*\\[b\\]:proxy:*"
+        );
+        assert_eq!(
+            KeySpace::new("").route_priority_scan_pattern(),
+            "route:priority:*"
+        );
     }
 }

@@ -53,6 +53,10 @@
 //!   logs or errors. Each public operation has a `tracing` span with its name and mode only.
 
 #![warn(missing_docs)]
+#![allow(
+    clippy::duplicate_mod,
+    reason = "shared/ is compiled once per mode on purpose: that is the one-source design"
+)]
 
 // Lets `seed_table!` name `::storage::seed::...` both here and in other crates.
 extern crate self as storage;

@@ -121,16 +121,22 @@ impl DefaultProxy {
             return false;
         };
         let mut changed = false;
-        changed |= fill(&mut proxy.resource_endpoint, || resource.endpoint.to_owned());
+        changed |= fill(&mut proxy.resource_endpoint, || {
+            resource.endpoint.to_owned()
+        });
         changed |= fill(&mut proxy.resource_scopes, || strings(resource.scopes));
         changed |= fill(&mut proxy.resource_versions, || strings(resource.versions));
         changed |= fill(&mut proxy.resource_bearer_methods, || {
             strings(resource.bearer_methods)
         });
         if let Some(suffix) = resource.documentation_suffix {
-            changed |= fill(&mut proxy.resource_documentation_suffix, || suffix.to_owned());
+            changed |= fill(&mut proxy.resource_documentation_suffix, || {
+                suffix.to_owned()
+            });
         }
-        changed |= fill(&mut proxy.resource_server_info, || object(resource.server_info));
+        changed |= fill(&mut proxy.resource_server_info, || {
+            object(resource.server_info)
+        });
         changed |= fill(&mut proxy.resource_custom_metadata, || {
             object(resource.custom_metadata)
         });
@@ -232,7 +238,8 @@ impl SeedPlan {
             match values.next().and_then(Option::as_ref) {
                 None => {
                     let json = model::encode(&mut default.to_proxy_target())?;
-                    plan.create_proxies.push((default.hostname.to_owned(), json));
+                    plan.create_proxies
+                        .push((default.hostname.to_owned(), json));
                 }
                 Some(raw) => {
                     let mut proxy: ProxyTarget = model::decode(&key, raw)?;
@@ -280,7 +287,11 @@ mod tests {
 
     fn snapshot_with(proxy: Option<&str>, all_routes: bool) -> Vec<Option<Vec<u8>>> {
         let mut snapshot = vec![Some(b"1".to_vec())];
-        snapshot.extend(DEFAULT_PROXIES.iter().map(|_| proxy.map(|p| p.as_bytes().to_vec())));
+        snapshot.extend(
+            DEFAULT_PROXIES
+                .iter()
+                .map(|_| proxy.map(|p| p.as_bytes().to_vec())),
+        );
         snapshot.extend(
             DEFAULT_ROUTES
                 .iter()
@@ -324,7 +335,10 @@ mod tests {
         assert!(proxy.auth_enabled);
         assert_eq!(proxy.resource_scopes, Some(vec!["custom".to_owned()]));
         assert_eq!(proxy.resource_endpoint.as_deref(), Some("/"));
-        assert!(!localhost().repair(&mut proxy), "a second repair changes nothing");
+        assert!(
+            !localhost().repair(&mut proxy),
+            "a second repair changes nothing"
+        );
     }
 
     #[test]
@@ -345,8 +359,10 @@ mod tests {
         assert_eq!(localhost.auth_excluded_paths.len(), 10);
         assert_eq!(DEFAULT_ROUTES.len(), 13);
         for route in DEFAULT_ROUTES {
-            let expected = if matches!(route.route_id, "acme-challenge" | "oauth-protected-resource")
-            {
+            let expected = if matches!(
+                route.route_id,
+                "acme-challenge" | "oauth-protected-resource"
+            ) {
                 100
             } else {
                 95

@@ -34,3 +34,30 @@ where
 
 #[path = "cases/mod.rs"]
 mod cases;
+
+#[tokio::test]
+async fn async_redis_storage_initializes_on_request_or_on_first_use() {
+    use redis::Commands;
+    use storage::AsyncRedisStorage;
+
+    let config = crate::harness::unprefixed_config();
+    let storage = AsyncRedisStorage::new(config.url.expose()).unwrap();
+    let seeded: bool = crate::harness::raw(&config)
+        .exists("proxy:localhost")
+        .unwrap();
+    assert!(!seeded, "new does no I/O");
+    storage.initialize().await.unwrap();
+    let seeded: bool = crate::harness::raw(&config)
+        .exists("proxy:localhost")
+        .unwrap();
+    assert!(seeded, "initialize seeds");
+
+    // The old bug: an async process that never called initialize.
+    let forgetful =
+        AsyncRedisStorage::new(crate::harness::unprefixed_config().url.expose()).unwrap();
+    let localhost = forgetful.get_proxy_target("localhost").await.unwrap();
+    let localhost = localhost.expect("first use seeds");
+    assert!(localhost.is_auth_excluded("/token"));
+    assert!(localhost.is_auth_excluded("/authorize"));
+    assert!(localhost.is_auth_excluded("/device/code"));
+}

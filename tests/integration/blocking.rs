@@ -21,9 +21,26 @@ where
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("worker thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker thread"))
+            .collect()
     })
 }
 
 #[path = "cases/mod.rs"]
 mod cases;
+
+#[test]
+fn redis_storage_connects_and_initializes_in_its_constructor() {
+    use redis::Commands;
+
+    let config = crate::harness::unprefixed_config();
+    let storage = storage::RedisStorage::new(config.url.expose()).unwrap();
+    let seeded: bool = crate::harness::raw(&config)
+        .exists("proxy:localhost")
+        .unwrap();
+    assert!(seeded, "the constructor itself seeds");
+    let localhost = storage.get_proxy_target("localhost").unwrap().unwrap();
+    assert!(localhost.is_auth_excluded("/token"));
+}

@@ -31,7 +31,9 @@ async fn blocking_threads_and_async_tasks_initialize_together() {
         .map(|_| {
             let (config, start) = (config.clone(), start.clone());
             tokio::spawn(async move {
-                tokio::task::spawn_blocking(move || start.wait()).await.unwrap();
+                tokio::task::spawn_blocking(move || start.wait())
+                    .await
+                    .unwrap();
                 asynchronous::Storage::connect(config)
                     .await?
                     .get_proxy_target("localhost")

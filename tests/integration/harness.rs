@@ -174,7 +174,10 @@ pub struct Fixture {
 
 /// The records the existing deployment wrote.
 pub fn fixtures() -> Vec<Fixture> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/legacy-records.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/legacy-records.json"
+    );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     let doc: serde_json::Value = serde_json::from_str(&text).expect("fixture JSON");
     doc["records"]

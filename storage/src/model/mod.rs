@@ -55,12 +55,31 @@ impl Record for Route {
 /// Decodes and validates the value stored at `key`. Any failure is [`Error::Corrupt`] naming
 /// the key; the stored value is never touched because of it.
 pub fn decode<T: Record>(key: &str, raw: &[u8]) -> Result<T> {
-    let mut record: T = serde_json::from_slice(raw).map_err(|e| Error::corrupt(key, e))?;
+    let mut record: T =
+        serde_json::from_slice(raw).map_err(|e| Error::corrupt(key, json_reason(&e)))?;
     record.normalize().map_err(|e| match e {
         Error::Invalid { field, reason } => Error::corrupt(key, format!("`{field}` {reason}")),
         other => other,
     })?;
     Ok(record)
+}
+
+/// serde_json's message without the values it quotes (`invalid type: string "…"`): a stored
+/// value may be a secret, and errors end up in logs. Field names (in backticks) stay.
+fn json_reason(error: &serde_json::Error) -> String {
+    let mut reason = String::new();
+    let mut quoted = false;
+    for c in error.to_string().chars() {
+        if c == '"' {
+            quoted = !quoted;
+            if quoted {
+                reason.push_str("\"…\"");
+            }
+        } else if !quoted {
+            reason.push(c);
+        }
+    }
+    reason
 }
 
 /// Validates `record` and encodes it for storing.
@@ -171,5 +190,32 @@ impl<T> Listing<T> {
             }
         }
         listing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_reasons_name_the_key_and_field_but_no_value() {
+        let raw = br#"{"proxy_hostname":"a","target_url":"http://b","config_version":"s3cret-v"}"#;
+        let error = decode::<ProxyTarget>("proxy:a", raw).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("proxy:a"), "{text}");
+        assert!(!text.contains("s3cret-v"), "{text}");
+        assert!(text.contains("invalid type"), "{text}");
+    }
+
+    #[test]
+    fn invalid_stored_fields_are_corrupt_with_the_field_named() {
+        let raw = br#"{"proxy_hostname":"a b","target_url":"http://b"}"#;
+        match decode::<ProxyTarget>("proxy:a b", raw) {
+            Err(Error::Corrupt { key, reason }) => {
+                assert_eq!(key, "proxy:a b");
+                assert!(reason.contains("proxy_hostname"), "{reason}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
     }
 }

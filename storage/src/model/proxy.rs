@@ -253,7 +253,11 @@ mod tests {
             ("/token", "/tok", false),
             ("/device/", "/device/code", true),
             ("/device/", "/device", false),
-            ("/.well-known/", "/.well-known/oauth-authorization-server", true),
+            (
+                "/.well-known/",
+                "/.well-known/oauth-authorization-server",
+                true,
+            ),
         ];
         for (entry, path, expected) in cases {
             assert_eq!(path_matches(entry, path), expected, "{entry} vs {path}");
@@ -271,7 +275,10 @@ mod tests {
             other => panic!("expected Invalid, got {other:?}"),
         };
         for bad in ["", "a b", "*.x", "a:80", "{gw}"] {
-            assert_eq!(field_of(&mut ProxyTarget::new(bad, "http://b")), "proxy_hostname");
+            assert_eq!(
+                field_of(&mut ProxyTarget::new(bad, "http://b")),
+                "proxy_hostname"
+            );
         }
         for bad in ["ftp://b", "b:80", "http://"] {
             assert_eq!(field_of(&mut ProxyTarget::new("a", bad)), "target_url");

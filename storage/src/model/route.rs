@@ -213,14 +213,42 @@ mod tests {
     #[test]
     fn normalize_names_the_bad_field() {
         let base = Route::to_url("r", "/x", 50, "http://api:9000");
-        assert_eq!(field_of(Route { priority: 1000, ..base.clone() }), "priority");
-        assert_eq!(field_of(Route { route_id: "a:b".into(), ..base.clone() }), "route_id");
-        assert_eq!(field_of(Route { path_pattern: "x".into(), ..base.clone() }), "path_pattern");
-        let bad_regex = Route { path_pattern: "^/(a".into(), is_regex: true, ..base.clone() };
+        assert_eq!(
+            field_of(Route {
+                priority: 1000,
+                ..base.clone()
+            }),
+            "priority"
+        );
+        assert_eq!(
+            field_of(Route {
+                route_id: "a:b".into(),
+                ..base.clone()
+            }),
+            "route_id"
+        );
+        assert_eq!(
+            field_of(Route {
+                path_pattern: "x".into(),
+                ..base.clone()
+            }),
+            "path_pattern"
+        );
+        let bad_regex = Route {
+            path_pattern: "^/(a".into(),
+            is_regex: true,
+            ..base.clone()
+        };
         assert_eq!(field_of(bad_regex), "path_pattern");
-        let no_hosts = Route { scope: RouteScope::Proxy, ..base.clone() };
+        let no_hosts = Route {
+            scope: RouteScope::Proxy,
+            ..base.clone()
+        };
         assert_eq!(field_of(no_hosts), "proxy_hostnames");
-        let hosts_but_global = Route { proxy_hostnames: vec!["a".into()], ..base.clone() };
+        let hosts_but_global = Route {
+            proxy_hostnames: vec!["a".into()],
+            ..base.clone()
+        };
         assert_eq!(field_of(hosts_but_global), "scope");
         let bad_port = Route {
             target_type: TargetType::Port,
@@ -228,7 +256,10 @@ mod tests {
             ..base.clone()
         };
         assert_eq!(field_of(bad_port), "target_value");
-        let ftp = Route { target_value: TargetValue::Text("ftp://x".into()), ..base };
+        let ftp = Route {
+            target_value: TargetValue::Text("ftp://x".into()),
+            ..base
+        };
         assert_eq!(field_of(ftp), "target_value");
     }
 

@@ -79,9 +79,8 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Timestamp::parse(&text).ok_or_else(|| {
-            de::Error::custom(format_args!("`{text}` is not an ISO-8601 datetime"))
-        })
+        Timestamp::parse(&text)
+            .ok_or_else(|| de::Error::custom(format_args!("`{text}` is not an ISO-8601 datetime")))
     }
 }
 

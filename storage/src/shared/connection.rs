@@ -188,7 +188,8 @@ pub(super) type InitLock = std::sync::Mutex<()>;
 #[blocking_only]
 pub(super) fn lock_init(lock: &InitLock) -> std::sync::MutexGuard<'_, ()> {
     // A panic in another initializer leaves nothing half-done in memory; carry on.
-    lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Serializes initialization within one `Storage`.

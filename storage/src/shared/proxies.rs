@@ -45,9 +45,8 @@ impl Storage {
             .script(&commands::list_proxies(keys))
             .await?;
         let entries = commands::listed_records(reply, |hostname| keys.proxy(hostname));
-        Ok(Listing::decode(entries).sorted_by(|a: &ProxyTarget, b| {
-            a.proxy_hostname.cmp(&b.proxy_hostname)
-        }))
+        Ok(Listing::decode(entries)
+            .sorted_by(|a: &ProxyTarget, b| a.proxy_hostname.cmp(&b.proxy_hostname)))
     }
 
     /// The proxies that publish OAuth protected-resource metadata (see

@@ -101,7 +101,10 @@ impl Storage {
     async fn rebuild_indexes(&self) -> Result<()> {
         let keys = &self.inner.keys;
         let hostnames = self.scan_keys(&keys.proxy_scan_pattern()).await?;
-        let hostnames: Vec<String> = hostnames.iter().filter_map(|k| keys.hostname_of(k)).collect();
+        let hostnames: Vec<String> = hostnames
+            .iter()
+            .filter_map(|k| keys.hostname_of(k))
+            .collect();
         let route_keys = self.scan_keys(&keys.route_priority_scan_pattern()).await?;
         let route_ids: Vec<String> = route_keys
             .iter()
@@ -116,8 +119,11 @@ impl Storage {
         let mut found = Vec::new();
         let mut cursor = 0;
         loop {
-            let (next, mut batch): (u64, Vec<String>) =
-                self.inner.connection.cmd(&commands::scan(cursor, pattern)).await?;
+            let (next, mut batch): (u64, Vec<String>) = self
+                .inner
+                .connection
+                .cmd(&commands::scan(cursor, pattern))
+                .await?;
             found.append(&mut batch);
             if next == 0 {
                 return Ok(found);

@@ -41,7 +41,11 @@ async fn concurrent_updates_of_different_fields_lose_nothing() {
     for result in results {
         result.unwrap();
     }
-    let proxy = storage.get_proxy_target("race.example").await.unwrap().unwrap();
+    let proxy = storage
+        .get_proxy_target("race.example")
+        .await
+        .unwrap()
+        .unwrap();
     let headers = proxy.custom_headers.unwrap();
     assert_eq!(headers.len(), WRITERS * ROUNDS, "every update survives");
     assert!(proxy.auth_enabled && !proxy.preserve_host_header);

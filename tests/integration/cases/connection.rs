@@ -21,7 +21,11 @@ async fn password_urls_work_and_the_password_never_shows() {
     let url = format!("redis://:hunter2-secret@127.0.0.1:{}/", server.port);
     let storage = connect(StorageConfig::new(&url).unwrap()).await;
     storage.health_check().await.unwrap();
-    let shown = format!("{storage:?} {} {:?}", storage.config().url, storage.config());
+    let shown = format!(
+        "{storage:?} {} {:?}",
+        storage.config().url,
+        storage.config()
+    );
     assert!(!shown.contains("hunter2-secret"), "{shown}");
     assert!(shown.contains("***"), "{shown}");
 
@@ -85,7 +89,11 @@ async fn unreachable_redis_is_a_connection_error_within_the_timeout() {
         matches!(result, Err(Error::Connection { .. })),
         "{result:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[maybe]
@@ -111,6 +119,9 @@ async fn a_slow_redis_is_a_timeout_error() {
 async fn bad_urls_are_invalid_input() {
     for url in ["http://127.0.0.1:6379", "not a url", ""] {
         let result = StorageConfig::new(url);
-        assert!(matches!(result, Err(Error::Invalid { field: "url", .. })), "{url}: {result:?}");
+        assert!(
+            matches!(result, Err(Error::Invalid { field: "url", .. })),
+            "{url}: {result:?}"
+        );
     }
 }

@@ -21,17 +21,34 @@ async fn every_legacy_record_reads_and_the_broken_one_is_named() {
     harness::load_fixtures(&mut harness::raw(&config), "");
     let storage = connect(config).await;
 
-    let api = storage.get_proxy_target("api.example.com").await.unwrap().unwrap();
+    let api = storage
+        .get_proxy_target("api.example.com")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(api.auth_mode, AuthMode::Redirect);
-    assert_eq!(api.auth_required_users, Some(vec!["alice".into(), "bob".into()]));
-    assert_eq!(api.updated_at.as_ref().map(|t| t.as_str()), Some("2025-08-22T10:00:00.5Z"));
+    assert_eq!(
+        api.auth_required_users,
+        Some(vec!["alice".into(), "bob".into()])
+    );
+    assert_eq!(
+        api.updated_at.as_ref().map(|t| t.as_str()),
+        Some("2025-08-22T10:00:00.5Z")
+    );
     assert_eq!(api.config_version, Some(3));
-    assert!(!format!("{api:?}").contains("s3cr3t"), "Debug shows no secret");
+    assert!(
+        !format!("{api:?}").contains("s3cr3t"),
+        "Debug shows no secret"
+    );
 
     let token = storage.get_route("token").await.unwrap().unwrap();
     assert_eq!(token.priority, 95);
     let metrics = storage.get_route("metrics").await.unwrap().unwrap();
-    assert_eq!(metrics.scope, RouteScope::Global, "no scope reads as global");
+    assert_eq!(
+        metrics.scope,
+        RouteScope::Global,
+        "no scope reads as global"
+    );
     assert!(metrics.proxy_hostnames.is_empty());
     assert_eq!(metrics.target_value, TargetValue::Port(9090));
     assert_eq!(metrics.methods, Some(vec!["GET".to_owned()]));
@@ -47,7 +64,11 @@ async fn every_legacy_record_reads_and_the_broken_one_is_named() {
 
     // Listings find the legacy records (indexed once at initialization) and name the broken one.
     let proxies = storage.list_proxy_targets().await.unwrap();
-    let hosts: Vec<_> = proxies.records.iter().map(|p| p.proxy_hostname.as_str()).collect();
+    let hosts: Vec<_> = proxies
+        .records
+        .iter()
+        .map(|p| p.proxy_hostname.as_str())
+        .collect();
     assert_eq!(hosts, ["api.example.com", "localhost"]);
     assert_eq!(proxies.corrupt.len(), 1);
     assert_eq!(proxies.corrupt[0].key, "proxy:broken.example.com");
@@ -60,11 +81,19 @@ async fn every_legacy_record_reads_and_the_broken_one_is_named() {
 
     // Nothing the storage did touched the records it did not own, or the broken one.
     let mut raw = harness::raw(storage.config());
-    for key in ["proxy:broken.example.com", "proxy:api.example.com", "route:metrics"] {
+    for key in [
+        "proxy:broken.example.com",
+        "proxy:api.example.com",
+        "route:metrics",
+    ] {
         let stored: String = raw.get(key).unwrap();
         assert_eq!(stored, harness::fixture(key).value, "{key} changed");
     }
-    for key in ["route:priority:0005:token", "route:unique:L3Rva2Vu:95", "cert:example-cert"] {
+    for key in [
+        "route:priority:0005:token",
+        "route:unique:L3Rva2Vu:95",
+        "cert:example-cert",
+    ] {
         let stored: String = raw.get(key).unwrap();
         assert_eq!(stored, harness::fixture(key).value, "{key} changed");
     }
@@ -83,11 +112,19 @@ async fn localhost_is_repaired_keeping_the_operators_changes() {
     let _: () = raw.set("proxy:localhost", localhost.to_string()).unwrap();
 
     let storage = connect(config).await;
-    let repaired = storage.get_proxy_target("localhost").await.unwrap().unwrap();
+    let repaired = storage
+        .get_proxy_target("localhost")
+        .await
+        .unwrap()
+        .unwrap();
     let paths = repaired.auth_excluded_paths.clone().unwrap();
     assert_eq!(paths[0], "/operator-extra");
     for required in required_paths() {
-        assert_eq!(paths.iter().filter(|p| p == required).count(), 1, "{required}");
+        assert_eq!(
+            paths.iter().filter(|p| p == required).count(),
+            1,
+            "{required}"
+        );
     }
     assert_eq!(paths.len(), required_paths().len() + 1);
     assert!(repaired.is_auth_excluded("/token"));
@@ -99,7 +136,10 @@ async fn localhost_is_repaired_keeping_the_operators_changes() {
 
     let stored = json(&raw.get::<_, String>("proxy:localhost").unwrap());
     let original = json(&harness::fixture("proxy:localhost").value);
-    assert_eq!(stored["created_at"], original["created_at"], "timestamp text kept");
+    assert_eq!(
+        stored["created_at"], original["created_at"],
+        "timestamp text kept"
+    );
     assert_eq!(stored["cert_name"], original["cert_name"]);
 }
 
@@ -111,7 +151,9 @@ async fn round_trip_keeps_every_field_including_unknown_ones() {
     harness::load_fixtures(&mut raw, "");
     let mut record = json(&harness::fixture("proxy:api.example.com").value);
     record["future_field"] = json(r#"{"nested": [1, 2, 3]}"#);
-    let _: () = raw.set("proxy:api.example.com", record.to_string()).unwrap();
+    let _: () = raw
+        .set("proxy:api.example.com", record.to_string())
+        .unwrap();
     let mut route = json(&harness::fixture("route:admin-api").value);
     route["route_future"] = Value::from("kept");
     let _: () = raw.set("route:admin-api", route.to_string()).unwrap();
@@ -123,7 +165,11 @@ async fn round_trip_keeps_every_field_including_unknown_ones() {
         .unwrap();
     let after = json(&raw.get::<_, String>("proxy:api.example.com").unwrap());
     for (field, value) in record.as_object().unwrap() {
-        let expected = if field == "enabled" { &Value::Bool(false) } else { value };
+        let expected = if field == "enabled" {
+            &Value::Bool(false)
+        } else {
+            value
+        };
         assert_eq!(&after[field], expected, "field `{field}`");
     }
 

@@ -9,14 +9,22 @@ use storage::{StorageConfig, DEFAULT_PROXIES, DEFAULT_ROUTES};
 async fn assert_seeded(storage: &Storage) {
     let localhost = storage.get_proxy_target("localhost").await.unwrap();
     let localhost = localhost.expect("localhost is seeded");
-    for path in ["/token", "/authorize", "/device/code", "/.well-known/jwks.json"] {
+    for path in [
+        "/token",
+        "/authorize",
+        "/device/code",
+        "/.well-known/jwks.json",
+    ] {
         assert!(localhost.is_auth_excluded(path), "{path} must skip auth");
     }
     assert!(!localhost.is_auth_excluded("/tokens"));
     let routes = storage.list_routes().await.unwrap();
     for default in DEFAULT_ROUTES {
         assert!(
-            routes.records.iter().any(|r| r.route_id == default.route_id),
+            routes
+                .records
+                .iter()
+                .any(|r| r.route_id == default.route_id),
             "route {} is seeded",
             default.route_id
         );
@@ -28,11 +36,18 @@ async fn assert_seeded(storage: &Storage) {
 async fn connect_seeds_the_defaults() {
     let storage = storage("init-connect").await;
     assert_seeded(&storage).await;
-    let localhost = storage.get_proxy_target("localhost").await.unwrap().unwrap();
+    let localhost = storage
+        .get_proxy_target("localhost")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(localhost.target_url, "http://127.0.0.1:9000");
     assert!(localhost.enable_http && !localhost.enable_https);
     assert!(!localhost.preserve_host_header && !localhost.auth_enabled);
-    assert_eq!(localhost.resource_scopes, Some(vec!["admin".into(), "user".into(), "mcp".into()]));
+    assert_eq!(
+        localhost.resource_scopes,
+        Some(vec!["admin".into(), "user".into(), "mcp".into()])
+    );
     assert_eq!(localhost.auth_excluded_paths.unwrap().len(), 10);
 }
 
@@ -82,7 +97,11 @@ async fn an_up_to_date_store_costs_one_round_trip_and_one_instance_initializes_o
     let before = harness::commands_served(&mut raw);
     connect(config.clone()).await;
     let after = harness::commands_served(&mut raw);
-    assert_eq!(after - before, 1, "verifying an up-to-date store is one MGET");
+    assert_eq!(
+        after - before,
+        1,
+        "verifying an up-to-date store is one MGET"
+    );
 
     // Many concurrent first uses of one fresh instance still initialize it once.
     let storage = Storage::new(config).unwrap();
@@ -94,7 +113,11 @@ async fn an_up_to_date_store_costs_one_round_trip_and_one_instance_initializes_o
     .await;
     let after = harness::commands_served(&mut raw);
     assert!(reads.iter().all(|r| matches!(r, Ok(Some(_)))));
-    assert_eq!(after - before, 16 + 1, "16 GETs and one initialization MGET");
+    assert_eq!(
+        after - before,
+        16 + 1,
+        "16 GETs and one initialization MGET"
+    );
 }
 
 #[maybe]
@@ -126,7 +149,11 @@ async fn concurrent_initializers_agree_on_one_record() {
     }
     let storage = connect(config).await;
     let routes = storage.list_all_routes().await.unwrap();
-    assert_eq!(routes.records.len(), DEFAULT_ROUTES.len(), "no route duplicated");
+    assert_eq!(
+        routes.records.len(),
+        DEFAULT_ROUTES.len(),
+        "no route duplicated"
+    );
 }
 
 #[maybe]
@@ -156,13 +183,21 @@ async fn reindex_picks_up_records_written_by_the_old_layer_later() {
     let _: () = raw.set(keys.proxy("api.example.com"), proxy).unwrap();
     let route = harness::fixture("route:metrics").value;
     let _: () = raw.set(keys.route("metrics"), route).unwrap();
-    let _: () = raw.set(keys.route_priority(150, "metrics"), "metrics").unwrap();
+    let _: () = raw
+        .set(keys.route_priority(150, "metrics"), "metrics")
+        .unwrap();
 
     let before = storage.list_proxy_targets().await.unwrap();
-    assert!(before.records.iter().all(|p| p.proxy_hostname != "api.example.com"));
+    assert!(before
+        .records
+        .iter()
+        .all(|p| p.proxy_hostname != "api.example.com"));
     storage.reindex().await.unwrap();
     let proxies = storage.list_proxy_targets().await.unwrap();
-    assert!(proxies.records.iter().any(|p| p.proxy_hostname == "api.example.com"));
+    assert!(proxies
+        .records
+        .iter()
+        .any(|p| p.proxy_hostname == "api.example.com"));
     let routes = storage.list_routes().await.unwrap();
     assert_eq!(routes.records[0].route_id, "metrics");
 }

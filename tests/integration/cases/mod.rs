@@ -19,5 +19,7 @@ async fn storage(test: &str) -> Storage {
 
 #[maybe]
 async fn connect(config: StorageConfig) -> Storage {
-    Storage::connect(config).await.expect("connect to the test server")
+    Storage::connect(config)
+        .await
+        .expect("connect to the test server")
 }

@@ -27,9 +27,15 @@ async fn store_get_and_delete() {
     let missing = storage.get_proxy_target("nowhere.example").await.unwrap();
     assert_eq!(missing, None);
 
-    let removed = storage.delete_proxy_target("api.example.com").await.unwrap();
+    let removed = storage
+        .delete_proxy_target("api.example.com")
+        .await
+        .unwrap();
     assert!(removed);
-    let removed_again = storage.delete_proxy_target("api.example.com").await.unwrap();
+    let removed_again = storage
+        .delete_proxy_target("api.example.com")
+        .await
+        .unwrap();
     assert!(!removed_again);
     let gone = storage.get_proxy_target("api.example.com").await.unwrap();
     assert_eq!(gone, None);
@@ -44,7 +50,11 @@ async fn list_includes_seeded_localhost_and_is_sorted() {
     }
     storage.delete_proxy_target("c.example").await.unwrap();
     let listing = storage.list_proxy_targets().await.unwrap();
-    let hosts: Vec<_> = listing.records.iter().map(|p| p.proxy_hostname.as_str()).collect();
+    let hosts: Vec<_> = listing
+        .records
+        .iter()
+        .map(|p| p.proxy_hostname.as_str())
+        .collect();
     assert_eq!(hosts, ["a.example", "b.example", "localhost"]);
     assert!(listing.corrupt.is_empty());
 }
@@ -53,12 +63,22 @@ async fn list_includes_seeded_localhost_and_is_sorted() {
 #[maybe_test]
 async fn resource_metadata_filter() {
     let storage = storage("proxy-resource").await;
-    storage.store_proxy_target(example("plain.example")).await.unwrap();
+    storage
+        .store_proxy_target(example("plain.example"))
+        .await
+        .unwrap();
     let mut with = example("mcp.example");
     with.resource_endpoint = Some("/mcp".into());
     storage.store_proxy_target(with).await.unwrap();
-    let listing = storage.get_proxy_targets_with_resource_metadata().await.unwrap();
-    let hosts: Vec<_> = listing.records.iter().map(|p| p.proxy_hostname.as_str()).collect();
+    let listing = storage
+        .get_proxy_targets_with_resource_metadata()
+        .await
+        .unwrap();
+    let hosts: Vec<_> = listing
+        .records
+        .iter()
+        .map(|p| p.proxy_hostname.as_str())
+        .collect();
     assert_eq!(hosts, ["localhost", "mcp.example"]);
 }
 
@@ -66,15 +86,25 @@ async fn resource_metadata_filter() {
 #[maybe_test]
 async fn update_changes_only_what_the_edit_touches() {
     let storage = storage("proxy-update").await;
-    storage.store_proxy_target(example("u.example")).await.unwrap();
+    storage
+        .store_proxy_target(example("u.example"))
+        .await
+        .unwrap();
     let updated = storage
         .update_proxy_target("u.example", |p| p.auth_enabled = true)
         .await
         .unwrap();
     assert!(updated.auth_enabled);
-    let fetched = storage.get_proxy_target("u.example").await.unwrap().unwrap();
+    let fetched = storage
+        .get_proxy_target("u.example")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(fetched, updated);
-    assert_eq!(fetched.auth_excluded_paths, Some(vec!["/public/".to_owned()]));
+    assert_eq!(
+        fetched.auth_excluded_paths,
+        Some(vec!["/public/".to_owned()])
+    );
     assert_eq!(fetched.github_client_secret, Some(Secret::new("gh-secret")));
 }
 
@@ -82,24 +112,44 @@ async fn update_changes_only_what_the_edit_touches() {
 #[maybe_test]
 async fn update_errors_are_typed_and_write_nothing() {
     let storage = storage("proxy-update-errors").await;
-    let missing = storage.update_proxy_target("none.example", |p| p.enabled = false).await;
+    let missing = storage
+        .update_proxy_target("none.example", |p| p.enabled = false)
+        .await;
     match missing {
         Err(Error::NotFound { key }) => assert!(key.ends_with("proxy:none.example"), "{key}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
 
-    let stored = storage.store_proxy_target(example("v.example")).await.unwrap();
+    let stored = storage
+        .store_proxy_target(example("v.example"))
+        .await
+        .unwrap();
     let renamed = storage
         .update_proxy_target("v.example", |p| p.proxy_hostname = "w.example".into())
         .await;
     assert!(
-        matches!(renamed, Err(Error::Invalid { field: "proxy_hostname", .. })),
+        matches!(
+            renamed,
+            Err(Error::Invalid {
+                field: "proxy_hostname",
+                ..
+            })
+        ),
         "{renamed:?}"
     );
     let bad_url = storage
         .update_proxy_target("v.example", |p| p.target_url = "ftp://x".into())
         .await;
-    assert!(matches!(bad_url, Err(Error::Invalid { field: "target_url", .. })), "{bad_url:?}");
+    assert!(
+        matches!(
+            bad_url,
+            Err(Error::Invalid {
+                field: "target_url",
+                ..
+            })
+        ),
+        "{bad_url:?}"
+    );
     let after = storage.get_proxy_target("v.example").await.unwrap();
     assert_eq!(after, Some(stored));
 }
@@ -108,14 +158,23 @@ async fn update_errors_are_typed_and_write_nothing() {
 #[maybe_test]
 async fn invalid_input_names_the_field_and_keeps_what_is_stored() {
     let storage = storage("proxy-invalid").await;
-    let original = storage.store_proxy_target(example("keep.example")).await.unwrap();
+    let original = storage
+        .store_proxy_target(example("keep.example"))
+        .await
+        .unwrap();
 
     let cases = [
         (ProxyTarget::new("keep.example", "not a url"), "target_url"),
-        (ProxyTarget::new("keep .example", "http://x"), "proxy_hostname"),
+        (
+            ProxyTarget::new("keep .example", "http://x"),
+            "proxy_hostname",
+        ),
         (ProxyTarget::new("", "http://x"), "proxy_hostname"),
         (ProxyTarget::new("*.example", "http://x"), "proxy_hostname"),
-        (ProxyTarget::new("keep.example:443", "http://x"), "proxy_hostname"),
+        (
+            ProxyTarget::new("keep.example:443", "http://x"),
+            "proxy_hostname",
+        ),
     ];
     for (proxy, expected_field) in cases {
         let result = storage.store_proxy_target(proxy).await;
@@ -128,11 +187,26 @@ async fn invalid_input_names_the_field_and_keeps_what_is_stored() {
     bad_path.auth_excluded_paths = Some(vec!["token".into()]);
     let result = storage.store_proxy_target(bad_path).await;
     assert!(
-        matches!(result, Err(Error::Invalid { field: "auth_excluded_paths", .. })),
+        matches!(
+            result,
+            Err(Error::Invalid {
+                field: "auth_excluded_paths",
+                ..
+            })
+        ),
         "{result:?}"
     );
     let lookup = storage.get_proxy_target("a b").await;
-    assert!(matches!(lookup, Err(Error::Invalid { field: "hostname", .. })), "{lookup:?}");
+    assert!(
+        matches!(
+            lookup,
+            Err(Error::Invalid {
+                field: "hostname",
+                ..
+            })
+        ),
+        "{lookup:?}"
+    );
 
     let after = storage.get_proxy_target("keep.example").await.unwrap();
     assert_eq!(after, Some(original));
@@ -157,12 +231,20 @@ async fn corrupt_record_is_reported_by_key_and_left_alone() {
     let listing = storage.list_proxy_targets().await.unwrap();
     assert_eq!(listing.corrupt.len(), 1);
     assert_eq!(listing.corrupt[0].key, key);
-    assert!(listing.records.iter().any(|p| p.proxy_hostname == "localhost"));
+    assert!(listing
+        .records
+        .iter()
+        .any(|p| p.proxy_hostname == "localhost"));
     let strict = listing.into_strict();
     assert!(matches!(strict, Err(Error::Corrupt { .. })), "{strict:?}");
 
-    let update = storage.update_proxy_target("bad.example", |p| p.enabled = false).await;
+    let update = storage
+        .update_proxy_target("bad.example", |p| p.enabled = false)
+        .await;
     assert!(matches!(update, Err(Error::Corrupt { .. })), "{update:?}");
     let still: String = raw.get(&key).unwrap();
-    assert_eq!(still, garbage, "a corrupt record is never rewritten as a side effect");
+    assert_eq!(
+        still, garbage,
+        "a corrupt record is never rewritten as a side effect"
+    );
 }

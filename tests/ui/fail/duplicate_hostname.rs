@@ -1,0 +1,6 @@
+storage_macros::seed_table! {
+    proxy "localhost" { target_url: "http://127.0.0.1:9000" }
+    proxy "localhost" { target_url: "http://127.0.0.1:9001" }
+}
+
+fn main() {}

@@ -1,0 +1,5 @@
+storage_macros::seed_table! {
+    proxy "localhost" { target_url: "http://127.0.0.1:99999" }
+}
+
+fn main() {}

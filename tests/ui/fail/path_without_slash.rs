@@ -1,0 +1,5 @@
+storage_macros::seed_table! {
+    route "token" { path: "token", priority: 95, url: "http://api:9000" }
+}
+
+fn main() {}

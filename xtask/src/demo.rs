@@ -1,0 +1,239 @@
+//! `cargo xtask demo`: a blocking and an async component on one Redis, at the same moment.
+//!
+//! Uses `REDIS_URL` when set, else a throwaway `redis-server`. The throwaway server (or any
+//! server, with `--load-fixtures`) first gets the existing deployment's records, with an
+//! operator's own excluded path on `localhost`, so the demo shows the repair: all required
+//! paths added, the operator's kept, every other record untouched, the corrupt one named.
+
+use std::path::PathBuf;
+
+use storage::{asynchronous, blocking, Listing, ProxyTarget, Route};
+
+use crate::redis_server::RedisServer;
+
+const OPERATOR_PATH: &str = "/operator-status";
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let load_flag = args.iter().any(|a| a == "--load-fixtures");
+    let (url, server) = match std::env::var("REDIS_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let server = RedisServer::start()?;
+            println!("started a throwaway redis-server at {}", server.url);
+            (server.url.clone(), Some(server))
+        }
+    };
+    let fixtures = if server.is_some() || load_flag {
+        let fixtures = read_fixtures()?;
+        load(&url, &fixtures)?;
+        println!(
+            "loaded {} legacy records; localhost has auth_excluded_paths = [{OPERATOR_PATH:?}] \
+             (an operator's own path)",
+            fixtures.len()
+        );
+        Some(fixtures)
+    } else {
+        None
+    };
+
+    // Both components start together, as a mixed deployment does after a restart.
+    let blocking_url = url.clone();
+    let blocking = std::thread::spawn(move || blocking_component(&blocking_url));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let async_report = runtime.block_on(async_component(&url));
+    let blocking_report = blocking
+        .join()
+        .map_err(|_| "the blocking component panicked".to_owned())?;
+    println!("\n{}", blocking_report?);
+    println!("\n{}", async_report?);
+
+    if let Some(fixtures) = fixtures {
+        check_untouched(&url, &fixtures)?;
+    }
+    drop(server);
+    Ok(())
+}
+
+fn blocking_component(url: &str) -> Result<String, String> {
+    let storage = blocking::Storage::connect(url).map_err(|e| format!("blocking: {e}"))?;
+    let localhost = storage
+        .get_proxy_target("localhost")
+        .map_err(|e| e.to_string())?;
+    let proxies = storage.list_proxy_targets().map_err(|e| e.to_string())?;
+    let routes = storage.list_routes().map_err(|e| e.to_string())?;
+    Ok(report(
+        "blocking (Storage::connect)",
+        localhost,
+        &proxies,
+        &routes,
+    ))
+}
+
+async fn async_component(url: &str) -> Result<String, String> {
+    // The old async layer's mistake, on purpose: never calling initialize(). First use does.
+    let storage = asynchronous::Storage::new(url).map_err(|e| format!("async: {e}"))?;
+    let localhost = storage
+        .get_proxy_target("localhost")
+        .await
+        .map_err(|e| e.to_string())?;
+    let proxies = storage
+        .list_proxy_targets()
+        .await
+        .map_err(|e| e.to_string())?;
+    let routes = storage.list_routes().await.map_err(|e| e.to_string())?;
+    Ok(report(
+        "async (Storage::new, no initialize call)",
+        localhost,
+        &proxies,
+        &routes,
+    ))
+}
+
+fn report(
+    who: &str,
+    localhost: Option<ProxyTarget>,
+    proxies: &Listing<ProxyTarget>,
+    routes: &Listing<Route>,
+) -> String {
+    let mut lines = vec![format!("== {who}")];
+    match localhost {
+        None => lines.push("localhost: MISSING".to_owned()),
+        Some(proxy) => {
+            let yes_no = |path: &str| {
+                if proxy.is_auth_excluded(path) {
+                    "yes"
+                } else {
+                    "NO"
+                }
+            };
+            lines.push(format!(
+                "localhost -> {}; /token skips auth: {}; /authorize: {}; /device/code: {}",
+                proxy.target_url,
+                yes_no("/token"),
+                yes_no("/authorize"),
+                yes_no("/device/code"),
+            ));
+            lines.push(format!(
+                "  auth_excluded_paths: {:?}",
+                proxy.auth_excluded_paths.unwrap_or_default()
+            ));
+        }
+    }
+    let hosts: Vec<_> = proxies
+        .records
+        .iter()
+        .map(|p| p.proxy_hostname.as_str())
+        .collect();
+    lines.push(format!("proxies: {hosts:?}"));
+    for corrupt in &proxies.corrupt {
+        lines.push(format!(
+            "  corrupt record reported, left as is: {} ({})",
+            corrupt.key, corrupt.reason
+        ));
+    }
+    lines.push(format!(
+        "enabled routes, in match order ({}):",
+        routes.records.len()
+    ));
+    for route in &routes.records {
+        lines.push(format!(
+            "  {:>3}  {:<28} {}",
+            route.priority, route.route_id, route.path_pattern
+        ));
+    }
+    lines.join("\n")
+}
+
+struct Fixture {
+    key: String,
+    value: String,
+    ttl_seconds: Option<u64>,
+}
+
+fn fixtures_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/legacy-records.json")
+}
+
+fn read_fixtures() -> Result<Vec<Fixture>, String> {
+    let path = fixtures_path();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let records = doc["records"]
+        .as_array()
+        .ok_or_else(|| format!("{}: no `records` array", path.display()))?;
+    records
+        .iter()
+        .map(|r| {
+            Ok(Fixture {
+                key: r["key"].as_str().ok_or("fixture without key")?.to_owned(),
+                value: r["value"]
+                    .as_str()
+                    .ok_or("fixture without value")?
+                    .to_owned(),
+                ttl_seconds: r["ttl_seconds"].as_u64(),
+            })
+        })
+        .collect()
+}
+
+fn raw(url: &str) -> Result<redis::Connection, String> {
+    redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .map_err(|e| format!("raw connection: {e}"))
+}
+
+fn load(url: &str, fixtures: &[Fixture]) -> Result<(), String> {
+    let mut connection = raw(url)?;
+    for fixture in fixtures {
+        let value = if fixture.key == "proxy:localhost" {
+            with_operator_path(&fixture.value)?
+        } else {
+            fixture.value.clone()
+        };
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(&fixture.key).arg(value);
+        if let Some(ttl) = fixture.ttl_seconds {
+            cmd.arg("EX").arg(ttl);
+        }
+        cmd.query::<()>(&mut connection)
+            .map_err(|e| format!("SET {}: {e}", fixture.key))?;
+    }
+    Ok(())
+}
+
+fn with_operator_path(json: &str) -> Result<String, String> {
+    let mut record: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("localhost fixture: {e}"))?;
+    record["auth_excluded_paths"] = serde_json::json!([OPERATOR_PATH]);
+    Ok(record.to_string())
+}
+
+/// Every record other than `localhost` must read back byte for byte as it was loaded.
+fn check_untouched(url: &str, fixtures: &[Fixture]) -> Result<(), String> {
+    let mut connection = raw(url)?;
+    let mut changed = Vec::new();
+    for fixture in fixtures.iter().filter(|f| f.key != "proxy:localhost") {
+        let now: Option<String> = redis::cmd("GET")
+            .arg(&fixture.key)
+            .query(&mut connection)
+            .map_err(|e| format!("GET {}: {e}", fixture.key))?;
+        if now.as_deref() != Some(fixture.value.as_str()) {
+            changed.push(fixture.key.clone());
+        }
+    }
+    if changed.is_empty() {
+        println!(
+            "\nall {} other legacy records are byte-for-byte unchanged",
+            fixtures.len() - 1
+        );
+        Ok(())
+    } else {
+        Err(format!("legacy records changed: {changed:?}"))
+    }
+}
