@@ -162,6 +162,51 @@ mod tests {
         );
     }
 
+    /// Redis Cluster's slot of a key: CRC16 of its hash tag (or of the key) mod 16384.
+    fn slot(key: &str) -> u16 {
+        let tagged = key
+            .find('{')
+            .and_then(|open| {
+                let rest = &key[open + 1..];
+                rest.find('}').map(|close| &rest[..close])
+            })
+            .filter(|tag| !tag.is_empty())
+            .unwrap_or(key);
+        crc16::State::<crc16::XMODEM>::calculate(tagged.as_bytes()) % 16384
+    }
+
+    #[test]
+    fn slot_function_matches_redis() {
+        // Values from the Redis Cluster specification and `CLUSTER KEYSLOT`.
+        assert_eq!(slot("123456789"), 12739);
+        assert_eq!(slot("foo"), 12182);
+        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
+    }
+
+    #[test]
+    fn a_hash_tag_prefix_keeps_every_key_of_an_atomic_operation_in_one_slot() {
+        let keys = KeySpace::new("{gw}:");
+        let all = [
+            keys.proxy("localhost"),
+            keys.proxy("api.example.com"),
+            keys.proxy_index(),
+            keys.route("token"),
+            keys.route_priority(95, "token"),
+            keys.route_unique("/token", 95),
+            keys.route_priority(150, "metrics"),
+            keys.route_unique("^/admin/(users|keys)$", 60),
+            keys.route_index(),
+            keys.index_version(),
+        ];
+        let expected = slot("{gw}:anything");
+        for key in &all {
+            assert_eq!(slot(key), expected, "{key}");
+        }
+        // Without a tag the families spread: one slot cannot be assumed.
+        let plain = KeySpace::new("");
+        assert_ne!(slot(&plain.proxy("localhost")), slot(&plain.route("token")));
+    }
+
     #[test]
     fn scan_patterns_escape_the_prefix() {
         assert_eq!(
