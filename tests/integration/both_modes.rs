@@ -7,15 +7,7 @@ use crate::harness;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn blocking_threads_and_async_tasks_initialize_together() {
     let config = harness::config("both-init");
-    let key = config.key_space().proxy("localhost");
-    let mut legacy: serde_json::Value =
-        serde_json::from_str(&harness::fixture("proxy:localhost").value).unwrap();
-    legacy["auth_excluded_paths"] = serde_json::json!(["/operator"]);
-    redis::cmd("SET")
-        .arg(&key)
-        .arg(legacy.to_string())
-        .query::<()>(&mut harness::raw(&config))
-        .unwrap();
+    harness::store_legacy_localhost(&config, &["/operator"]);
 
     let start = std::sync::Arc::new(std::sync::Barrier::new(12));
     let threads: Vec<_> = (0..6)

@@ -213,6 +213,19 @@ pub fn fixture(key: &str) -> Fixture {
         .unwrap_or_else(|| panic!("no fixture {key}"))
 }
 
+/// Stores the legacy `localhost` fixture, as the old layer wrote it, but with
+/// `auth_excluded_paths` set to `paths` (an operator's own edits), under `config`'s prefix.
+pub fn store_legacy_localhost(config: &StorageConfig, paths: &[&str]) {
+    let mut record: serde_json::Value =
+        serde_json::from_str(&fixture("proxy:localhost").value).expect("fixture JSON");
+    record["auth_excluded_paths"] = serde_json::json!(paths);
+    redis::cmd("SET")
+        .arg(config.key_space().proxy("localhost"))
+        .arg(record.to_string())
+        .query::<()>(&mut raw(config))
+        .expect("store legacy localhost");
+}
+
 /// Calls Redis has served, from `INFO commandstats`, leaving out the `INFO` calls that ask.
 /// On a server of the test's own, with no scripts involved, that is the round trips.
 pub fn commands_served(connection: &mut redis::Connection) -> u64 {

@@ -4,6 +4,7 @@ use super::storage::Storage;
 use super::{maybe, MODE};
 use crate::commands::{self, WriteOutcome};
 use crate::error::{Error, Result};
+use crate::keys::KeySpace;
 use crate::model::{self, Listing, ProxyTarget};
 
 impl Storage {
@@ -37,16 +38,11 @@ impl Storage {
     #[maybe]
     #[tracing::instrument(name = "list_proxy_targets", skip_all, fields(mode = MODE))]
     pub async fn list_proxy_targets(&self) -> Result<Listing<ProxyTarget>> {
-        self.ready().await?;
-        let keys = &self.inner.keys;
-        let reply: Vec<Vec<u8>> = self
-            .inner
-            .connection
-            .script(&commands::list_proxies(keys))
-            .await?;
-        let entries = commands::listed_records(reply, |hostname| keys.proxy(hostname));
-        Ok(Listing::decode(entries)
-            .sorted_by(|a: &ProxyTarget, b| a.proxy_hostname.cmp(&b.proxy_hostname)))
+        let call = commands::list_proxies(&self.inner.keys);
+        self.listing(call, KeySpace::proxy, |a: &ProxyTarget, b| {
+            a.proxy_hostname.cmp(&b.proxy_hostname)
+        })
+        .await
     }
 
     /// The proxies that publish OAuth protected-resource metadata (see

@@ -4,6 +4,7 @@ use super::storage::Storage;
 use super::{maybe, MODE};
 use crate::commands::{self, WriteOutcome};
 use crate::error::{Error, Result};
+use crate::keys::KeySpace;
 use crate::model::{self, Listing, Route};
 
 impl Storage {
@@ -99,14 +100,8 @@ impl Storage {
     #[maybe]
     #[tracing::instrument(name = "list_all_routes", skip_all, fields(mode = MODE))]
     pub async fn list_all_routes(&self) -> Result<Listing<Route>> {
-        self.ready().await?;
-        let keys = &self.inner.keys;
-        let reply: Vec<Vec<u8>> = self
-            .inner
-            .connection
-            .script(&commands::list_routes(keys))
-            .await?;
-        let entries = commands::listed_records(reply, |route_id| keys.route(route_id));
-        Ok(Listing::decode(entries).sorted_by(Route::listing_order))
+        let call = commands::list_routes(&self.inner.keys);
+        self.listing(call, KeySpace::route, Route::listing_order)
+            .await
     }
 }

@@ -1,8 +1,11 @@
 //! `Storage`: the handle every operation hangs off, and how one is obtained.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+
+use redis::ScriptInvocation;
 
 use super::connection::{Connection, InitLock};
 use super::{maybe, MODE};
@@ -10,6 +13,7 @@ use crate::commands;
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
+use crate::model::{Listing, Record};
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
 ///
@@ -78,6 +82,24 @@ impl Storage {
     pub async fn health_check(&self) -> Result<()> {
         let _: String = self.inner.connection.cmd(&commands::ping()).await?;
         Ok(())
+    }
+}
+
+impl Storage {
+    /// Runs a listing script and decodes its records, sorted by `order`; corrupt records are
+    /// reported in the listing.
+    #[maybe]
+    pub(super) async fn listing<T: Record>(
+        &self,
+        call: ScriptInvocation<'static>,
+        key_of: impl Fn(&KeySpace, &str) -> String,
+        order: impl FnMut(&T, &T) -> Ordering,
+    ) -> Result<Listing<T>> {
+        self.ready().await?;
+        let reply: Vec<Vec<u8>> = self.inner.connection.script(&call).await?;
+        let keys = &self.inner.keys;
+        let entries = commands::listed_records(reply, |member| key_of(keys, member));
+        Ok(Listing::decode(entries).sorted_by(order))
     }
 }
 

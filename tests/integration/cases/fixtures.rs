@@ -106,8 +106,8 @@ async fn localhost_is_repaired_keeping_the_operators_changes() {
     let mut raw = harness::raw(&config);
     harness::load_fixtures(&mut raw, "");
     // An operator had added a path of their own and pointed localhost elsewhere.
-    let mut localhost = json(&harness::fixture("proxy:localhost").value);
-    localhost["auth_excluded_paths"] = json(r#"["/operator-extra", "/token"]"#);
+    harness::store_legacy_localhost(&config, &["/operator-extra", "/token"]);
+    let mut localhost = json(&raw.get::<_, String>("proxy:localhost").unwrap());
     localhost["target_url"] = Value::from("http://127.0.0.1:9100");
     let _: () = raw.set("proxy:localhost", localhost.to_string()).unwrap();
 

@@ -125,11 +125,7 @@ async fn an_up_to_date_store_costs_one_round_trip_and_one_instance_initializes_o
 async fn concurrent_initializers_agree_on_one_record() {
     let config = harness::config("init-race");
     // A legacy localhost without the required paths, plus a path of the operator's.
-    let key = config.key_space().proxy("localhost");
-    let mut legacy: serde_json::Value =
-        serde_json::from_str(&harness::fixture("proxy:localhost").value).unwrap();
-    legacy["auth_excluded_paths"] = serde_json::json!(["/operator"]);
-    let _: () = harness::raw(&config).set(&key, legacy.to_string()).unwrap();
+    harness::store_legacy_localhost(&config, &["/operator"]);
 
     let results = concurrently(12, |_| {
         let config = config.clone();
