@@ -4,19 +4,22 @@
 //!   combination, and the tests for `blocking` alone, `async` alone and both together, each a
 //!   separate cargo run (so a feature that only compiles when unified with the other fails).
 //! - `demo`: a blocking and an async component sharing one Redis, showing what each sees.
+//! - `bench`: this layer against raw redis-rs, a bridge and redis-benchmark, side by side.
 
+mod bench;
 mod demo;
 mod redis_server;
 
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <check-both | demo [--load-fixtures]>";
+const USAGE: &str = "usage: cargo xtask <check-both | demo [--load-fixtures] | bench [--quick]>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("check-both") => check_both(),
         Some("demo") => demo::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {

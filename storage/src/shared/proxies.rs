@@ -75,13 +75,9 @@ impl Storage {
     /// edited record fails validation or `edit` changed the hostname (nothing is written),
     /// [`Error::Contention`] after `max_update_attempts` lost races. Two round trips.
     ///
-    /// ```no_run
-    /// # fn demo(storage: &storage::blocking::Storage) -> storage::Result<()> {
-    /// storage.update_proxy_target("api.example.com", |proxy| {
-    ///     proxy.auth_enabled = true;
-    /// })?;
-    /// # Ok(())
-    /// # }
+    /// ```ignore
+    /// // blocking; the async API is the same call followed by `.await`
+    /// storage.update_proxy_target("api.example.com", |proxy| proxy.auth_enabled = true)?;
     /// ```
     #[maybe]
     #[tracing::instrument(name = "update_proxy_target", skip_all, fields(mode = MODE))]

@@ -1,0 +1,134 @@
+//! `cargo xtask bench [--quick]`: what this layer costs over Redis itself, measured side by
+//! side in one run, with round trips counted by Redis (`MONITOR`), not by the code.
+//!
+//! Starts a throwaway `redis-server` (or uses `REDIS_URL`), writes `target/bench/report.md`
+//! and `target/bench/list_routes.svg`, and prints the table. Always runs an optimized build:
+//! a debug build re-runs itself with `--release`.
+
+mod measure;
+mod report;
+mod round_trips;
+mod scenarios;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::redis_server::RedisServer;
+use measure::Effort;
+use report::Report;
+use scenarios::Bench;
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if cfg!(debug_assertions) {
+        return rerun_optimized(args);
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let (url, server) = match std::env::var("REDIS_URL") {
+        Ok(url) => (url, None),
+        Err(_) => {
+            let server = RedisServer::start()?;
+            (server.url.clone(), Some(server))
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let mut report = Report::default();
+    describe_environment(&mut report, &url, cores, quick)?;
+    println!(
+        "benchmarking against {url} ({})",
+        if quick { "quick" } else { "full" }
+    );
+    let mut bench = Bench {
+        url: &url,
+        effort: Effort::new(quick),
+        runtime: &runtime,
+        report: &mut report,
+    };
+    scenarios::initialize(&mut bench)?;
+    scenarios::blocking_gets(&mut bench)?;
+    scenarios::async_gets(&mut bench)?;
+    scenarios::bridge(&mut bench)?;
+    scenarios::concurrent_updates(&mut bench)?;
+    let sizes: &[usize] = if quick {
+        &[100, 1_000]
+    } else {
+        &[100, 1_000, 10_000]
+    };
+    scenarios::list_routes(&mut bench, sizes)?;
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    report.write(&dir)?;
+    println!("\n{}", report.markdown());
+    println!("written to {}", dir.join("report.md").display());
+    if server.is_none() {
+        scenarios::remove_bench_keys(&url)?;
+    }
+    Ok(())
+}
+
+fn describe_environment(
+    report: &mut Report,
+    url: &str,
+    cores: usize,
+    quick: bool,
+) -> Result<(), String> {
+    let mut connection = redis::Client::open(url)
+        .and_then(|c| c.get_connection())
+        .map_err(|e| format!("connect {url}: {e}"))?;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query(&mut connection)
+        .map_err(|e| format!("INFO: {e}"))?;
+    let version = info
+        .lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    let localhost = storage::DEFAULT_PROXIES[0].to_proxy_target();
+    let payload = serde_json::to_vec(&localhost)
+        .map_err(|e| e.to_string())?
+        .len();
+    let route = serde_json::to_vec(&storage::DEFAULT_ROUTES[0].to_route())
+        .map_err(|e| e.to_string())?
+        .len();
+    report.environment = vec![
+        (
+            "machine".into(),
+            format!("{cores} cores ({})", std::env::consts::ARCH),
+        ),
+        ("redis-server".into(), version),
+        (
+            "payload".into(),
+            format!("localhost proxy record {payload} B; route record ~{route} B"),
+        ),
+        ("mode".into(), if quick { "--quick" } else { "full" }.into()),
+    ];
+    Ok(())
+}
+
+fn rerun_optimized(args: &[String]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "--package",
+            "xtask",
+            "--",
+            "bench",
+        ])
+        .args(args)
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("bench failed ({status})"))
+    }
+}
