@@ -22,4 +22,4 @@ const MODE: &str = "async";
 #[path = "shared/mod.rs"]
 mod shared;
 
-pub use shared::Storage;
+pub use shared::{LockGuard, Storage};

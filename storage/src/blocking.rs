@@ -20,4 +20,4 @@ const MODE: &str = "blocking";
 #[path = "shared/mod.rs"]
 mod shared;
 
-pub use shared::Storage;
+pub use shared::{LockGuard, Storage};

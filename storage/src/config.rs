@@ -84,6 +84,10 @@ pub struct StorageConfig {
     /// How many times an optimistic read-modify-write retries before giving up with
     /// [`Error::Contention`]. Default 64.
     pub max_update_attempts: u32,
+    /// How long an ACME challenge lives. Default 3600 s, as the existing deployment.
+    pub challenge_ttl: Duration,
+    /// How long `acquire_lock` waits for a held lock before [`Error::Locked`]. Default 30 s.
+    pub lock_wait: Duration,
 }
 
 impl StorageConfig {
@@ -96,6 +100,8 @@ impl StorageConfig {
             response_timeout: Duration::from_secs(5),
             pool_size: 16,
             max_update_attempts: 64,
+            challenge_ttl: Duration::from_secs(3600),
+            lock_wait: Duration::from_secs(30),
         })
     }
 
@@ -126,6 +132,18 @@ impl StorageConfig {
     /// Sets [`max_update_attempts`](Self::max_update_attempts).
     pub fn with_max_update_attempts(mut self, attempts: u32) -> Self {
         self.max_update_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets [`challenge_ttl`](Self::challenge_ttl).
+    pub fn with_challenge_ttl(mut self, ttl: Duration) -> Self {
+        self.challenge_ttl = ttl;
+        self
+    }
+
+    /// Sets [`lock_wait`](Self::lock_wait).
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
         self
     }
 

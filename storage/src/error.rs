@@ -60,6 +60,29 @@ pub enum Error {
         /// The key that was looked up.
         key: String,
     },
+    /// The write carried a fencing token older than the newest its lock issued: a newer holder
+    /// has taken over, so nothing was written.
+    #[error("write refused: fencing token {token} of lock `{lock}` is older than {newest}")]
+    Fenced {
+        /// The lock's name.
+        lock: String,
+        /// The writer's token.
+        token: u64,
+        /// The newest token issued.
+        newest: u64,
+    },
+    /// A lock was still held by someone else when the wait ran out.
+    #[error("lock `{lock}` still held by another holder after waiting")]
+    Locked {
+        /// The lock's name.
+        lock: String,
+    },
+    /// The lease ran out and someone else may hold the lock now.
+    #[error("lock `{lock}` is no longer held by this holder")]
+    LockLost {
+        /// The lock's name.
+        lock: String,
+    },
     /// A read-modify-write kept losing its race to other writers and gave up.
     #[error("too much contention at key `{key}` after {attempts} attempts")]
     Contention {

@@ -10,6 +10,9 @@
 
 use base64::Engine;
 
+/// The index layout [`KeySpace::index_version`] records: 2 = proxies, routes and certificates.
+pub const INDEX_VERSION: u32 = 2;
+
 /// Key names under one prefix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeySpace {
@@ -74,9 +77,83 @@ impl KeySpace {
         self.key(&["index:routes"])
     }
 
-    /// Marks that the index sets hold every legacy record (see `Storage::reindex`).
+    /// Marks that the index sets hold every legacy record (see `Storage::reindex`); holds
+    /// [`INDEX_VERSION`].
     pub fn index_version(&self) -> String {
         self.key(&["meta:index-version"])
+    }
+
+    /// `cert:{cert_name}`: the JSON certificate.
+    pub fn cert(&self, cert_name: &str) -> String {
+        self.key(&["cert:", cert_name])
+    }
+
+    /// The prefix of every certificate record key.
+    pub fn cert_record_prefix(&self) -> String {
+        self.key(&["cert:"])
+    }
+
+    /// `cert:domain:{domain}`: the certificate that owns a domain.
+    pub fn cert_domain(&self, domain: &str) -> String {
+        self.key(&["cert:domain:", domain])
+    }
+
+    /// The set of certificate names that have a record.
+    pub fn cert_index(&self) -> String {
+        self.key(&["index:certs"])
+    }
+
+    /// Sorted set of certificate names by expiry (Unix seconds), for renewal scans.
+    pub fn cert_expiry(&self) -> String {
+        self.key(&["index:cert-expiry"])
+    }
+
+    /// `challenge:{token}`: a pending ACME HTTP-01 challenge.
+    pub fn challenge(&self, token: &str) -> String {
+        self.key(&["challenge:", token])
+    }
+
+    /// `account:{provider}:{email}`: an ACME account key (PEM).
+    pub fn account_key(&self, provider: &str, email: &str) -> String {
+        self.key(&["account:", provider, ":", email])
+    }
+
+    /// `lock:{name}`: who holds a renewal lock (always with a TTL).
+    pub fn lock(&self, name: &str) -> String {
+        self.key(&["lock:", name])
+    }
+
+    /// `lock:fence:{name}`: the newest fencing token issued for a lock.
+    pub fn fence(&self, name: &str) -> String {
+        self.key(&["lock:fence:", name])
+    }
+
+    /// `auth:config:pattern:{id}`: a JSON auth config.
+    pub fn auth_config(&self, id: &str) -> String {
+        self.key(&["auth:config:pattern:", id])
+    }
+
+    /// The prefix of every auth config record key.
+    pub fn auth_config_prefix(&self) -> String {
+        self.key(&["auth:config:pattern:"])
+    }
+
+    /// `auth:config:index`: the set of auth config ids (the deployment's own index).
+    pub fn auth_config_index(&self) -> String {
+        self.key(&["auth:config:index"])
+    }
+
+    /// SCAN pattern for legacy certificate records (and their domain keys, filtered out by
+    /// [`cert_name_of`](Self::cert_name_of)).
+    pub fn cert_scan_pattern(&self) -> String {
+        format!("{}cert:*", glob_escape(&self.prefix))
+    }
+
+    /// The certificate name in a key matched by [`cert_scan_pattern`](Self::cert_scan_pattern),
+    /// if it is a certificate record.
+    pub fn cert_name_of(&self, key: &str) -> Option<String> {
+        let name = key.strip_prefix(&self.prefix)?.strip_prefix("cert:")?;
+        (!name.is_empty() && !name.contains(':')).then(|| name.to_owned())
     }
 
     /// SCAN pattern for legacy proxy records.
@@ -127,6 +204,22 @@ mod tests {
         let keys = KeySpace::new("");
         assert_eq!(keys.proxy("localhost"), "proxy:localhost");
         assert_eq!(keys.route("token"), "route:token");
+        assert_eq!(keys.cert("example-cert"), "cert:example-cert");
+        assert_eq!(
+            keys.cert_domain("www.example.com"),
+            "cert:domain:www.example.com"
+        );
+        assert_eq!(keys.challenge("Jx7aQ"), "challenge:Jx7aQ");
+        assert_eq!(
+            keys.account_key("acme-v02_api_letsencrypt_org", "admin@example.com"),
+            "account:acme-v02_api_letsencrypt_org:admin@example.com"
+        );
+        assert_eq!(keys.auth_config("x"), "auth:config:pattern:x");
+        assert_eq!(
+            keys.cert_name_of("cert:example-cert"),
+            Some("example-cert".into())
+        );
+        assert_eq!(keys.cert_name_of("cert:domain:example.com"), None);
         assert_eq!(
             keys.route_priority(95, "token"),
             "route:priority:0005:token"
@@ -197,6 +290,16 @@ mod tests {
             keys.route_unique("^/admin/(users|keys)$", 60),
             keys.route_index(),
             keys.index_version(),
+            keys.cert("example-cert"),
+            keys.cert_domain("*.example.com"),
+            keys.cert_index(),
+            keys.cert_expiry(),
+            keys.lock("example-cert"),
+            keys.fence("example-cert"),
+            keys.challenge("Jx7aQ"),
+            keys.account_key("acme-v02_api_letsencrypt_org", "admin@example.com"),
+            keys.auth_config("api"),
+            keys.auth_config_index(),
         ];
         let expected = slot("{gw}:anything");
         for key in &all {

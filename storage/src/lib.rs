@@ -66,6 +66,7 @@ mod config;
 mod defaults;
 mod error;
 pub mod keys;
+pub mod lock;
 pub mod model;
 pub mod seed;
 
@@ -76,13 +77,14 @@ pub mod blocking;
 #[cfg(feature = "blocking")]
 mod compat;
 
+pub use commands::Fence;
 pub use config::{RedisUrl, StorageConfig};
 pub use defaults::{DEFAULT_PROXIES, DEFAULT_ROUTES};
 pub use error::{Error, Result};
 pub use keys::KeySpace;
 pub use model::{
-    AuthMode, CorruptRecord, Listing, ProxyTarget, Route, RouteMode, RouteScope, Secret,
-    TargetType, TargetValue, Timestamp,
+    AuthConfig, AuthMode, Certificate, Challenge, CorruptRecord, Listing, ProxyTarget, Route,
+    RouteMode, RouteScope, Secret, TargetType, TargetValue, Timestamp,
 };
 
 #[cfg(feature = "blocking")]

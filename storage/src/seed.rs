@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::defaults::{DEFAULT_PROXIES, DEFAULT_ROUTES};
 use crate::error::Result;
-use crate::keys::KeySpace;
+use crate::keys::{KeySpace, INDEX_VERSION};
 use crate::model::{self, ProxyTarget, Route, Timestamp};
 
 /// A default proxy, as declared in the seeding table.
@@ -230,7 +230,8 @@ impl SeedPlan {
     pub fn new(keys: &KeySpace, snapshot: &[Option<Vec<u8>>]) -> Result<Self> {
         let mut values = snapshot.iter();
         let mut plan = SeedPlan {
-            needs_reindex: values.next().is_none_or(Option::is_none),
+            needs_reindex: values.next().and_then(Option::as_deref)
+                != Some(INDEX_VERSION.to_string().as_bytes()),
             ..SeedPlan::default()
         };
         for default in DEFAULT_PROXIES {
@@ -286,7 +287,7 @@ mod tests {
     }
 
     fn snapshot_with(proxy: Option<&str>, all_routes: bool) -> Vec<Option<Vec<u8>>> {
-        let mut snapshot = vec![Some(b"1".to_vec())];
+        let mut snapshot = vec![Some(INDEX_VERSION.to_string().into_bytes())];
         snapshot.extend(
             DEFAULT_PROXIES
                 .iter()

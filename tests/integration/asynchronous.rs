@@ -32,6 +32,11 @@ where
     results
 }
 
+/// Sleeps the task.
+async fn pause(duration: std::time::Duration) {
+    tokio::time::sleep(duration).await;
+}
+
 #[path = "cases/mod.rs"]
 mod cases;
 
@@ -60,4 +65,35 @@ async fn async_redis_storage_initializes_on_request_or_on_first_use() {
     assert!(localhost.is_auth_excluded("/token"));
     assert!(localhost.is_auth_excluded("/authorize"));
     assert!(localhost.is_auth_excluded("/device/code"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_held_by_a_cancelled_task_is_released() {
+    let config =
+        crate::harness::config("lock-cancel").with_lock_wait(std::time::Duration::from_secs(5));
+    let storage = Storage::connect(config).await.unwrap();
+    let (taken, held) = tokio::sync::oneshot::channel();
+    let holder = {
+        let storage = storage.clone();
+        tokio::spawn(async move {
+            let _guard = storage
+                .acquire_lock("cancelled", std::time::Duration::from_secs(60))
+                .await
+                .unwrap();
+            taken.send(()).unwrap();
+            std::future::pending::<()>().await;
+        })
+    };
+    held.await.unwrap();
+    holder.abort();
+    let started = std::time::Instant::now();
+    let guard = storage
+        .acquire_lock("cancelled", std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "released with its task"
+    );
+    assert!(guard.release().await.unwrap());
 }

@@ -28,6 +28,11 @@ where
     })
 }
 
+/// Sleeps the thread.
+fn pause(duration: std::time::Duration) {
+    std::thread::sleep(duration);
+}
+
 #[path = "cases/mod.rs"]
 mod cases;
 

@@ -1,11 +1,16 @@
 //! The records the gateway keeps, as plain serde types with validation and no I/O.
 
+mod auth_config;
+mod certificate;
 mod proxy;
 mod route;
 mod secret;
 mod timestamp;
 mod validate;
 
+pub use auth_config::{AuthConfig, DEFAULT_AUTH_PRIORITY};
+pub(crate) use certificate::{cert_name, challenge_token, domain, email, provider};
+pub use certificate::{Certificate, Challenge, MAX_DOMAINS};
 pub use proxy::{AuthMode, ProxyTarget, RouteMode};
 pub use route::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
 pub use secret::Secret;
@@ -37,6 +42,42 @@ impl Record for ProxyTarget {
 
     fn normalize(&mut self) -> Result<()> {
         ProxyTarget::normalize(self)
+    }
+}
+
+impl Record for Certificate {
+    const ID_FIELD: &'static str = "cert_name";
+
+    fn id(&self) -> &str {
+        &self.cert_name
+    }
+
+    fn normalize(&mut self) -> Result<()> {
+        Certificate::normalize(self)
+    }
+}
+
+impl Record for AuthConfig {
+    const ID_FIELD: &'static str = "id";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn normalize(&mut self) -> Result<()> {
+        AuthConfig::normalize(self)
+    }
+}
+
+impl Record for Challenge {
+    const ID_FIELD: &'static str = "token";
+
+    fn id(&self) -> &str {
+        &self.token
+    }
+
+    fn normalize(&mut self) -> Result<()> {
+        challenge_token(&self.token)
     }
 }
 
@@ -97,8 +138,14 @@ pub fn hostname_key(hostname: &str) -> Result<String> {
 /// The canonical form of a route id used to look a route up; [`Error::Invalid`] naming
 /// `route_id` if it could never be a route's.
 pub fn route_id_key(route_id: &str) -> Result<&str> {
-    validate::record_id("route_id", route_id)?;
-    Ok(route_id)
+    id_key("route_id", route_id)
+}
+
+/// An id that is part of a key (letters, digits, `-`, `_`, `.`); [`Error::Invalid`] naming
+/// `field` otherwise.
+pub fn id_key<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
+    validate::record_id(field, id)?;
+    Ok(id)
 }
 
 /// One step of an optimistic update: the record stored at `key` (read as `raw`), changed by

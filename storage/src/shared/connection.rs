@@ -200,3 +200,15 @@ pub(super) type InitLock = tokio::sync::Mutex<()>;
 pub(super) async fn lock_init(lock: &InitLock) -> tokio::sync::MutexGuard<'_, ()> {
     lock.lock().await
 }
+
+/// Waits without holding a connection: the thread sleeps.
+#[blocking_only]
+pub(super) fn pause(duration: std::time::Duration) {
+    std::thread::sleep(duration);
+}
+
+/// Waits without holding a connection: the task yields to the runtime.
+#[async_only]
+pub(super) async fn pause(duration: std::time::Duration) {
+    tokio::time::sleep(duration).await;
+}

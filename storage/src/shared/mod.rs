@@ -9,10 +9,15 @@
 
 use super::{async_only, blocking_only, maybe, MODE};
 
+mod acme;
+mod auth_configs;
+mod certificates;
 mod connection;
+mod locks;
 mod proxies;
 mod routes;
 mod seeding;
 mod storage;
 
+pub use locks::LockGuard;
 pub use storage::Storage;

@@ -16,7 +16,14 @@ impl Storage {
     pub async fn store_proxy_target(&self, mut proxy: ProxyTarget) -> Result<ProxyTarget> {
         let json = model::encode(&mut proxy)?;
         self.ready().await?;
-        let call = commands::put_proxy(&self.inner.keys, &proxy.proxy_hostname, &json, false);
+        let (keys, hostname) = (&self.inner.keys, &proxy.proxy_hostname);
+        let call = commands::put_indexed(
+            &keys.proxy(hostname),
+            &keys.proxy_index(),
+            hostname,
+            &json,
+            false,
+        );
         let reply: String = self.inner.connection.script(&call).await?;
         WriteOutcome::parse(&reply)?;
         Ok(proxy)
@@ -38,7 +45,8 @@ impl Storage {
     #[maybe]
     #[tracing::instrument(name = "list_proxy_targets", skip_all, fields(mode = MODE))]
     pub async fn list_proxy_targets(&self) -> Result<Listing<ProxyTarget>> {
-        let call = commands::list_proxies(&self.inner.keys);
+        let keys = &self.inner.keys;
+        let call = commands::list_indexed(&keys.proxy_index(), &keys.proxy(""));
         self.listing(call, KeySpace::proxy, |a: &ProxyTarget, b| {
             a.proxy_hostname.cmp(&b.proxy_hostname)
         })
@@ -60,7 +68,8 @@ impl Storage {
     pub async fn delete_proxy_target(&self, hostname: &str) -> Result<bool> {
         let hostname = model::hostname_key(hostname)?;
         self.ready().await?;
-        let call = commands::delete_proxy(&self.inner.keys, &hostname);
+        let keys = &self.inner.keys;
+        let call = commands::delete_indexed(&keys.proxy(&hostname), &keys.proxy_index(), &hostname);
         let removed: u32 = self.inner.connection.script(&call).await?;
         Ok(removed > 0)
     }

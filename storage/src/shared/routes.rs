@@ -40,6 +40,7 @@ impl Storage {
                         owner,
                     })
                 }
+                unexpected @ WriteOutcome::Fenced { .. } => return Err(unexpected.into_error()),
             }
         }
         Err(Error::Contention {
@@ -100,7 +101,8 @@ impl Storage {
     #[maybe]
     #[tracing::instrument(name = "list_all_routes", skip_all, fields(mode = MODE))]
     pub async fn list_all_routes(&self) -> Result<Listing<Route>> {
-        let call = commands::list_routes(&self.inner.keys);
+        let keys = &self.inner.keys;
+        let call = commands::list_indexed(&keys.route_index(), &keys.route_record_prefix());
         self.listing(call, KeySpace::route, Route::listing_order)
             .await
     }

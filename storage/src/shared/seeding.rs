@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use super::connection::lock_init;
 use super::storage::Storage;
 use super::{maybe, MODE};
-use crate::commands::{self, WriteOutcome};
+use crate::commands::{self, LegacyRecords, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::seed::{self, SeedPlan};
 
@@ -65,7 +65,14 @@ impl Storage {
         }
         let mut settled = true;
         for (hostname, json) in &plan.create_proxies {
-            let call = commands::put_proxy(&inner.keys, hostname, json, true);
+            let keys = &inner.keys;
+            let call = commands::put_indexed(
+                &keys.proxy(hostname),
+                &keys.proxy_index(),
+                hostname,
+                json,
+                true,
+            );
             let reply: String = inner.connection.script(&call).await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
@@ -100,17 +107,34 @@ impl Storage {
     #[maybe]
     async fn rebuild_indexes(&self) -> Result<()> {
         let keys = &self.inner.keys;
-        let hostnames = self.scan_keys(&keys.proxy_scan_pattern()).await?;
-        let hostnames: Vec<String> = hostnames
-            .iter()
-            .filter_map(|k| keys.hostname_of(k))
-            .collect();
+        let proxy_keys = self.scan_keys(&keys.proxy_scan_pattern()).await?;
         let route_keys = self.scan_keys(&keys.route_priority_scan_pattern()).await?;
-        let route_ids: Vec<String> = route_keys
+        let cert_keys = self.scan_keys(&keys.cert_scan_pattern()).await?;
+        let names: Vec<String> = cert_keys
             .iter()
-            .filter_map(|k| keys.route_id_of_priority_key(k))
+            .filter_map(|k| keys.cert_name_of(k))
             .collect();
-        let pipe = commands::add_to_indexes(keys, &hostnames, &route_ids);
+        let records: Vec<Option<Vec<u8>>> = if names.is_empty() {
+            Vec::new()
+        } else {
+            let record_keys: Vec<String> = names.iter().map(|name| keys.cert(name)).collect();
+            self.inner
+                .connection
+                .cmd(&commands::mget(&record_keys))
+                .await?
+        };
+        let found = LegacyRecords {
+            hostnames: proxy_keys
+                .iter()
+                .filter_map(|k| keys.hostname_of(k))
+                .collect(),
+            route_ids: route_keys
+                .iter()
+                .filter_map(|k| keys.route_id_of_priority_key(k))
+                .collect(),
+            certificates: commands::certificate_expiries(keys, names, records),
+        };
+        let pipe = commands::add_to_indexes(keys, &found);
         self.inner.connection.pipe::<()>(&pipe).await
     }
 

@@ -182,3 +182,64 @@ async fn round_trip_keeps_every_field_including_unknown_ones() {
     let legacy_index: String = raw.get("route:priority:0040:admin-api").unwrap();
     assert_eq!(legacy_index, "admin-api");
 }
+
+#[maybe]
+#[maybe_test]
+async fn legacy_certificate_challenge_and_account_key_read_back_unchanged() {
+    let config = harness::unprefixed_config();
+    let mut raw = harness::raw(&config);
+    harness::load_fixtures(&mut raw, "");
+    let storage = connect(config).await;
+
+    let cert = storage
+        .get_certificate("example-cert")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cert.domains, ["example.com", "www.example.com"]);
+    assert_eq!(cert.status, "active");
+    assert!(cert.private_key_pem.expose().contains("MIIEfake"));
+    assert!(
+        !format!("{cert:?}").contains("MIIEfake"),
+        "Debug shows no PEM"
+    );
+    let by_domain = storage
+        .get_certificate_by_domain("www.example.com")
+        .await
+        .unwrap();
+    assert_eq!(by_domain.as_ref(), Some(&cert));
+    // Indexed at first contact: listed, and in the expiry index (it expired in 2025).
+    let listing = storage.list_certificates().await.unwrap();
+    assert_eq!(listing.records, std::slice::from_ref(&cert));
+    let expiring = storage
+        .get_expiring_certificates(std::time::Duration::from_secs(86_400))
+        .await
+        .unwrap();
+    assert_eq!(expiring.records, std::slice::from_ref(&cert));
+
+    let challenge = storage.get_challenge("Jx7aQ").await.unwrap().unwrap();
+    assert_eq!(challenge.authorization, "Jx7aQ.thumbprint");
+    assert_eq!(
+        challenge.expires_at.as_str(),
+        "2025-08-20T10:15:02.118734+00:00"
+    );
+    let account = storage
+        .get_account_key("acme-v02_api_letsencrypt_org", "admin@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        account.expose(),
+        harness::fixture("account:acme-v02_api_letsencrypt_org:admin@example.com").value
+    );
+
+    // Re-storing the certificate unchanged writes JSON the old readers read the same.
+    storage.store_certificate(cert).await.unwrap();
+    let after = json(&raw.get::<_, String>("cert:example-cert").unwrap());
+    let before = json(&harness::fixture("cert:example-cert").value);
+    assert_eq!(after, before);
+    for key in ["cert:domain:example.com", "cert:domain:www.example.com"] {
+        let owner: String = raw.get(key).unwrap();
+        assert_eq!(owner, "example-cert");
+    }
+}

@@ -1,13 +1,17 @@
 //! Test cases written once: `#[maybe]` and `.await` are stripped in the blocking copy.
 
-use super::{concurrently, maybe, maybe_test, Storage};
+use super::{concurrently, maybe, maybe_test, pause, Storage};
 use crate::harness;
 use storage::StorageConfig;
 
+mod acme;
+mod auth_configs;
+mod certificates;
 mod concurrency;
 mod connection;
 mod fixtures;
 mod initialization;
+mod locks;
 mod proxies;
 mod routes;
 

@@ -1,6 +1,7 @@
--- Write a proxy record and its index entry together.
--- KEYS[1] proxy:{hostname}, KEYS[2] index:proxies
--- ARGV[1] JSON record, ARGV[2] hostname, ARGV[3] "absent" to write only if no record exists
+-- Write a record and its index entry together.
+-- KEYS[1] the record, KEYS[2] its family's index set
+-- ARGV[1] JSON record, ARGV[2] index member (hostname, id), ARGV[3] "absent" to write only if
+-- no record exists
 -- Returns "ok" or "stale" (a record exists and ARGV[3] was "absent").
 if ARGV[3] == 'absent' and redis.call('EXISTS', KEYS[1]) == 1 then
   return 'stale'

@@ -1,0 +1,75 @@
+//! Renewal locks with fencing tokens: the parts that need no Redis.
+//!
+//! A lock is `lock:{name}` holding `{holder}:{token}`, always with a TTL set in the same
+//! command, so a crashed holder cannot keep it. Every acquisition increments
+//! `lock:fence:{name}`, giving strictly increasing fencing tokens. A write that carries a
+//! token ([`Fence`]) is refused atomically if a newer one was issued, so a holder that stalled
+//! past its lease cannot overwrite the work of the one that took over. The fence counter has no
+//! TTL on purpose: if it expired, tokens would start again at 1 and fencing would break.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use crate::commands::Fence;
+use crate::error::{Error, Result};
+use crate::model;
+
+/// How long `acquire_lock` waits between tries at first, and at most.
+pub const RETRY_FIRST: Duration = Duration::from_millis(10);
+/// The longest wait between tries.
+pub const RETRY_MAX: Duration = Duration::from_millis(200);
+
+/// A holder id unique across processes and machines: 64 random bits (std's per-process
+/// random hash seed) and a per-process counter.
+pub fn holder_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
+    format!("{:016x}{:x}", hasher.finish(), NEXT.load(Ordering::Relaxed))
+}
+
+/// The value a holder stores in the lock key.
+pub fn lock_value(holder: &str, token: u64) -> String {
+    format!("{holder}:{token}")
+}
+
+/// Checks a lock name (it is part of a key) and a TTL.
+pub fn check(name: &str, ttl: Duration) -> Result<()> {
+    model::id_key("lock", name)?;
+    if ttl < Duration::from_millis(1) {
+        return Err(Error::invalid("ttl", "must be at least 1 ms"));
+    }
+    Ok(())
+}
+
+/// The next wait between tries: doubling, capped.
+pub fn backoff(previous: Duration) -> Duration {
+    (previous * 2).min(RETRY_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_ids_differ() {
+        let ids: std::collections::HashSet<_> = (0..1000).map(|_| holder_id()).collect();
+        assert_eq!(ids.len(), 1000);
+    }
+
+    #[test]
+    fn names_and_ttls_are_checked() {
+        assert!(check("example-cert", Duration::from_secs(1)).is_ok());
+        assert!(matches!(
+            check("a:b", Duration::from_secs(1)),
+            Err(Error::Invalid { field: "lock", .. })
+        ));
+        assert!(matches!(
+            check("a", Duration::ZERO),
+            Err(Error::Invalid { field: "ttl", .. })
+        ));
+        assert_eq!(backoff(RETRY_MAX), RETRY_MAX);
+        assert_eq!(backoff(RETRY_FIRST), RETRY_FIRST * 2);
+    }
+}

@@ -1,0 +1,82 @@
+//! ACME state: HTTP-01 challenges (with a TTL) and account keys.
+
+use super::storage::Storage;
+use super::{maybe, MODE};
+use crate::commands;
+use crate::error::Result;
+use crate::model::{self, Challenge, Secret, Timestamp};
+
+impl Storage {
+    /// Stores the answer to an HTTP-01 challenge for [`challenge_ttl`] (default 3600 s), as
+    /// `{token, authorization, expires_at}` like the existing deployment. One round trip.
+    ///
+    /// [`challenge_ttl`]: crate::StorageConfig::challenge_ttl
+    #[maybe]
+    #[tracing::instrument(name = "store_challenge", skip_all, fields(mode = MODE))]
+    pub async fn store_challenge(&self, token: &str, authorization: &str) -> Result<Challenge> {
+        let ttl = self.inner.config.challenge_ttl;
+        let expires = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let mut challenge = Challenge {
+            token: token.to_owned(),
+            authorization: authorization.to_owned(),
+            expires_at: Timestamp::from_utc(Timestamp::now().instant() + expires),
+            extra: Default::default(),
+        };
+        let json = model::encode(&mut challenge)?;
+        self.ready().await?;
+        let key = self.inner.keys.challenge(token);
+        let set = commands::set(&key, &json, Some(ttl.as_secs()));
+        self.inner.connection.cmd::<()>(&set).await?;
+        Ok(challenge)
+    }
+
+    /// The pending challenge for `token`, if it has not expired. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "get_challenge", skip_all, fields(mode = MODE))]
+    pub async fn get_challenge(&self, token: &str) -> Result<Option<Challenge>> {
+        model::challenge_token(token)?;
+        let key = self.inner.keys.challenge(token);
+        self.ready().await?;
+        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
+        raw.map(|raw| model::decode(&key, &raw)).transpose()
+    }
+
+    /// Removes the challenge for `token`. Returns whether there was one. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "delete_challenge", skip_all, fields(mode = MODE))]
+    pub async fn delete_challenge(&self, token: &str) -> Result<bool> {
+        model::challenge_token(token)?;
+        let key = self.inner.keys.challenge(token);
+        self.ready().await?;
+        let removed: u32 = self.inner.connection.cmd(&commands::del(&key)).await?;
+        Ok(removed > 0)
+    }
+
+    /// Stores an ACME account key (PEM) for `provider` and `email`. `provider` is the name the
+    /// caller uses (the old certificate manager used the directory host with `.` replaced by
+    /// `_`). One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "store_account_key", skip_all, fields(mode = MODE))]
+    pub async fn store_account_key(&self, provider: &str, email: &str, pem: &Secret) -> Result<()> {
+        model::provider(provider)?;
+        let email = model::email(email)?;
+        if pem.expose().trim().is_empty() {
+            return Err(crate::Error::invalid("pem", "must not be empty"));
+        }
+        let key = self.inner.keys.account_key(provider, &email);
+        self.ready().await?;
+        let set = commands::set(&key, pem.expose(), None);
+        self.inner.connection.cmd::<()>(&set).await
+    }
+
+    /// The ACME account key for `provider` and `email`, if stored. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "get_account_key", skip_all, fields(mode = MODE))]
+    pub async fn get_account_key(&self, provider: &str, email: &str) -> Result<Option<Secret>> {
+        model::provider(provider)?;
+        let key = self.inner.keys.account_key(provider, &model::email(email)?);
+        self.ready().await?;
+        let pem: Option<String> = self.inner.connection.cmd(&commands::get(&key)).await?;
+        Ok(pem.map(Secret::new))
+    }
+}

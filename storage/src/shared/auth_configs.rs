@@ -1,0 +1,103 @@
+//! Auth config operations, kept in `auth:config:pattern:{id}` with the `auth:config:index`
+//! set, both changed together.
+
+use super::storage::Storage;
+use super::{maybe, MODE};
+use crate::commands::{self, WriteOutcome};
+use crate::error::{Error, Result};
+use crate::keys::KeySpace;
+use crate::model::{self, AuthConfig, Listing};
+
+impl Storage {
+    /// Stores `config`, replacing any config with the same id, and indexes it, atomically.
+    /// One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "store_auth_config", skip_all, fields(mode = MODE))]
+    pub async fn store_auth_config(&self, mut config: AuthConfig) -> Result<AuthConfig> {
+        let json = model::encode(&mut config)?;
+        self.ready().await?;
+        let keys = &self.inner.keys;
+        let call = commands::put_indexed(
+            &keys.auth_config(&config.id),
+            &keys.auth_config_index(),
+            &config.id,
+            &json,
+            false,
+        );
+        let reply: String = self.inner.connection.script(&call).await?;
+        WriteOutcome::parse(&reply)?;
+        Ok(config)
+    }
+
+    /// The auth config `id`, if there is one. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "get_auth_config", skip_all, fields(mode = MODE))]
+    pub async fn get_auth_config(&self, id: &str) -> Result<Option<AuthConfig>> {
+        let key = self.inner.keys.auth_config(model::id_key("id", id)?);
+        self.ready().await?;
+        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
+        raw.map(|raw| model::decode(&key, &raw)).transpose()
+    }
+
+    /// Every auth config, priority descending, ties by id. Corrupt records are reported in
+    /// the listing. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "list_auth_configs", skip_all, fields(mode = MODE))]
+    pub async fn list_auth_configs(&self) -> Result<Listing<AuthConfig>> {
+        let keys = &self.inner.keys;
+        let call = commands::list_indexed(&keys.auth_config_index(), &keys.auth_config_prefix());
+        self.listing(call, KeySpace::auth_config, AuthConfig::listing_order)
+            .await
+    }
+
+    /// The auth configs whose `path_pattern` is exactly `path_pattern`, in listing order.
+    #[maybe]
+    #[tracing::instrument(name = "find_auth_configs_by_pattern", skip_all, fields(mode = MODE))]
+    pub async fn find_auth_configs_by_pattern(
+        &self,
+        path_pattern: &str,
+    ) -> Result<Listing<AuthConfig>> {
+        let listing = self.list_auth_configs().await?;
+        Ok(listing.filtered(|config| config.path_pattern == path_pattern))
+    }
+
+    /// Changes the stored auth config `id` with `edit`, atomically against other writers (as
+    /// [`update_proxy_target`](Self::update_proxy_target)). Two round trips.
+    #[maybe]
+    #[tracing::instrument(name = "update_auth_config", skip_all, fields(mode = MODE))]
+    pub async fn update_auth_config(
+        &self,
+        id: &str,
+        mut edit: impl FnMut(&mut AuthConfig),
+    ) -> Result<AuthConfig> {
+        let key = self.inner.keys.auth_config(model::id_key("id", id)?);
+        self.ready().await?;
+        let get = commands::get(&key);
+        for _ in 0..self.inner.config.max_update_attempts {
+            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
+            let (config, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
+            let call = commands::compare_and_set(&key, raw.as_deref().unwrap_or_default(), &json);
+            let reply: String = self.inner.connection.script(&call).await?;
+            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
+                return Ok(config);
+            }
+        }
+        Err(Error::Contention {
+            key,
+            attempts: self.inner.config.max_update_attempts,
+        })
+    }
+
+    /// Removes the auth config `id` and its index entry, atomically. Returns whether there
+    /// was one. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "delete_auth_config", skip_all, fields(mode = MODE))]
+    pub async fn delete_auth_config(&self, id: &str) -> Result<bool> {
+        let id = model::id_key("id", id)?;
+        self.ready().await?;
+        let keys = &self.inner.keys;
+        let call = commands::delete_indexed(&keys.auth_config(id), &keys.auth_config_index(), id);
+        let removed: u32 = self.inner.connection.script(&call).await?;
+        Ok(removed > 0)
+    }
+}

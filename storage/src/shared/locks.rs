@@ -1,0 +1,166 @@
+//! Renewal locks: only one process, blocking or async, on any machine, renews a certificate
+//! or registers an ACME account at a time. See `crate::lock` for the protocol.
+
+use std::time::Duration;
+
+use super::connection::pause;
+use super::storage::Storage;
+use super::{async_only, blocking_only, maybe, MODE};
+use crate::commands::{self, Fence};
+use crate::error::{Error, Result};
+use crate::lock;
+
+/// A held lock. Its [`fence`](Self::fence) makes writes refuse to land once the lease is lost.
+///
+/// Dropping the guard releases the lock. The blocking guard releases in `drop`, on the
+/// dropping thread (one round trip, errors ignored: the TTL frees the lock anyway). The async
+/// guard, dropped with its task or otherwise, spawns the release onto the current tokio
+/// runtime; outside a runtime it leaves the lock to its TTL. Call [`release`](Self::release)
+/// to release at a known point and see the outcome.
+#[must_use = "the lock is released when the guard is dropped"]
+pub struct LockGuard {
+    storage: Storage,
+    name: String,
+    value: String,
+    token: u64,
+    released: bool,
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("name", &self.name)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LockGuard {
+    /// The lock's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// This holder's fencing token: strictly greater than every earlier holder's.
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+
+    /// The fence to hand to a fenced write, such as
+    /// [`Storage::store_certificate_fenced`].
+    pub fn fence(&self) -> Fence {
+        Fence {
+            lock: self.name.clone(),
+            token: self.token,
+        }
+    }
+
+    /// Extends the lease to `ttl` from now. [`Error::LockLost`] if the lease already ran out
+    /// and the lock is gone or someone else's. One round trip.
+    #[maybe]
+    pub async fn renew(&self, ttl: Duration) -> Result<()> {
+        lock::check(&self.name, ttl)?;
+        let call = commands::lock_renew(&self.storage.inner.keys, &self.name, &self.value, ttl);
+        let renewed: u32 = self.storage.inner.connection.script(&call).await?;
+        if renewed == 1 {
+            Ok(())
+        } else {
+            Err(Error::LockLost {
+                lock: self.name.clone(),
+            })
+        }
+    }
+
+    /// Releases the lock now. Returns false if it was no longer this holder's (the lease ran
+    /// out): a stale holder's release never frees someone else's lock. One round trip.
+    #[maybe]
+    pub async fn release(mut self) -> Result<bool> {
+        self.released = true;
+        self.release_now().await
+    }
+
+    #[maybe]
+    async fn release_now(&self) -> Result<bool> {
+        let call = commands::lock_release(&self.storage.inner.keys, &self.name, &self.value);
+        let released: u32 = self.storage.inner.connection.script(&call).await?;
+        Ok(released == 1)
+    }
+}
+
+#[blocking_only]
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if !self.released {
+            if let Err(error) = self.release_now() {
+                tracing::warn!(lock = %self.name, %error, "lock not released; its TTL will free it");
+            }
+        }
+    }
+}
+
+#[async_only]
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(lock = %self.name, "lock dropped outside a runtime; its TTL will free it");
+            return;
+        };
+        let guard = LockGuard {
+            storage: self.storage.clone(),
+            name: std::mem::take(&mut self.name),
+            value: std::mem::take(&mut self.value),
+            token: self.token,
+            released: true,
+        };
+        runtime.spawn(async move {
+            if let Err(error) = guard.release_now().await {
+                tracing::warn!(lock = %guard.name, %error, "lock not released; its TTL will free it");
+            }
+        });
+    }
+}
+
+impl Storage {
+    /// Takes the lock `name` for `ttl` if it is free, without waiting. `None` if someone
+    /// holds it. One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "try_acquire_lock", skip_all, fields(mode = MODE))]
+    pub async fn try_acquire_lock(&self, name: &str, ttl: Duration) -> Result<Option<LockGuard>> {
+        lock::check(name, ttl)?;
+        self.ready().await?;
+        let holder = lock::holder_id();
+        let call = commands::lock_acquire(&self.inner.keys, name, &holder, ttl);
+        let token: Option<u64> = self.inner.connection.script(&call).await?;
+        Ok(token.map(|token| LockGuard {
+            storage: self.clone(),
+            name: name.to_owned(),
+            value: lock::lock_value(&holder, token),
+            token,
+            released: false,
+        }))
+    }
+
+    /// Takes the lock `name` for `ttl`, waiting while someone else holds it, up to
+    /// [`lock_wait`](crate::StorageConfig::lock_wait); then [`Error::Locked`].
+    #[maybe]
+    #[tracing::instrument(name = "acquire_lock", skip_all, fields(mode = MODE))]
+    pub async fn acquire_lock(&self, name: &str, ttl: Duration) -> Result<LockGuard> {
+        let deadline = std::time::Instant::now() + self.inner.config.lock_wait;
+        let mut wait = lock::RETRY_FIRST;
+        loop {
+            if let Some(guard) = self.try_acquire_lock(name, ttl).await? {
+                return Ok(guard);
+            }
+            if std::time::Instant::now() + wait > deadline {
+                return Err(Error::Locked {
+                    lock: name.to_owned(),
+                });
+            }
+            pause(wait).await;
+            wait = lock::backoff(wait);
+        }
+    }
+}
