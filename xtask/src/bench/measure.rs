@@ -26,7 +26,7 @@ impl Effort {
         } else {
             Effort {
                 warmup: 2,
-                rounds: 7,
+                rounds: 9,
                 ops: 20_000,
             }
         }
