@@ -88,6 +88,19 @@ pub struct StorageConfig {
     pub challenge_ttl: Duration,
     /// How long `acquire_lock` waits for a held lock before [`Error::Locked`]. Default 30 s.
     pub lock_wait: Duration,
+    /// How long an authorization code lives. Default 10 minutes.
+    pub code_ttl: Duration,
+    /// How long an OAuth state parameter lives. Default 300 s.
+    pub state_ttl: Duration,
+    /// How long a device authorization lives. Default 900 s.
+    pub device_ttl: Duration,
+    /// The minimum device polling interval. Default 5 s.
+    pub device_interval: Duration,
+    /// How long after a rotation the rotated refresh token is still taken as a client's
+    /// retry rather than reuse. Default 10 s.
+    pub refresh_grace: Duration,
+    /// How long a refresh token family lives from its first token. Default 30 days.
+    pub refresh_family_ttl: Duration,
 }
 
 impl StorageConfig {
@@ -102,6 +115,12 @@ impl StorageConfig {
             max_update_attempts: 64,
             challenge_ttl: Duration::from_secs(3600),
             lock_wait: Duration::from_secs(30),
+            code_ttl: Duration::from_secs(600),
+            state_ttl: Duration::from_secs(300),
+            device_ttl: Duration::from_secs(900),
+            device_interval: Duration::from_secs(5),
+            refresh_grace: Duration::from_secs(10),
+            refresh_family_ttl: Duration::from_secs(30 * 86_400),
         })
     }
 
@@ -144,6 +163,33 @@ impl StorageConfig {
     /// Sets [`lock_wait`](Self::lock_wait).
     pub fn with_lock_wait(mut self, wait: Duration) -> Self {
         self.lock_wait = wait;
+        self
+    }
+
+    /// Sets the OAuth lifetimes: codes, states, device authorizations, refresh families.
+    pub fn with_oauth_lifetimes(
+        mut self,
+        code: Duration,
+        state: Duration,
+        device: Duration,
+        refresh_family: Duration,
+    ) -> Self {
+        self.code_ttl = code;
+        self.state_ttl = state;
+        self.device_ttl = device;
+        self.refresh_family_ttl = refresh_family;
+        self
+    }
+
+    /// Sets [`refresh_grace`](Self::refresh_grace).
+    pub fn with_refresh_grace(mut self, grace: Duration) -> Self {
+        self.refresh_grace = grace;
+        self
+    }
+
+    /// Sets [`device_interval`](Self::device_interval).
+    pub fn with_device_interval(mut self, interval: Duration) -> Self {
+        self.device_interval = interval;
         self
     }
 

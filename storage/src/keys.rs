@@ -143,6 +143,82 @@ impl KeySpace {
         self.key(&["auth:config:index"])
     }
 
+    /// The prefix of the high-volume OAuth families: the configured prefix without its hash
+    /// tag braces, so that each key's own `{id}` tag decides its slot and tokens spread over
+    /// the cluster instead of crowding the configuration's slot.
+    pub fn spread_prefix(&self) -> String {
+        self.prefix.replace(['{', '}'], "")
+    }
+
+    fn spread(&self, family: &str, id: &str) -> String {
+        format!("{}{family}:{{{id}}}", self.spread_prefix())
+    }
+
+    /// `oauth:client:{client_id}`: a registered client (configuration slot).
+    pub fn oauth_client(&self, client_id: &str) -> String {
+        self.key(&["oauth:client:", client_id])
+    }
+
+    /// The prefix of every client record key.
+    pub fn oauth_client_prefix(&self) -> String {
+        self.key(&["oauth:client:"])
+    }
+
+    /// The set of registered client ids.
+    pub fn oauth_client_index(&self) -> String {
+        self.key(&["index:oauth-clients"])
+    }
+
+    /// `oauth:code:{hash}`: an authorization code, under the hash of its value.
+    pub fn oauth_code(&self, code_hash: &str) -> String {
+        self.spread("oauth:code", code_hash)
+    }
+
+    /// `oauth:token:{jti}`: an access token's introspection data.
+    pub fn oauth_token(&self, jti: &str) -> String {
+        self.spread("oauth:token", jti)
+    }
+
+    /// The access tokens and refresh families of a user, scored by expiry (ms).
+    pub fn oauth_user_grants(&self, user: &str) -> String {
+        self.spread("oauth:user", user)
+    }
+
+    /// The access tokens and refresh families of a client, scored by expiry (ms).
+    pub fn oauth_client_grants(&self, client_id: &str) -> String {
+        self.spread("oauth:client-grants", client_id)
+    }
+
+    /// `oauth:refresh:{family}`: a refresh token family (hash of its current token and state).
+    pub fn oauth_family(&self, family: &str) -> String {
+        self.spread("oauth:refresh", family)
+    }
+
+    /// The hashes of a family's used refresh tokens (same slot as the family).
+    pub fn oauth_family_used(&self, family: &str) -> String {
+        format!("{}:used", self.oauth_family(family))
+    }
+
+    /// The access tokens issued in a family (same slot as the family).
+    pub fn oauth_family_tokens(&self, family: &str) -> String {
+        format!("{}:tokens", self.oauth_family(family))
+    }
+
+    /// `device_code:{hash}`: a device authorization, under the hash of the device code.
+    pub fn device_code(&self, device_code_hash: &str) -> String {
+        self.spread("device_code", device_code_hash)
+    }
+
+    /// `device_user:{user_code}`: the device code hash a user code stands for.
+    pub fn device_user_code(&self, user_code: &str) -> String {
+        self.spread("device_user", user_code)
+    }
+
+    /// `oauth:state:{hash}`: an OAuth state parameter's payload.
+    pub fn oauth_state(&self, state_hash: &str) -> String {
+        self.spread("oauth:state", state_hash)
+    }
+
     /// SCAN pattern for legacy certificate records (and their domain keys, filtered out by
     /// [`cert_name_of`](Self::cert_name_of)).
     pub fn cert_scan_pattern(&self) -> String {
@@ -308,6 +384,44 @@ mod tests {
         // Without a tag the families spread: one slot cannot be assumed.
         let plain = KeySpace::new("");
         assert_ne!(slot(&plain.proxy("localhost")), slot(&plain.route("token")));
+    }
+
+    #[test]
+    fn oauth_keys_spread_by_their_own_id_and_each_operation_stays_in_one_slot() {
+        let keys = KeySpace::new("{gw}:");
+        assert_eq!(keys.oauth_code("abc"), "gw:oauth:code:{abc}");
+        assert_eq!(slot(&keys.oauth_code("abc")), slot("abc"));
+        // A rotation touches the family and its used-token set: one slot.
+        assert_eq!(
+            slot(&keys.oauth_family("F1")),
+            slot(&keys.oauth_family_used("F1"))
+        );
+        assert_eq!(
+            slot(&keys.oauth_family("F1")),
+            slot(&keys.oauth_family_tokens("F1"))
+        );
+        // Clients are configuration: the configuration slot, with their index.
+        assert_eq!(
+            slot(&keys.oauth_client("c")),
+            slot(&keys.oauth_client_index())
+        );
+        assert_eq!(
+            slot(&keys.oauth_client("c")),
+            slot(&keys.proxy("localhost"))
+        );
+        // No hot slot: a thousand codes, tokens or families land on many slots.
+        for key_of in [
+            KeySpace::oauth_code as fn(&KeySpace, &str) -> String,
+            KeySpace::oauth_token,
+            KeySpace::oauth_family,
+            KeySpace::device_code,
+            KeySpace::oauth_state,
+        ] {
+            let slots: std::collections::HashSet<u16> = (0..1000)
+                .map(|i| slot(&key_of(&keys, &format!("id-{i}"))))
+                .collect();
+            assert!(slots.len() > 900, "{} slots", slots.len());
+        }
     }
 
     #[test]

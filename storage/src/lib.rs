@@ -68,6 +68,7 @@ mod error;
 pub mod keys;
 pub mod lock;
 pub mod model;
+pub mod oauth;
 pub mod seed;
 
 #[cfg(feature = "async")]

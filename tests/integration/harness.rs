@@ -241,3 +241,60 @@ pub fn commands_served(connection: &mut redis::Connection) -> u64 {
         })
         .sum()
 }
+
+/// Every key and value in the server behind `config` (all databases), as one text: names,
+/// strings, and the members and fields of sets, sorted sets and hashes.
+pub fn dump_everything(config: &StorageConfig) -> String {
+    let mut connection = raw(config);
+    let mut dump = String::new();
+    for db in 0..16 {
+        redis::cmd("SELECT")
+            .arg(db)
+            .query::<()>(&mut connection)
+            .expect("SELECT");
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query(&mut connection)
+            .expect("KEYS");
+        for key in keys {
+            dump.push_str(&key);
+            dump.push('\n');
+            let kind: String = redis::cmd("TYPE")
+                .arg(&key)
+                .query(&mut connection)
+                .expect("TYPE");
+            let values: Vec<Vec<u8>> = match kind.as_str() {
+                "string" => vec![redis::cmd("GET")
+                    .arg(&key)
+                    .query(&mut connection)
+                    .unwrap_or_default()],
+                "set" => redis::cmd("SMEMBERS")
+                    .arg(&key)
+                    .query(&mut connection)
+                    .unwrap_or_default(),
+                "zset" => redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut connection)
+                    .unwrap_or_default(),
+                "hash" => redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query(&mut connection)
+                    .unwrap_or_default(),
+                "list" => redis::cmd("LRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .query(&mut connection)
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            for value in values {
+                dump.push_str(&String::from_utf8_lossy(&value));
+                dump.push('\n');
+            }
+        }
+    }
+    dump
+}

@@ -88,7 +88,7 @@ impl Certificate {
 }
 
 /// A certificate name: letters, digits, `-` and `_`.
-pub(crate) fn cert_name(name: &str) -> Result<()> {
+pub fn cert_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name
@@ -105,7 +105,7 @@ pub(crate) fn cert_name(name: &str) -> Result<()> {
 }
 
 /// A domain, trimmed and lower-cased; a wildcard only as a leading `*.`.
-pub(crate) fn domain(raw: &str) -> Result<String> {
+pub fn domain(raw: &str) -> Result<String> {
     let domain = raw.trim().to_ascii_lowercase();
     let bare = domain.strip_prefix("*.").unwrap_or(&domain);
     let labels_ok = !bare.is_empty()
@@ -128,7 +128,7 @@ pub(crate) fn domain(raw: &str) -> Result<String> {
 }
 
 /// An email address, lower-cased: one `@`, a local part, and a dotted domain.
-pub(crate) fn email(raw: &str) -> Result<String> {
+pub fn email(raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
     let shaped = match email.split_once('@') {
         Some((local, host)) => {
@@ -177,7 +177,7 @@ pub struct Challenge {
 }
 
 /// An ACME challenge token: base64url characters, as RFC 8555 requires.
-pub(crate) fn challenge_token(token: &str) -> Result<()> {
+pub fn challenge_token(token: &str) -> Result<()> {
     let ok = !token.is_empty()
         && token.len() <= 256
         && token
@@ -194,7 +194,7 @@ pub(crate) fn challenge_token(token: &str) -> Result<()> {
 }
 
 /// An ACME provider name as it appears in account keys: no `:` and no whitespace.
-pub(crate) fn provider(name: &str) -> Result<()> {
+pub fn provider(name: &str) -> Result<()> {
     validate::record_id("provider", name)
 }
 

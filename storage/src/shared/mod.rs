@@ -14,6 +14,7 @@ mod auth_configs;
 mod certificates;
 mod connection;
 mod locks;
+mod oauth;
 mod proxies;
 mod routes;
 mod seeding;

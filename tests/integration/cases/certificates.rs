@@ -190,49 +190,55 @@ async fn delete_cascades_to_proxies_atomically() {
 
 #[maybe]
 #[maybe_test]
-async fn delete_races_with_proxies_being_pointed_at_the_certificate() {
+async fn delete_is_atomic_against_concurrent_proxy_writers() {
     let storage = storage("cert-delete-race").await;
     storage
         .store_certificate(cert("site", &["a.example"], 60))
         .await
         .unwrap();
     for i in 0..8 {
-        storage
-            .store_proxy_target(ProxyTarget::new(format!("p{i}.example"), "http://b:1"))
-            .await
-            .unwrap();
+        let mut proxy = ProxyTarget::new(format!("p{i}.example"), "http://b:1");
+        proxy.cert_name = Some("site".into());
+        storage.store_proxy_target(proxy).await.unwrap();
     }
-    // Writers point proxies at the certificate while it is deleted; afterwards no proxy may
-    // refer to a certificate that does not exist.
+    // While the certificate is deleted, writers change other fields of the proxies that
+    // refer to it. Afterwards none refers to it, and no writer's change was lost.
     let results = concurrently(9, |i| {
         let storage = storage.clone();
         async move {
             if i == 8 {
-                storage.delete_certificate("site").await.map(|_| ())
-            } else {
+                return storage.delete_certificate("site").await.map(|_| ());
+            }
+            for round in 0..5 {
                 storage
                     .update_proxy_target(&format!("p{i}.example"), |p| {
-                        p.cert_name = Some("site".into())
+                        let headers = p.custom_headers.get_or_insert_with(Default::default);
+                        headers.insert(format!("X-Round-{round}"), "1".into());
                     })
-                    .await
-                    .map(|_| ())
+                    .await?;
             }
+            Ok(())
         }
     })
     .await;
     for result in results {
         result.unwrap();
     }
-    let exists = storage.get_certificate("site").await.unwrap().is_some();
+    let gone = storage.get_certificate("site").await.unwrap();
+    assert_eq!(gone, None);
     let proxies = storage.list_proxy_targets().await.unwrap();
-    for proxy in proxies.records {
-        if proxy.cert_name.as_deref() == Some("site") {
-            assert!(
-                exists,
-                "{} points at a deleted certificate",
-                proxy.proxy_hostname
-            );
-        }
+    for proxy in proxies
+        .records
+        .iter()
+        .filter(|p| p.proxy_hostname != "localhost")
+    {
+        assert_eq!(
+            proxy.cert_name, None,
+            "{} points at a deleted certificate",
+            proxy.proxy_hostname
+        );
+        let headers = proxy.custom_headers.as_ref().map_or(0, |h| h.len());
+        assert_eq!(headers, 5, "{} lost an update", proxy.proxy_hostname);
     }
 }
 

@@ -1,0 +1,32 @@
+-- Rotate a refresh token: the presented token must be the family's current one. A retry of
+-- the just-rotated token within the grace window gets a fresh successor (the previous
+-- successor stops working). Any other already-used token revokes the whole family.
+-- KEYS[1] oauth:refresh:{family} (hash), KEYS[2] its used-token set
+-- ARGV[1] presented token hash, ARGV[2] successor hash, ARGV[3] now (ms), ARGV[4] grace (ms),
+-- ARGV[5] client_id
+-- Returns {"rotated"|"retried", user, scope}, {"reused"}, {"revoked"}, {"wrong_client"} or
+-- {"unknown"}.
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
+local f = redis.call('HMGET', KEYS[1], 'current', 'previous', 'rotated_at', 'revoked', 'client_id', 'user', 'scope')
+if f[4] == '1' then return {'revoked'} end
+if f[5] ~= ARGV[5] then return {'wrong_client'} end
+local ttl = redis.call('PTTL', KEYS[1])
+local function used(hash)
+  redis.call('SADD', KEYS[2], hash)
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+end
+if ARGV[1] == f[1] then
+  used(ARGV[1])
+  redis.call('HSET', KEYS[1], 'current', ARGV[2], 'previous', ARGV[1], 'rotated_at', ARGV[3])
+  return {'rotated', f[6], f[7]}
+end
+if ARGV[1] == f[2] and tonumber(ARGV[3]) - tonumber(f[3]) <= tonumber(ARGV[4]) then
+  used(f[1])
+  redis.call('HSET', KEYS[1], 'current', ARGV[2])
+  return {'retried', f[6], f[7]}
+end
+if ARGV[1] == f[2] or redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+  return {'reused'}
+end
+return {'unknown'}
