@@ -53,6 +53,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     scenarios::async_gets(&mut bench)?;
     scenarios::bridge(&mut bench)?;
     scenarios::concurrent_updates(&mut bench)?;
+    scenarios::certificates(&mut bench)?;
+    scenarios::oauth(&mut bench)?;
     let sizes: &[usize] = if quick {
         &[100, 1_000]
     } else {

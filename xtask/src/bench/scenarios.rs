@@ -527,3 +527,189 @@ pub fn remove_bench_keys(url: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+fn report_pair(report: &mut Report, scenario: &str, ours: &Measured, base: &Measured) {
+    report.row(Row {
+        scenario: scenario.to_owned(),
+        ours: rate(ours),
+        baseline: format!("{} ({})", rate(base), base.name),
+        ratio: Some(ours.ops_per_sec / base.ops_per_sec),
+        target: "report".into(),
+        met: None,
+    });
+}
+
+/// Certificate writes and lookups by domain against the raw commands they stand for.
+pub fn certificates(bench: &mut Bench<'_>) -> Result<(), String> {
+    let config = config(bench.url, "certs")?;
+    let keys = config.key_space();
+    let storage = blocking::Storage::connect(config).map_err(err("connect"))?;
+    let mut cert = storage::Certificate::new(
+        "bench-cert",
+        ["bench.example", "www.bench.example"],
+        "ops@bench.example",
+    );
+    cert.fullchain_pem = storage::Secret::new("-----BEGIN CERTIFICATE-----\n".repeat(20));
+    cert.private_key_pem = storage::Secret::new("-----BEGIN PRIVATE KEY-----\n".repeat(10));
+    cert.expires_at = Some(storage::Timestamp::now());
+    let json = serde_json::to_string(&cert).map_err(|e| e.to_string())?;
+    let mut raw = raw_connection(bench.url)?;
+    let ops = bench.effort.ops / 4;
+    let writes = alternate(
+        bench.effort,
+        vec![
+            Contender::timed("storage", || {
+                for _ in 0..ops {
+                    storage.store_certificate(cert.clone()).unwrap();
+                }
+                ops
+            }),
+            Contender::timed("raw MULTI: SET record, domains, SADD, ZADD", || {
+                for _ in 0..ops {
+                    redis::pipe()
+                        .atomic()
+                        .set(keys.cert("raw-cert"), &json)
+                        .set(keys.cert_domain("raw.example"), "raw-cert")
+                        .set(keys.cert_domain("www.raw.example"), "raw-cert")
+                        .sadd(keys.cert_index(), "raw-cert")
+                        .zadd(keys.cert_expiry(), "raw-cert", 1)
+                        .query::<()>(&mut raw)
+                        .unwrap();
+                }
+                ops
+            }),
+        ],
+    );
+    report_pair(
+        bench.report,
+        "store_certificate (2 round trips, checked)",
+        &writes[0],
+        &writes[1],
+    );
+    let lookups = alternate(
+        bench.effort,
+        vec![
+            Contender::timed("storage", || {
+                for _ in 0..ops {
+                    black_box(
+                        storage
+                            .get_certificate_by_domain("www.bench.example")
+                            .unwrap(),
+                    );
+                }
+                ops
+            }),
+            Contender::timed("raw GET domain, GET record", || {
+                for _ in 0..ops {
+                    let name: String = redis::cmd("GET")
+                        .arg(keys.cert_domain("www.bench.example"))
+                        .query(&mut raw)
+                        .unwrap();
+                    let record: Vec<u8> = redis::cmd("GET")
+                        .arg(keys.cert(&name))
+                        .query(&mut raw)
+                        .unwrap();
+                    let cert: storage::Certificate = serde_json::from_slice(&record).unwrap();
+                    black_box(cert);
+                }
+                ops
+            }),
+        ],
+    );
+    report_pair(
+        bench.report,
+        "get_certificate_by_domain",
+        &lookups[0],
+        &lookups[1],
+    );
+    Ok(())
+}
+
+/// Code issue and consume, and refresh rotation.
+pub fn oauth(bench: &mut Bench<'_>) -> Result<(), String> {
+    use storage::oauth::{CodeGrant, RefreshGrant, RefreshOutcome};
+    let config = config(bench.url, "oauth")?;
+    let keys = config.key_space();
+    let storage = blocking::Storage::connect(config).map_err(err("connect"))?;
+    let grant = CodeGrant {
+        client_id: "bench-client".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: "mcp".into(),
+        user: "bench".into(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        code_challenge_method: "S256".into(),
+    };
+    let json = serde_json::to_string(&grant).map_err(|e| e.to_string())?;
+    let mut raw = raw_connection(bench.url)?;
+    let ops = bench.effort.ops / 4;
+    let codes = alternate(
+        bench.effort,
+        vec![
+            Contender::timed("storage", || {
+                for _ in 0..ops {
+                    let code = storage.issue_code(&grant).unwrap();
+                    black_box(
+                        storage
+                            .consume_code(code.expose(), "bench-client", "https://app.example/cb")
+                            .unwrap(),
+                    );
+                }
+                ops
+            }),
+            Contender::timed("raw SET EX + GETDEL", || {
+                for i in 0..ops {
+                    let key = keys.oauth_code(&format!("raw-{i}"));
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(&json)
+                        .arg("EX")
+                        .arg(600)
+                        .query::<()>(&mut raw)
+                        .unwrap();
+                    let taken: Vec<u8> = redis::cmd("GETDEL").arg(&key).query(&mut raw).unwrap();
+                    black_box(serde_json::from_slice::<CodeGrant>(&taken).unwrap());
+                }
+                ops
+            }),
+        ],
+    );
+    report_pair(
+        bench.report,
+        "issue_code + consume_code (hashed, replay-aware)",
+        &codes[0],
+        &codes[1],
+    );
+
+    let mut token = storage
+        .issue_refresh_token(&RefreshGrant {
+            client_id: "bench-client".into(),
+            user: "bench".into(),
+            scope: "mcp".into(),
+        })
+        .map_err(err("issue_refresh_token"))?
+        .token;
+    let rotations = alternate(
+        bench.effort,
+        vec![Contender::timed("storage", || {
+            for _ in 0..ops {
+                match storage
+                    .rotate_refresh_token(token.expose(), "bench-client")
+                    .unwrap()
+                {
+                    RefreshOutcome::Rotated(next) => token = next.token,
+                    other => panic!("rotation failed: {other:?}"),
+                }
+            }
+            ops
+        })],
+    );
+    bench.report.row(Row {
+        scenario: "rotate_refresh_token (1 round trip)".into(),
+        ours: rate(&rotations[0]),
+        baseline: "-".into(),
+        ratio: None,
+        target: "report".into(),
+        met: None,
+    });
+    Ok(())
+}
