@@ -89,17 +89,22 @@ impl Certificate {
 
 /// A certificate name: letters, digits, `-` and `_`.
 pub fn cert_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && name
+    base64url_word("cert_name", name, 128)
+}
+
+/// 1 to `max` letters, digits, `-` or `_` (the base64url alphabet).
+fn base64url_word(field: &'static str, value: &str, max: usize) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= max
+        && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
         Err(Error::invalid(
-            "cert_name",
-            "must be 1 to 128 letters, digits, `-` or `_`",
+            field,
+            format!("must be 1 to {max} letters, digits, `-` or `_`"),
         ))
     }
 }

@@ -37,8 +37,7 @@ impl Storage {
         model::challenge_token(token)?;
         let key = self.inner.keys.challenge(token);
         self.ready().await?;
-        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
-        raw.map(|raw| model::decode(&key, &raw)).transpose()
+        self.read(&key).await
     }
 
     /// Removes the challenge for `token`. Returns whether there was one. One round trip.

@@ -4,7 +4,7 @@
 use super::storage::Storage;
 use super::{maybe, MODE};
 use crate::commands::{self, WriteOutcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::keys::KeySpace;
 use crate::model::{self, AuthConfig, Listing};
 
@@ -35,8 +35,7 @@ impl Storage {
     pub async fn get_auth_config(&self, id: &str) -> Result<Option<AuthConfig>> {
         let key = self.inner.keys.auth_config(model::id_key("id", id)?);
         self.ready().await?;
-        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
-        raw.map(|raw| model::decode(&key, &raw)).transpose()
+        self.read(&key).await
     }
 
     /// Every auth config, priority descending, ties by id. Corrupt records are reported in
@@ -68,24 +67,10 @@ impl Storage {
     pub async fn update_auth_config(
         &self,
         id: &str,
-        mut edit: impl FnMut(&mut AuthConfig),
+        edit: impl FnMut(&mut AuthConfig),
     ) -> Result<AuthConfig> {
         let key = self.inner.keys.auth_config(model::id_key("id", id)?);
-        self.ready().await?;
-        let get = commands::get(&key);
-        for _ in 0..self.inner.config.max_update_attempts {
-            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
-            let (config, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
-            let call = commands::compare_and_set(&key, raw.as_deref().unwrap_or_default(), &json);
-            let reply: String = self.inner.connection.script(&call).await?;
-            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
-                return Ok(config);
-            }
-        }
-        Err(Error::Contention {
-            key,
-            attempts: self.inner.config.max_update_attempts,
-        })
+        self.update(key, edit).await
     }
 
     /// Removes the auth config `id` and its index entry, atomically. Returns whether there

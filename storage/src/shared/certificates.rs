@@ -45,14 +45,9 @@ impl Storage {
         self.ready().await?;
         let keys = &self.inner.keys;
         let key = keys.cert(&cert.cert_name);
-        let get = commands::get(&key);
         for _ in 0..self.inner.config.max_update_attempts {
-            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
-            let previous = raw
-                .as_deref()
-                .map(|raw| model::decode::<Certificate>(&key, raw).map(|old| (raw, old)))
-                .transpose()?;
-            let previous = previous.as_ref().map(|(raw, old)| (*raw, old));
+            let previous = self.read_with_raw::<Certificate>(&key).await?;
+            let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
             let call = commands::put_certificate(keys, &cert, &json, previous, fence);
             let reply: String = self.inner.connection.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
@@ -91,8 +86,7 @@ impl Storage {
         model::cert_name(cert_name)?;
         let key = self.inner.keys.cert(cert_name);
         self.ready().await?;
-        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
-        raw.map(|raw| model::decode(&key, &raw)).transpose()
+        self.read(&key).await
     }
 
     /// The certificate that covers `domain` (matched case-insensitively), if any. One round

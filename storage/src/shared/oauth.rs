@@ -61,8 +61,7 @@ impl Storage {
             .keys
             .oauth_client(model::id_key("client_id", client_id)?);
         self.ready().await?;
-        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
-        raw.map(|raw| model::decode(&key, &raw)).transpose()
+        self.read(&key).await
     }
 
     /// Whether `secret` is the client's secret (compared as hashes, in constant time). False
@@ -82,27 +81,13 @@ impl Storage {
     pub async fn update_client(
         &self,
         client_id: &str,
-        mut edit: impl FnMut(&mut OAuthClient),
+        edit: impl FnMut(&mut OAuthClient),
     ) -> Result<OAuthClient> {
         let key = self
             .inner
             .keys
             .oauth_client(model::id_key("client_id", client_id)?);
-        self.ready().await?;
-        let get = commands::get(&key);
-        for _ in 0..self.inner.config.max_update_attempts {
-            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
-            let (client, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
-            let call = commands::compare_and_set(&key, raw.as_deref().unwrap_or_default(), &json);
-            let reply: String = self.inner.connection.script(&call).await?;
-            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
-                return Ok(client);
-            }
-        }
-        Err(Error::Contention {
-            key,
-            attempts: self.inner.config.max_update_attempts,
-        })
+        self.update(key, edit).await
     }
 
     /// Removes a client. Returns whether there was one. One round trip.
@@ -232,8 +217,7 @@ impl Storage {
     pub async fn introspect_access_token(&self, jti: &str) -> Result<Option<AccessToken>> {
         let key = self.inner.keys.oauth_token(model::id_key("jti", jti)?);
         self.ready().await?;
-        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
-        raw.map(|raw| model::decode(&key, &raw)).transpose()
+        self.read(&key).await
     }
 
     /// Revokes the access token `jti` (RFC 7009). Returns whether it was live. One round

@@ -3,7 +3,7 @@
 use super::storage::Storage;
 use super::{maybe, MODE};
 use crate::commands::{self, WriteOutcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::keys::KeySpace;
 use crate::model::{self, Listing, ProxyTarget};
 
@@ -36,8 +36,7 @@ impl Storage {
     pub async fn get_proxy_target(&self, hostname: &str) -> Result<Option<ProxyTarget>> {
         let key = self.inner.keys.proxy(&model::hostname_key(hostname)?);
         self.ready().await?;
-        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
-        raw.map(|raw| model::decode(&key, &raw)).transpose()
+        self.read(&key).await
     }
 
     /// Every proxy, by hostname. Corrupt records are reported in the listing, not hidden and
@@ -93,24 +92,9 @@ impl Storage {
     pub async fn update_proxy_target(
         &self,
         hostname: &str,
-        mut edit: impl FnMut(&mut ProxyTarget),
+        edit: impl FnMut(&mut ProxyTarget),
     ) -> Result<ProxyTarget> {
         let key = self.inner.keys.proxy(&model::hostname_key(hostname)?);
-        self.ready().await?;
-        let get = commands::get(&key);
-        for _ in 0..self.inner.config.max_update_attempts {
-            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
-            let (proxy, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
-            let expected = raw.unwrap_or_default();
-            let call = commands::compare_and_set(&key, &expected, &json);
-            let reply: String = self.inner.connection.script(&call).await?;
-            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
-                return Ok(proxy);
-            }
-        }
-        Err(Error::Contention {
-            key,
-            attempts: self.inner.config.max_update_attempts,
-        })
+        self.update(key, edit).await
     }
 }

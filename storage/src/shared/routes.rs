@@ -21,14 +21,9 @@ impl Storage {
         self.ready().await?;
         let keys = &self.inner.keys;
         let key = keys.route(&route.route_id);
-        let get = commands::get(&key);
         for _ in 0..self.inner.config.max_update_attempts {
-            let raw: Option<Vec<u8>> = self.inner.connection.cmd(&get).await?;
-            let previous = raw
-                .as_deref()
-                .map(|raw| model::decode::<Route>(&key, raw).map(|old| (raw, old)))
-                .transpose()?;
-            let previous = previous.as_ref().map(|(raw, old)| (*raw, old));
+            let previous = self.read_with_raw::<Route>(&key).await?;
+            let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
             let call = commands::put_route(keys, &route, &json, previous);
             let reply: String = self.inner.connection.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
@@ -56,8 +51,7 @@ impl Storage {
     pub async fn get_route(&self, route_id: &str) -> Result<Option<Route>> {
         let key = self.inner.keys.route(model::route_id_key(route_id)?);
         self.ready().await?;
-        let raw: Option<Vec<u8>> = self.inner.connection.cmd(&commands::get(&key)).await?;
-        raw.map(|raw| model::decode(&key, &raw)).transpose()
+        self.read(&key).await
     }
 
     /// Removes the route `route_id` with its index keys, atomically. Returns whether there

@@ -9,11 +9,11 @@ use redis::ScriptInvocation;
 
 use super::connection::{Connection, InitLock};
 use super::{maybe, MODE};
-use crate::commands;
+use crate::commands::{self, WriteOutcome};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
-use crate::model::{Listing, Record};
+use crate::model::{self, Listing, Record};
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
 ///
@@ -86,6 +86,52 @@ impl Storage {
 }
 
 impl Storage {
+    /// The record at `key`, decoded, if there is one. One round trip.
+    #[maybe]
+    pub(super) async fn read<T: Record>(&self, key: &str) -> Result<Option<T>> {
+        let raw = self.read_raw(key).await?;
+        raw.map(|raw| model::decode(key, &raw)).transpose()
+    }
+
+    /// The bytes at `key` and their decoding, if there are any: what a conditional write
+    /// compares against. One round trip.
+    #[maybe]
+    pub(super) async fn read_with_raw<T: Record>(&self, key: &str) -> Result<Option<(Vec<u8>, T)>> {
+        let raw = self.read_raw(key).await?;
+        raw.map(|raw| model::decode(key, &raw).map(|record| (raw, record)))
+            .transpose()
+    }
+
+    #[maybe]
+    async fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.connection.cmd(&commands::get(key)).await
+    }
+
+    /// The optimistic read-modify-write every `update_*` is: read, `edit`, validate, write
+    /// back only if the record is unchanged, else again; up to `max_update_attempts`.
+    /// Fields the model does not know are kept, and so is the record's TTL.
+    #[maybe]
+    pub(super) async fn update<T: Record>(
+        &self,
+        key: String,
+        mut edit: impl FnMut(&mut T),
+    ) -> Result<T> {
+        self.ready().await?;
+        for _ in 0..self.inner.config.max_update_attempts {
+            let raw = self.read_raw(&key).await?;
+            let (record, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
+            let call = commands::compare_and_set(&key, raw.as_deref().unwrap_or_default(), &json);
+            let reply: String = self.inner.connection.script(&call).await?;
+            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
+                return Ok(record);
+            }
+        }
+        Err(Error::Contention {
+            key,
+            attempts: self.inner.config.max_update_attempts,
+        })
+    }
+
     /// Runs a listing script and decodes its records, sorted by `order`; corrupt records are
     /// reported in the listing.
     #[maybe]

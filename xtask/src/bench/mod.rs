@@ -11,7 +11,6 @@ mod round_trips;
 mod scenarios;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use crate::redis_server::RedisServer;
 use measure::Effort;
@@ -114,23 +113,15 @@ fn describe_environment(
 }
 
 fn rerun_optimized(args: &[String]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "--package",
-            "xtask",
-            "--",
-            "bench",
-        ])
-        .args(args)
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("bench failed ({status})"))
-    }
+    let mut cargo_args = vec![
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "xtask",
+        "--",
+        "bench",
+    ];
+    cargo_args.extend(args.iter().map(String::as_str));
+    crate::cargo(&cargo_args)
 }
