@@ -183,19 +183,7 @@ pub struct Challenge {
 
 /// An ACME challenge token: base64url characters, as RFC 8555 requires.
 pub fn challenge_token(token: &str) -> Result<()> {
-    let ok = !token.is_empty()
-        && token.len() <= 256
-        && token
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "token",
-            "must be 1 to 256 base64url characters",
-        ))
-    }
+    base64url_word("token", token, 256)
 }
 
 /// An ACME provider name as it appears in account keys: no `:` and no whitespace.

@@ -73,10 +73,7 @@ impl Storage {
                 }
             }
         }
-        Err(Error::Contention {
-            key,
-            attempts: self.inner.config.max_update_attempts,
-        })
+        Err(self.contention(key))
     }
 
     /// The certificate `cert_name`, if there is one. One round trip.
@@ -166,9 +163,6 @@ impl Storage {
                 return Ok(true);
             }
         }
-        Err(Error::Contention {
-            key,
-            attempts: self.inner.config.max_update_attempts,
-        })
+        Err(self.contention(key))
     }
 }

@@ -419,10 +419,7 @@ impl Storage {
                 interval: config.device_interval,
             });
         }
-        Err(Error::Contention {
-            key: keys.device_user_code("*"),
-            attempts: config.max_update_attempts,
-        })
+        Err(self.contention(keys.device_user_code("*")))
     }
 
     /// Approves the device authorization of `user_code` (as typed) for `user`. Two round

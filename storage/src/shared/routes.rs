@@ -38,10 +38,7 @@ impl Storage {
                 unexpected @ WriteOutcome::Fenced { .. } => return Err(unexpected.into_error()),
             }
         }
-        Err(Error::Contention {
-            key,
-            attempts: self.inner.config.max_update_attempts,
-        })
+        Err(self.contention(key))
     }
 
     /// The route `route_id`, if there is one. A stored record that cannot be used is an
@@ -75,10 +72,7 @@ impl Storage {
                 return Ok(true);
             }
         }
-        Err(Error::Contention {
-            key,
-            attempts: self.inner.config.max_update_attempts,
-        })
+        Err(self.contention(key))
     }
 
     /// The enabled routes, priority descending, ties by route id: the order the gateway

@@ -6,7 +6,7 @@ use super::connection::lock_init;
 use super::storage::Storage;
 use super::{maybe, MODE};
 use crate::commands::{self, LegacyRecords, WriteOutcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::seed::{self, SeedPlan};
 
 impl Storage {
@@ -49,10 +49,7 @@ impl Storage {
                 return Ok(());
             }
         }
-        Err(Error::Contention {
-            key: inner.keys.proxy("localhost"),
-            attempts: inner.config.max_update_attempts,
-        })
+        Err(self.contention(inner.keys.proxy("localhost")))
     }
 
     /// Writes the plan. Returns false if another writer got in first somewhere, so the plan

@@ -126,10 +126,15 @@ impl Storage {
                 return Ok(record);
             }
         }
-        Err(Error::Contention {
+        Err(self.contention(key))
+    }
+
+    /// The error of an optimistic write that lost `max_update_attempts` races at `key`.
+    pub(super) fn contention(&self, key: String) -> Error {
+        Error::Contention {
             key,
             attempts: self.inner.config.max_update_attempts,
-        })
+        }
     }
 
     /// Runs a listing script and decodes its records, sorted by `order`; corrupt records are
