@@ -77,7 +77,7 @@ fn no_args(args: TokenStream) -> syn::Result<()> {
 /// Expands a table of default proxies and routes into `DEFAULT_PROXIES` and `DEFAULT_ROUTES`
 /// (`&[storage::seed::DefaultProxy]`, `&[storage::seed::DefaultRoute]`).
 ///
-/// ```ignore
+/// ```text
 /// seed_table! {
 ///     proxy "localhost" {
 ///         target_url: "http://127.0.0.1:9000",

@@ -83,7 +83,7 @@ impl Storage {
     /// edited record fails validation or `edit` changed the hostname (nothing is written),
     /// [`Error::Contention`] after `max_update_attempts` lost races. Two round trips.
     ///
-    /// ```ignore
+    /// ```text
     /// // blocking; the async API is the same call followed by `.await`
     /// storage.update_proxy_target("api.example.com", |proxy| proxy.auth_enabled = true)?;
     /// ```
