@@ -34,6 +34,8 @@ static GET_BY_OWNER: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/get_by_owner.lua")));
 static LIST_EXPIRING: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/list_expiring.lua")));
+static FENCED_SET: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("lua/fenced_set.lua")));
 static LOCK_ACQUIRE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/lock_acquire.lua")));
 static LOCK_RENEW: LazyLock<Script> =
@@ -391,6 +393,22 @@ pub fn expiring_certificates(keys: &KeySpace, until: i64) -> ScriptInvocation<'s
     call.key(keys.cert_expiry())
         .arg(until)
         .arg(keys.cert_record_prefix());
+    call
+}
+
+/// `SET key value`, refused unless `fence` is still its lock's newest token. Reply:
+/// [`WriteOutcome`].
+pub fn fenced_set(
+    keys: &KeySpace,
+    key: &str,
+    value: &str,
+    fence: &Fence,
+) -> ScriptInvocation<'static> {
+    let mut call = FENCED_SET.prepare_invoke();
+    call.key(key)
+        .key(keys.fence(&fence.lock))
+        .arg(fence.token)
+        .arg(value);
     call
 }
 

@@ -2,7 +2,8 @@
 //!
 //! - `check-both`: what CI runs. Format check, clippy with warnings denied for every feature
 //!   combination, and the tests for `blocking` alone, `async` alone and both together, each a
-//!   separate cargo run (so a feature that only compiles when unified with the other fails).
+//!   separate cargo run (so a feature that only compiles when unified with the other fails),
+//!   then the `rediss://` test with `tls`.
 //! - `demo`: a blocking and an async component sharing one Redis, showing what each sees.
 //! - `bench`: this layer against raw redis-rs, a bridge and redis-benchmark, side by side.
 
@@ -71,6 +72,17 @@ fn check_both() -> Result<(), String> {
     for features in FEATURE_SETS {
         cargo(&["test", "-p", "storage", "--features", features])?;
     }
+    // rediss:// against a TLS-only redis-server: its own run, since `tls` compiles rustls.
+    let tls = ["-p", "storage", "--features", "blocking,async,tls"];
+    cargo(
+        &[
+            &["clippy", "--all-targets"],
+            &tls[..],
+            &["--", "-D", "warnings"],
+        ]
+        .concat(),
+    )?;
+    cargo(&[&["test", "--test", "tls"], &tls[..]].concat())?;
     println!("check-both: all passed");
     Ok(())
 }

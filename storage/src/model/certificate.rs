@@ -191,6 +191,16 @@ pub fn provider(name: &str) -> Result<()> {
     validate::record_id("provider", name)
 }
 
+/// Checks what names an ACME account key and the PEM itself; returns the canonical email.
+pub fn account_key_owner(provider: &str, email: &str, pem: &Secret) -> Result<String> {
+    self::provider(provider)?;
+    let email = self::email(email)?;
+    if pem.expose().trim().is_empty() {
+        return Err(Error::invalid("pem", "must not be empty"));
+    }
+    Ok(email)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ mod timestamp;
 mod validate;
 
 pub use auth_config::{AuthConfig, DEFAULT_AUTH_PRIORITY};
-pub use certificate::{cert_name, challenge_token, domain, email, provider};
+pub use certificate::{account_key_owner, cert_name, challenge_token, domain, email, provider};
 pub use certificate::{Certificate, Challenge, MAX_DOMAINS};
 pub use proxy::{AuthMode, ProxyTarget, RouteMode};
 pub use route::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};

@@ -2,8 +2,8 @@
 
 use super::storage::Storage;
 use super::{maybe, MODE};
-use crate::commands;
-use crate::error::Result;
+use crate::commands::{self, Fence, WriteOutcome};
+use crate::error::{Error, Result};
 use crate::model::{self, Challenge, Secret, Timestamp};
 
 impl Storage {
@@ -57,15 +57,39 @@ impl Storage {
     #[maybe]
     #[tracing::instrument(name = "store_account_key", skip_all, fields(mode = MODE))]
     pub async fn store_account_key(&self, provider: &str, email: &str, pem: &Secret) -> Result<()> {
-        model::provider(provider)?;
-        let email = model::email(email)?;
-        if pem.expose().trim().is_empty() {
-            return Err(crate::Error::invalid("pem", "must not be empty"));
-        }
+        let email = model::account_key_owner(provider, email, pem)?;
         let key = self.inner.keys.account_key(provider, &email);
         self.ready().await?;
         let set = commands::set(&key, pem.expose(), None);
         self.inner.connection.cmd::<()>(&set).await
+    }
+
+    /// [`store_account_key`](Self::store_account_key), refused with [`Error::Fenced`] (nothing
+    /// written) if `fence`'s lock has issued a newer token: the registration lost its lock.
+    /// One round trip.
+    #[maybe]
+    #[tracing::instrument(name = "store_account_key_fenced", skip_all, fields(mode = MODE))]
+    pub async fn store_account_key_fenced(
+        &self,
+        provider: &str,
+        email: &str,
+        pem: &Secret,
+        fence: &Fence,
+    ) -> Result<()> {
+        let email = model::account_key_owner(provider, email, pem)?;
+        let key = self.inner.keys.account_key(provider, &email);
+        self.ready().await?;
+        let call = commands::fenced_set(&self.inner.keys, &key, pem.expose(), fence);
+        let reply: String = self.inner.connection.script(&call).await?;
+        match WriteOutcome::parse(&reply)? {
+            WriteOutcome::Written => Ok(()),
+            WriteOutcome::Fenced { newest } => Err(Error::Fenced {
+                lock: fence.lock.clone(),
+                token: fence.token,
+                newest,
+            }),
+            other => Err(other.into_error()),
+        }
     }
 
     /// The ACME account key for `provider` and `email`, if stored. One round trip.

@@ -187,3 +187,38 @@ async fn dropping_the_guard_releases_the_lock() {
     let released = again.release().await.unwrap();
     assert!(released);
 }
+
+#[maybe]
+#[maybe_test]
+async fn account_registration_is_fenced_too() {
+    let storage =
+        connect(harness::config("lock-account").with_lock_wait(Duration::from_secs(5))).await;
+    let stale = storage
+        .acquire_lock("acme-account", Duration::from_millis(100))
+        .await
+        .unwrap();
+    pause(Duration::from_millis(300)).await;
+    let fresh = storage
+        .acquire_lock("acme-account", Duration::from_secs(10))
+        .await
+        .unwrap();
+    let pem = storage::Secret::new("-----BEGIN EC PRIVATE KEY-----\nMHcnew\n");
+    let late = storage
+        .store_account_key_fenced("letsencrypt", "ops@site.example", &pem, &stale.fence())
+        .await;
+    assert!(matches!(late, Err(Error::Fenced { .. })), "{late:?}");
+    let nothing = storage
+        .get_account_key("letsencrypt", "ops@site.example")
+        .await
+        .unwrap();
+    assert_eq!(nothing, None);
+    storage
+        .store_account_key_fenced("letsencrypt", "ops@site.example", &pem, &fresh.fence())
+        .await
+        .unwrap();
+    let stored = storage
+        .get_account_key("letsencrypt", "ops@site.example")
+        .await
+        .unwrap();
+    assert_eq!(stored, Some(pem));
+}
