@@ -58,6 +58,7 @@ impl LockGuard {
     /// Extends the lease to `ttl` from now. [`Error::LockLost`] if the lease already ran out
     /// and the lock is gone or someone else's. One round trip.
     #[maybe]
+    #[tracing::instrument(name = "renew_lock", skip_all, fields(mode = MODE))]
     pub async fn renew(&self, ttl: Duration) -> Result<()> {
         lock::check(&self.name, ttl)?;
         let call = commands::lock_renew(&self.storage.inner.keys, &self.name, &self.value, ttl);
@@ -74,6 +75,7 @@ impl LockGuard {
     /// Releases the lock now. Returns false if it was no longer this holder's (the lease ran
     /// out): a stale holder's release never frees someone else's lock. One round trip.
     #[maybe]
+    #[tracing::instrument(name = "release_lock", skip_all, fields(mode = MODE))]
     pub async fn release(mut self) -> Result<bool> {
         self.released = true;
         self.release_now().await
