@@ -32,8 +32,6 @@ static DELETE_CERTIFICATE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/delete_certificate.lua")));
 static GET_BY_OWNER: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/get_by_owner.lua")));
-static LIST_EXPIRING: LazyLock<Script> =
-    LazyLock::new(|| Script::new(include_str!("lua/list_expiring.lua")));
 static FENCED_SET: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/fenced_set.lua")));
 static LOCK_ACQUIRE: LazyLock<Script> =
@@ -389,10 +387,10 @@ pub fn certificate_by_domain(keys: &KeySpace, domain: &str) -> ScriptInvocation<
 /// The certificates expiring at or before `until` (Unix seconds), soonest first, in one
 /// round trip. Reply: decode with [`listed_records`].
 pub fn expiring_certificates(keys: &KeySpace, until: i64) -> ScriptInvocation<'static> {
-    let mut call = LIST_EXPIRING.prepare_invoke();
+    let mut call = LIST_RECORDS.prepare_invoke();
     call.key(keys.cert_expiry())
-        .arg(until)
-        .arg(keys.cert_record_prefix());
+        .arg(keys.cert_record_prefix())
+        .arg(until);
     call
 }
 
