@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use storage::{asynchronous, blocking, Listing, ProxyTarget, Route};
+use storage::{asynchronous, blocking, Certificate, Listing, ProxyTarget, Route};
 
 use crate::redis_server::RedisServer;
 
@@ -85,12 +85,18 @@ async fn async_component(url: &str) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?;
     let routes = storage.list_routes().await.map_err(|e| e.to_string())?;
-    Ok(report(
+    let expiring = storage
+        .get_expiring_certificates(RENEWAL_WINDOW)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut lines = report(
         "async (Storage::new, no initialize call)",
         localhost,
         &proxies,
         &routes,
-    ))
+    );
+    lines.push_str(&certificates_line(&expiring));
+    Ok(lines)
 }
 
 fn report(
@@ -146,6 +152,25 @@ fn report(
         ));
     }
     lines.join("\n")
+}
+
+/// What a certificate manager would renew now.
+const RENEWAL_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+fn certificates_line(expiring: &Listing<Certificate>) -> String {
+    let names: Vec<String> = expiring
+        .records
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {:?} (expires {})",
+                c.cert_name,
+                c.domains,
+                c.expires_at.as_ref().map_or("?", |t| t.as_str())
+            )
+        })
+        .collect();
+    format!("\ncertificates due for renewal within 30 days: {names:?}")
 }
 
 struct Fixture {
