@@ -16,9 +16,16 @@
 //!   model/     records, validation, JSON        shared/  ──#[path]──▶ blocking::Storage
 //!   keys       every key name, slot placement            ──#[path]──▶ asynchronous::Storage
 //!   commands   Cmd / Script calls, replies      shared/connection.rs: the only per-mode
-//!   seed       SeedPlan: what init must write     items (query vs query_async, pools)
+//!   seed       SeedPlan: what init must write     items (query vs query_async, pools,
+//!   lock       lock protocol, fencing tokens      sleeping), plus each guard's Drop
+//!   oauth      OAuth records, hashing, outcomes
 //!   defaults   compile-time seeding table
+//!   lua/       the scripts, one file each
 //! ```
+//!
+//! `shared/` has one file per family of operations: `proxies`, `routes`, `certificates`,
+//! `acme`, `locks`, `auth_configs`, `oauth`, and `seeding` (initialization); `storage` holds
+//! the handle and the helpers every family uses (read, optimistic update, listing).
 //!
 //! - [`blocking`] includes `shared/` after `use maybe_async::must_be_sync as maybe;`,
 //!   [`asynchronous`] after `must_be_async`. Shared functions are `#[maybe] async fn` with
@@ -49,8 +56,11 @@
 //!   does not know, so old readers keep working during a gradual move.
 //! - Listings cost one round trip whatever their size; initializing an up-to-date store costs
 //!   one.
-//! - Secrets (the URL's password, client secrets, token hashes) never reach `Debug` output,
-//!   logs or errors. Each public operation has a `tracing` span with its name and mode only.
+//! - Secrets (the URL's password, PEMs, client secrets, token hashes) never reach `Debug`
+//!   output, logs or errors. OAuth secrets rest in Redis only as SHA-256 hashes. Each public
+//!   operation has a `tracing` span with its name and mode only.
+//! - Keys are laid out for Redis Cluster: every atomic operation touches one hash slot;
+//!   configuration shares the prefix's tag, OAuth state spreads by its own ids.
 
 #![warn(missing_docs)]
 #![allow(

@@ -103,7 +103,7 @@ pub fn family_of(token: &str) -> Option<&str> {
     (base64url(family) && base64url(rest)).then_some(family)
 }
 
-/// A new user code, `XXXX-XXXX` from [`USER_CODE_ALPHABET`].
+/// A new user code, `XXXX-XXXX`, from RFC 8628's consonant alphabet.
 pub fn new_user_code() -> Result<String> {
     let mut bytes = [0u8; USER_CODE_LENGTH];
     getrandom::fill(&mut bytes).map_err(|e| Error::Redis {

@@ -67,6 +67,16 @@ fn check_both() -> Result<(), String> {
             "warnings",
         ])?;
     }
+    // Broken doc links are errors too.
+    std::env::set_var("RUSTDOCFLAGS", "-D warnings");
+    cargo(&[
+        "doc",
+        "--no-deps",
+        "-p",
+        "storage",
+        "--features",
+        "blocking,async",
+    ])?;
     cargo(&["test", "-p", "storage-macros", "-p", "xtask"])?;
     cargo(&["test", "-p", "storage", "--lib"])?;
     for features in FEATURE_SETS {
@@ -88,10 +98,15 @@ fn check_both() -> Result<(), String> {
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
+    cargo_env(args, &[])
+}
+
+fn cargo_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     println!("\n$ cargo {}", args.join(" "));
     let status = Command::new(cargo)
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if status.success() {

@@ -9,7 +9,7 @@ use crate::model::{self, Listing, ProxyTarget};
 
 impl Storage {
     /// Stores `proxy` under its hostname, replacing any record there, and returns it in the
-    /// canonical form it was stored in. Invalid input is an [`Error::Invalid`] naming the
+    /// canonical form it was stored in. Invalid input is an [`Error::Invalid`](crate::Error::Invalid) naming the
     /// field, and nothing is written. One round trip.
     #[maybe]
     #[tracing::instrument(name = "store_proxy_target", skip_all, fields(mode = MODE))]
@@ -30,7 +30,7 @@ impl Storage {
     }
 
     /// The proxy for `hostname` (matched case-insensitively), if there is one. A stored record
-    /// that cannot be used is an [`Error::Corrupt`] naming its key. One round trip.
+    /// that cannot be used is an [`Error::Corrupt`](crate::Error::Corrupt) naming its key. One round trip.
     #[maybe]
     #[tracing::instrument(name = "get_proxy_target", skip_all, fields(mode = MODE))]
     pub async fn get_proxy_target(&self, hostname: &str) -> Result<Option<ProxyTarget>> {
@@ -79,9 +79,9 @@ impl Storage {
     /// it is still what was read; otherwise `edit` runs again on the fresh record. So
     /// concurrent updates of different fields all survive, and `edit` must be a function of
     /// the record it is given (it may run more than once). Fields the model does not know are
-    /// kept. Errors: [`Error::NotFound`] if there is no such proxy, [`Error::Invalid`] if the
+    /// kept. Errors: [`Error::NotFound`](crate::Error::NotFound) if there is no such proxy, [`Error::Invalid`](crate::Error::Invalid) if the
     /// edited record fails validation or `edit` changed the hostname (nothing is written),
-    /// [`Error::Contention`] after `max_update_attempts` lost races. Two round trips.
+    /// [`Error::Contention`](crate::Error::Contention) after `max_update_attempts` lost races. Two round trips.
     ///
     /// ```text
     /// // blocking; the async API is the same call followed by `.await`
