@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{connect, maybe, maybe_test, Storage};
+use super::{connect, maybe, maybe_test, pause, Storage};
 use crate::harness::RedisServer;
 use storage::{Error, StorageConfig};
 
@@ -99,19 +99,36 @@ async fn unreachable_redis_is_a_connection_error_within_the_timeout() {
 #[maybe]
 #[maybe_test]
 async fn a_slow_redis_is_a_timeout_error() {
-    let server = RedisServer::start(&["--enable-debug-command", "local"]);
+    let server = RedisServer::start(&[]);
     let config = StorageConfig::new(&server.url())
         .unwrap()
         .with_response_timeout(Duration::from_millis(200));
     let storage = connect(config).await;
-    let mut raw = server.raw();
-    let sleeper = std::thread::spawn(move || {
-        let _: redis::RedisResult<()> = redis::cmd("DEBUG").arg(&["SLEEP", "1.5"]).query(&mut raw);
-    });
-    std::thread::sleep(Duration::from_millis(100));
+    // Redis holds every client's commands for 1.5 s once this returns: deterministic.
+    let _: () = redis::cmd("CLIENT")
+        .arg(&["PAUSE", "1500", "ALL"])
+        .query(&mut server.raw())
+        .unwrap();
+    let started = Instant::now();
     let result = storage.get_proxy_target("localhost").await;
     assert!(matches!(result, Err(Error::Timeout { .. })), "{result:?}");
-    sleeper.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    // The late reply must not be taken for the answer to a later command.
+    pause(Duration::from_millis(1500)).await;
+    for _ in 0..4 {
+        let route = storage.get_route("token").await.unwrap().unwrap();
+        assert_eq!(route.route_id, "token");
+        let proxy = storage
+            .get_proxy_target("localhost")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(proxy.proxy_hostname, "localhost");
+    }
 }
 
 #[maybe]

@@ -177,7 +177,7 @@ async fn sixty_four_concurrent_consumers_one_redeems() {
 #[maybe]
 #[maybe_test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
-    let config = harness::config("oauth-refresh").with_refresh_grace(Duration::from_millis(300));
+    let config = harness::config("oauth-refresh").with_refresh_grace(Duration::from_secs(1));
     let storage = connect(config).await;
     let first = storage
         .issue_refresh_token(&refresh_grant("bob"))
@@ -226,7 +226,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     remember(fourth.token.expose());
 
     // After the grace window, presenting a rotated token is reuse: the family is revoked.
-    pause(Duration::from_millis(400)).await;
+    pause(Duration::from_millis(1200)).await;
     let reuse = storage
         .rotate_refresh_token(first.token.expose(), "client-a")
         .await
@@ -257,7 +257,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 #[maybe]
 #[maybe_test]
 async fn thirty_two_concurrent_refreshes_leave_one_working_successor() {
-    let config = harness::config("oauth-refresh-race").with_refresh_grace(Duration::from_secs(2));
+    let config = harness::config("oauth-refresh-race").with_refresh_grace(Duration::from_secs(3));
     let storage = connect(config).await;
     let issued = storage
         .issue_refresh_token(&refresh_grant("carol"))
@@ -313,7 +313,7 @@ async fn thirty_two_concurrent_refreshes_leave_one_working_successor() {
         panic!("the working successor rotates");
     };
     remember(next.token.expose());
-    pause(Duration::from_millis(2100)).await;
+    pause(Duration::from_millis(3200)).await;
     let old = storage
         .rotate_refresh_token(issued.token.expose(), "client-a")
         .await
