@@ -131,14 +131,15 @@ pub fn compare_and_set(key: &str, expected: &[u8], new: &str) -> ScriptInvocatio
     call
 }
 
-/// Writes a record and its index entry; `only_if_absent` makes it a create. Reply:
-/// [`WriteOutcome`].
+/// Writes a record and its index entry; `only_if_absent` makes it a create, `ttl` gives the
+/// record a lifetime. Reply: [`WriteOutcome`].
 pub fn put_indexed(
     record: &str,
     index: &str,
     member: &str,
     json: &str,
     only_if_absent: bool,
+    ttl: Option<Duration>,
 ) -> ScriptInvocation<'static> {
     let mut call = PUT_INDEXED.prepare_invoke();
     call.key(record)
@@ -146,6 +147,9 @@ pub fn put_indexed(
         .arg(json)
         .arg(member)
         .arg(if only_if_absent { "absent" } else { "any" });
+    if let Some(ttl) = ttl {
+        call.arg(ttl.as_secs().max(1));
+    }
     call
 }
 

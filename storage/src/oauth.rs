@@ -412,19 +412,20 @@ pub fn parse_grant_member(member: &str) -> Option<(GrantKind, &str)> {
     }
 }
 
-/// Records a grant in the user's and the client's indexes, scored by its expiry, and lets
-/// each index live as long as its longest grant (`EXPIRE GT`), so entries never outlive their
-/// grants for long. Separate commands: the indexes live on their own slots.
+/// Adds to `pipe` the commands that record a grant in the user's and the client's indexes,
+/// scored by its expiry, and let each index live as long as its longest grant, so entries
+/// never outlive their grants for long. Plain pipelined commands, not a transaction: the
+/// indexes live on their own slots.
 pub fn index_grant(
+    pipe: &mut Pipeline,
     keys: &KeySpace,
     user: &str,
     client_id: &str,
     member: &str,
     now_ms: i64,
     expires_ms: i64,
-) -> Pipeline {
+) {
     let ttl_secs = (expires_ms - now_ms).max(1000) / 1000 + 1;
-    let mut pipe = redis::pipe();
     for index in [
         keys.oauth_user_grants(user),
         keys.oauth_client_grants(client_id),
@@ -435,14 +436,76 @@ pub fn index_grant(
             .arg("-inf")
             .arg(now_ms)
             .ignore();
-        // GT extends a shorter TTL; NX sets one on a new index (GT never does).
-        for condition in ["GT", "NX"] {
-            pipe.cmd("EXPIRE")
-                .arg(&index)
-                .arg(ttl_secs)
-                .arg(condition)
-                .ignore();
+        expire_at_least(pipe, &index, ttl_secs);
+    }
+}
+
+/// Gives `key` at least `ttl_secs` to live: GT extends a shorter TTL, NX sets one on a key
+/// that has none (GT never does).
+fn expire_at_least(pipe: &mut Pipeline, key: &str, ttl_secs: i64) {
+    for condition in ["GT", "NX"] {
+        pipe.cmd("EXPIRE")
+            .arg(key)
+            .arg(ttl_secs)
+            .arg(condition)
+            .ignore();
+    }
+}
+
+/// Stores an access token for its lifetime and indexes it by user, by client and, if it has
+/// one, by family: one pipeline, one round trip.
+pub fn store_access_token(
+    keys: &KeySpace,
+    token: &AccessToken,
+    json: &str,
+    now_ms: i64,
+    expires_ms: i64,
+) -> Pipeline {
+    let ttl_secs = (expires_ms - now_ms).max(1000) / 1000 + 1;
+    let mut pipe = redis::pipe();
+    pipe.cmd("SET")
+        .arg(keys.oauth_token(&token.jti))
+        .arg(json)
+        .arg("EX")
+        .arg(ttl_secs)
+        .ignore();
+    let member = grant_member(GrantKind::AccessToken, &token.jti);
+    index_grant(
+        &mut pipe,
+        keys,
+        &token.user,
+        &token.client_id,
+        &member,
+        now_ms,
+        expires_ms,
+    );
+    if let Some(family) = &token.family {
+        let tokens = keys.oauth_family_tokens(family);
+        pipe.sadd(&tokens, &token.jti).ignore();
+        expire_at_least(&mut pipe, &tokens, ttl_secs);
+    }
+    pipe
+}
+
+/// The access-token jtis and the refresh families among a grant index's members.
+pub fn split_grants(members: &[String]) -> (Vec<&str>, Vec<&str>) {
+    let mut jtis = Vec::new();
+    let mut families = Vec::new();
+    for member in members {
+        match parse_grant_member(member) {
+            Some((GrantKind::AccessToken, jti)) => jtis.push(jti),
+            Some((GrantKind::RefreshFamily, family)) => families.push(family),
+            None => {}
         }
+    }
+    (jtis, families)
+}
+
+/// `DEL` of each key, pipelined: one round trip. Reply: one count per key.
+pub fn delete_each(keys: impl IntoIterator<Item = String>) -> Pipeline {
+    let mut pipe = redis::pipe();
+    for key in keys {
+        pipe.del(key);
     }
     pipe
 }
@@ -612,26 +675,6 @@ pub fn family_revocation(reply: Vec<String>) -> (bool, Vec<String>) {
     let mut parts = reply.into_iter();
     let revoked = parts.next().as_deref() == Some("1");
     (revoked, parts.collect())
-}
-
-/// Records that `jti` was issued in `family`, so revoking the family revokes it.
-pub fn add_family_token(keys: &KeySpace, family: &str, jti: &str, ttl: Duration) -> Pipeline {
-    let key = keys.oauth_family_tokens(family);
-    let mut pipe = redis::pipe();
-    pipe.atomic()
-        .sadd(&key, jti)
-        .ignore()
-        .cmd("EXPIRE")
-        .arg(&key)
-        .arg(ttl.as_secs().max(1))
-        .arg("GT")
-        .ignore()
-        .cmd("EXPIRE")
-        .arg(&key)
-        .arg(ttl.as_secs().max(1))
-        .arg("NX")
-        .ignore();
-    pipe
 }
 
 /// The consume script call for a code.

@@ -23,6 +23,7 @@ impl Storage {
             &config.id,
             &json,
             false,
+            None,
         );
         let reply: String = self.inner.connection.script(&call).await?;
         WriteOutcome::parse(&reply)?;

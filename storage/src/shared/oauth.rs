@@ -32,16 +32,14 @@ impl Storage {
         self.ready().await?;
         let keys = &self.inner.keys;
         let id = &registered.client.client_id;
-        let mut call = commands::put_indexed(
+        let call = commands::put_indexed(
             &keys.oauth_client(id),
             &keys.oauth_client_index(),
             id,
             &json,
             true,
+            lifetime,
         );
-        if let Some(lifetime) = lifetime {
-            call.arg(lifetime.as_secs().max(1));
-        }
         let reply: String = self.inner.connection.script(&call).await?;
         match WriteOutcome::parse(&reply)? {
             WriteOutcome::Written => Ok(registered),
@@ -180,8 +178,8 @@ impl Storage {
 
     /// Stores an access token's introspection data for its lifetime (its `expires_at`) and
     /// indexes it by user and by client (and by family, if it has one), so that "revoke
-    /// everything of this user or client" works. Index entries expire with their tokens. Two
-    /// round trips, three with a family.
+    /// everything of this user or client" works. Index entries expire with their tokens. One
+    /// round trip.
     #[maybe]
     #[tracing::instrument(name = "store_access_token", skip_all, fields(mode = MODE))]
     pub async fn store_access_token(&self, mut token: AccessToken) -> Result<AccessToken> {
@@ -191,22 +189,9 @@ impl Storage {
         if expires <= now {
             return Err(Error::invalid("expires_at", "is in the past"));
         }
-        let ttl = std::time::Duration::from_millis(u64::try_from(expires - now).unwrap_or(1));
         self.ready().await?;
-        let keys = &self.inner.keys;
-        let set = commands::set(
-            &keys.oauth_token(&token.jti),
-            &json,
-            Some(ttl.as_secs() + 1),
-        );
-        self.inner.connection.cmd::<()>(&set).await?;
-        let member = oauth::grant_member(GrantKind::AccessToken, &token.jti);
-        let index = oauth::index_grant(keys, &token.user, &token.client_id, &member, now, expires);
-        self.inner.connection.pipe::<()>(&index).await?;
-        if let Some(family) = &token.family {
-            let record = oauth::add_family_token(keys, family, &token.jti, ttl);
-            self.inner.connection.pipe::<()>(&record).await?;
-        }
+        let pipe = oauth::store_access_token(&self.inner.keys, &token, &json, now, expires);
+        self.inner.connection.pipe::<()>(&pipe).await?;
         Ok(token)
     }
 
@@ -232,7 +217,7 @@ impl Storage {
     }
 
     /// Revokes every live access token and refresh family of `user`. Returns how many were
-    /// live. One round trip per grant, plus two.
+    /// live. Two round trips, plus two per refresh family.
     #[maybe]
     #[tracing::instrument(name = "revoke_user_grants", skip_all, fields(mode = MODE))]
     pub async fn revoke_user_grants(&self, user: &str) -> Result<usize> {
@@ -242,7 +227,7 @@ impl Storage {
     }
 
     /// Revokes every live access token and refresh family of `client_id`. Returns how many
-    /// were live. One round trip per grant, plus two.
+    /// were live. Two round trips, plus two per refresh family.
     #[maybe]
     #[tracing::instrument(name = "revoke_client_grants", skip_all, fields(mode = MODE))]
     pub async fn revoke_client_grants(&self, client_id: &str) -> Result<usize> {
@@ -258,20 +243,16 @@ impl Storage {
             .connection
             .cmd(&oauth::live_grants(index, now_ms()))
             .await?;
-        let mut revoked = 0;
-        for member in &members {
-            let live = match oauth::parse_grant_member(member) {
-                Some((GrantKind::AccessToken, jti)) => {
-                    let del = commands::del(&self.inner.keys.oauth_token(jti));
-                    self.inner.connection.cmd::<u32>(&del).await? > 0
-                }
-                Some((GrantKind::RefreshFamily, family)) => self.revoke_family(family).await?,
-                None => false,
-            };
-            revoked += usize::from(live);
+        let keys = &self.inner.keys;
+        let (jtis, families) = oauth::split_grants(&members);
+        // The tokens and the index itself in one round trip; the index's own count is last.
+        let doomed = jtis.iter().map(|jti| keys.oauth_token(jti));
+        let pipe = oauth::delete_each(doomed.chain(std::iter::once(index.to_owned())));
+        let deleted: Vec<u32> = self.inner.connection.pipe(&pipe).await?;
+        let mut revoked = deleted.iter().take(jtis.len()).filter(|n| **n > 0).count();
+        for family in families {
+            revoked += usize::from(self.revoke_family(family).await?);
         }
-        let del = commands::del(index);
-        self.inner.connection.cmd::<()>(&del).await?;
         Ok(revoked)
     }
 
@@ -297,7 +278,16 @@ impl Storage {
         let now = now_ms();
         let expires = now + i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX / 2);
         let member = oauth::grant_member(GrantKind::RefreshFamily, &family);
-        let index = oauth::index_grant(keys, &grant.user, &grant.client_id, &member, now, expires);
+        let mut index = redis::pipe();
+        oauth::index_grant(
+            &mut index,
+            keys,
+            &grant.user,
+            &grant.client_id,
+            &member,
+            now,
+            expires,
+        );
         self.inner.connection.pipe::<()>(&index).await?;
         Ok(IssuedRefresh {
             family,
@@ -358,7 +348,7 @@ impl Storage {
     }
 
     /// Revokes a refresh family and every access token issued in it. Returns whether the
-    /// family was live. One round trip plus one per access token.
+    /// family was live. Two round trips (one if it issued no access token).
     #[maybe]
     #[tracing::instrument(name = "revoke_family", skip_all, fields(mode = MODE))]
     pub async fn revoke_family(&self, family: &str) -> Result<bool> {
@@ -367,9 +357,9 @@ impl Storage {
         let call = oauth::revoke_family(keys, family);
         let reply: Vec<String> = self.inner.connection.script(&call).await?;
         let (revoked, jtis) = oauth::family_revocation(reply);
-        for jti in jtis {
-            let del = commands::del(&keys.oauth_token(&jti));
-            self.inner.connection.cmd::<()>(&del).await?;
+        if !jtis.is_empty() {
+            let pipe = oauth::delete_each(jtis.iter().map(|jti| keys.oauth_token(jti)));
+            self.inner.connection.pipe::<()>(&pipe).await?;
         }
         Ok(revoked)
     }

@@ -69,6 +69,7 @@ impl Storage {
                 hostname,
                 json,
                 true,
+                None,
             );
             let reply: String = inner.connection.script(&call).await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
