@@ -1,22 +1,11 @@
 //! `rediss://` URLs, in both modes, against a `redis-server` that speaks only TLS, with a
 //! certificate authority made for the test and trusted through `SSL_CERT_FILE`.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-struct TlsRedis {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for TlsRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use test_harness::{RedisServer, ServerOptions};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let status = Command::new("openssl")
@@ -96,56 +85,6 @@ fn make_certificates(dir: &Path) {
     );
 }
 
-fn start(dir: &Path) -> TlsRedis {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let path = |name: &str| dir.join(name).display().to_string();
-    let child =
-        Command::new(std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into()))
-            .args([
-                "--port",
-                "0",
-                "--tls-port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .args([
-                "--tls-cert-file",
-                &path("server.crt"),
-                "--tls-key-file",
-                &path("server.key"),
-            ])
-            .args([
-                "--tls-ca-cert-file",
-                &path("ca.crt"),
-                "--tls-auth-clients",
-                "no",
-            ])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                &dir.display().to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-    let server = TlsRedis { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "TLS redis-server did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
-
 #[test]
 fn rediss_urls_work_in_both_modes() {
     let dir = std::env::temp_dir().join(format!("storage-tls-{}", std::process::id()));
@@ -153,8 +92,12 @@ fn rediss_urls_work_in_both_modes() {
     make_certificates(&dir);
     // rustls-native-certs reads the trust store from here; this binary has no other test.
     std::env::set_var("SSL_CERT_FILE", dir.join("ca.crt"));
-    let server = start(&dir);
-    let url = format!("rediss://127.0.0.1:{}/", server.port);
+    let server = RedisServer::start_with(ServerOptions::new().tls(
+        &dir.join("server.crt"),
+        &dir.join("server.key"),
+        &dir.join("ca.crt"),
+    ));
+    let url = server.url();
 
     let blocking = storage::blocking::Storage::connect(url.as_str()).expect("blocking over TLS");
     blocking.health_check().unwrap();
@@ -175,7 +118,7 @@ fn rediss_urls_work_in_both_modes() {
     });
 
     // A plain redis:// URL to the TLS port fails with a typed error, not a hang.
-    let plain = format!("redis://127.0.0.1:{}/", server.port);
+    let plain = format!("redis://127.0.0.1:{}/", server.port());
     let config = storage::StorageConfig::new(&plain)
         .unwrap()
         .with_connect_timeout(Duration::from_secs(1))

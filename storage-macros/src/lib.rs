@@ -3,9 +3,8 @@
 //! - [`seed_table!`] turns the declarative table of default proxies and routes into static
 //!   data, and rejects a bad table at compile time with an error on the offending token, so a
 //!   typo in the defaults can never reach a running gateway.
-//! - [`mode_keep`] and [`mode_skip`] are the two trivial attributes that let one source file be
-//!   compiled twice: each mode module imports them under the names `blocking_only` and
-//!   `async_only`, swapped, so an item marked `#[async_only]` exists only in the async copy.
+//! - [`operation`] is the one attribute on every public operation of the storage: the mode's
+//!   `maybe_async` attribute and a `tracing` span named after the operation.
 //! - [`test_blocking`] and [`test_async`] play the same part for test suites written once:
 //!   each test module imports one of them as `maybe_test`.
 
@@ -13,24 +12,56 @@ mod seed_table;
 
 use proc_macro::TokenStream;
 
-/// Keeps the item it is put on, unchanged. Imported under a mode's own name
-/// (`blocking_only` in the blocking module, `async_only` in the async one).
+/// Marks a public operation of the storage, written once and compiled in both modes:
+///
+/// ```text
+/// #[operation]                      // span named after the function
+/// pub async fn get_route(&self, route_id: &str) -> Result<Option<Route>> { ... }
+///
+/// #[operation(name = "renew_lock")] // only where the span's name must differ
+/// pub async fn renew(&self, ttl: Duration) -> Result<()> { ... }
+/// ```
+///
+/// expands to `#[maybe]` (the mode's `maybe_async` attribute, which strips `async` and
+/// `.await` in the blocking copy) and a `tracing` span with the operation's name and the
+/// mode (`MODE`) and no arguments, so no value, token or password can reach a span. `maybe`
+/// and `MODE` are resolved where the attribute is used: each mode imports its own.
 #[proc_macro_attribute]
-pub fn mode_keep(args: TokenStream, item: TokenStream) -> TokenStream {
-    match no_args(args) {
-        Ok(()) => item,
+pub fn operation(args: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_operation(args.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
         Err(error) => error.to_compile_error().into(),
     }
 }
 
-/// Removes the item it is put on. Imported under the *other* mode's name, so the item marked
-/// for one mode disappears from the other mode's copy.
-#[proc_macro_attribute]
-pub fn mode_skip(args: TokenStream, _item: TokenStream) -> TokenStream {
-    match no_args(args) {
-        Ok(()) => TokenStream::new(),
-        Err(error) => error.to_compile_error().into(),
-    }
+fn expand_operation(
+    args: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let function: syn::ItemFn = syn::parse2(item)?;
+    let name = if args.is_empty() {
+        function.sig.ident.to_string()
+    } else {
+        let pair: syn::MetaNameValue = syn::parse2(args)?;
+        if !pair.path.is_ident("name") {
+            return Err(syn::Error::new_spanned(
+                pair.path,
+                "expected `name = \"...\"`",
+            ));
+        }
+        match pair.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) => text.value(),
+            other => return Err(syn::Error::new_spanned(other, "the name must be a string")),
+        }
+    };
+    Ok(quote::quote! {
+        #[maybe]
+        #[::tracing::instrument(name = #name, skip_all, fields(mode = MODE))]
+        #function
+    })
 }
 
 /// A blocking test: `#[test]`. Test suites import it as `maybe_test` in their blocking

@@ -166,18 +166,27 @@ impl StorageConfig {
         self
     }
 
-    /// Sets the OAuth lifetimes: codes, states, device authorizations, refresh families.
-    pub fn with_oauth_lifetimes(
-        mut self,
-        code: Duration,
-        state: Duration,
-        device: Duration,
-        refresh_family: Duration,
-    ) -> Self {
-        self.code_ttl = code;
-        self.state_ttl = state;
-        self.device_ttl = device;
-        self.refresh_family_ttl = refresh_family;
+    /// Sets [`code_ttl`](Self::code_ttl).
+    pub fn with_code_ttl(mut self, ttl: Duration) -> Self {
+        self.code_ttl = ttl;
+        self
+    }
+
+    /// Sets [`state_ttl`](Self::state_ttl).
+    pub fn with_state_ttl(mut self, ttl: Duration) -> Self {
+        self.state_ttl = ttl;
+        self
+    }
+
+    /// Sets [`device_ttl`](Self::device_ttl).
+    pub fn with_device_ttl(mut self, ttl: Duration) -> Self {
+        self.device_ttl = ttl;
+        self
+    }
+
+    /// Sets [`refresh_family_ttl`](Self::refresh_family_ttl).
+    pub fn with_refresh_family_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_family_ttl = ttl;
         self
     }
 

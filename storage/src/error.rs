@@ -24,10 +24,23 @@ pub enum Error {
         /// What the client reported.
         reason: String,
     },
-    /// Redis answered with an error or an unexpected reply.
+    /// Redis answered with an error.
     #[error("redis error: {reason}")]
     Redis {
         /// What the server or client reported.
+        reason: String,
+    },
+    /// Redis answered, but with a reply this crate's own commands cannot produce: a bug, or
+    /// something other than this crate's scripts answering.
+    #[error("reply makes no sense: {reason}")]
+    Protocol {
+        /// What was expected and what came.
+        reason: String,
+    },
+    /// The operating system gave no randomness for a new secret; nothing was written.
+    #[error("no randomness from the operating system: {reason}")]
+    Randomness {
+        /// What the operating system reported.
         reason: String,
     },
     /// A stored record could not be decoded or fails validation. It is left untouched.

@@ -2,11 +2,13 @@
 //!
 //! The record keys are exactly the existing deployment's, so its data opens unchanged and its
 //! old readers keep working. Two index sets (`index:proxies`, `index:routes`) are this crate's
-//! own: they make listing one round trip instead of a keyspace scan. Their names cannot collide
-//! with a record: hostnames and route ids never contain `:`.
+//! own (`index:certs`, `index:cert-expiry` and `index:oauth-clients` too): they make listing
+//! one round trip instead of a keyspace scan. Their names cannot collide with a record:
+//! hostnames, route ids and names never contain `:`.
 //!
-//! With a hash-tag prefix such as `{gw}:`, every key here lands in one Redis Cluster slot, so
-//! the multi-key scripts stay legal on a cluster. Tests check the slot of each key.
+//! With a hash-tag prefix such as `{gw}:`, every configuration key lands in one Redis Cluster
+//! slot, so the multi-key scripts stay legal on a cluster; OAuth state spreads over the slots
+//! by its own ids (see [`KeySpace::oauth_code`]). Tests check the slot of each key.
 
 use base64::Engine;
 
@@ -146,7 +148,7 @@ impl KeySpace {
     /// The prefix of the high-volume OAuth families: the configured prefix without its hash
     /// tag braces, so that each key's own `{id}` tag decides its slot and tokens spread over
     /// the cluster instead of crowding the configuration's slot.
-    pub fn spread_prefix(&self) -> String {
+    pub(crate) fn spread_prefix(&self) -> String {
         self.prefix.replace(['{', '}'], "")
     }
 
@@ -221,36 +223,36 @@ impl KeySpace {
 
     /// SCAN pattern for legacy certificate records (and their domain keys, filtered out by
     /// [`cert_name_of`](Self::cert_name_of)).
-    pub fn cert_scan_pattern(&self) -> String {
+    pub(crate) fn cert_scan_pattern(&self) -> String {
         format!("{}cert:*", glob_escape(&self.prefix))
     }
 
     /// The certificate name in a key matched by [`cert_scan_pattern`](Self::cert_scan_pattern),
     /// if it is a certificate record.
-    pub fn cert_name_of(&self, key: &str) -> Option<String> {
+    pub(crate) fn cert_name_of(&self, key: &str) -> Option<String> {
         let name = key.strip_prefix(&self.prefix)?.strip_prefix("cert:")?;
         (!name.is_empty() && !name.contains(':')).then(|| name.to_owned())
     }
 
     /// SCAN pattern for legacy proxy records.
-    pub fn proxy_scan_pattern(&self) -> String {
+    pub(crate) fn proxy_scan_pattern(&self) -> String {
         format!("{}proxy:*", glob_escape(&self.prefix))
     }
 
     /// SCAN pattern for the legacy route ordering index.
-    pub fn route_priority_scan_pattern(&self) -> String {
+    pub(crate) fn route_priority_scan_pattern(&self) -> String {
         format!("{}route:priority:*", glob_escape(&self.prefix))
     }
 
     /// The hostname in a key matched by [`proxy_scan_pattern`](Self::proxy_scan_pattern), if
     /// it is a proxy record (and not some other key that shares the family name).
-    pub fn hostname_of(&self, key: &str) -> Option<String> {
+    pub(crate) fn hostname_of(&self, key: &str) -> Option<String> {
         let hostname = key.strip_prefix(&self.prefix)?.strip_prefix("proxy:")?;
         (!hostname.is_empty() && !hostname.contains(':')).then(|| hostname.to_owned())
     }
 
     /// The route id in a legacy ordering-index key.
-    pub fn route_id_of_priority_key(&self, key: &str) -> Option<String> {
+    pub(crate) fn route_id_of_priority_key(&self, key: &str) -> Option<String> {
         let rest = key
             .strip_prefix(&self.prefix)?
             .strip_prefix("route:priority:")?;

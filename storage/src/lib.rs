@@ -11,32 +11,47 @@
 //! # Architecture
 //!
 //! ```text
-//!   pure (no I/O, unit-tested)                 compiled twice (thin I/O)
-//!   ───────────────────────────                ─────────────────────────────────────
-//!   model/     records, validation, JSON        shared/  ──#[path]──▶ blocking::Storage
-//!   keys       every key name, slot placement            ──#[path]──▶ asynchronous::Storage
-//!   commands   Cmd / Script calls, replies      shared/connection.rs: the only per-mode
-//!   seed       SeedPlan: what init must write     items (query vs query_async, pools,
-//!   lock       lock protocol, fencing tokens      sleeping), plus each guard's Drop
-//!   oauth      OAuth records, hashing, outcomes
-//!   defaults   compile-time seeding table
+//!   pure: no I/O, unit-tested                  compiled twice: thin I/O
+//!   ──────────────────────────────             ───────────────────────────────────────────
+//!   model/     records, validation, JSON,       shared/   one source ─#[path]─▶ blocking::Storage
+//!              OAuth rules, lock protocol                            ─#[path]─▶ asynchronous::Storage
+//!   commands/  Cmd, Pipeline and Script         blocking/       pool, mutex, sleep, guard drop
+//!              calls; reply decoding            asynchronous/   manager, tokio mutex and sleep,
+//!   keys       every key name, slot placement                   guard release by a spawned task
+//!   seed       SeedPlan: what init must write
+//!   defaults   the compile-time seeding table
 //!   lua/       the scripts, one file each
 //! ```
 //!
-//! `shared/` has one file per family of operations: `proxies`, `routes`, `certificates`,
-//! `acme`, `locks`, `auth_configs`, `oauth`, and `seeding` (initialization); `storage` holds
-//! the handle and the helpers every family uses (read, optimistic update, listing).
+//! **One name per family.** A family of records has the same file name in `model/`,
+//! `commands/` and `shared/`: `proxies`, `routes`, `certificates`, `acme`, `auth_configs`,
+//! `locks`, and `oauth/` with one file per flow (`clients`, `codes`, `access_tokens`,
+//! `refresh`, `device`, `state`, plus `secrets` for how secrets are made and stored). To
+//! change how routes are stored, read `model/routes.rs`, `commands/routes.rs`,
+//! `shared/routes.rs` and `lua/put_route.lua`.
 //!
-//! - [`blocking`] includes `shared/` after `use maybe_async::must_be_sync as maybe;`,
-//!   [`asynchronous`] after `must_be_async`. Shared functions are `#[maybe] async fn` with
-//!   `.await`; the blocking copy has both stripped. maybe-async's global `is_sync` feature is
-//!   never enabled: it is not additive, and this crate's features are.
-//! - The few items that differ per mode (connection types, `query` vs `query_async`) carry
-//!   `#[blocking_only]` or `#[async_only]`, two trivial attributes from `storage-macros` that
-//!   each mode imports swapped: one keeps the item, the other drops it.
-//! - Every operation builds its commands with [`commands`], runs them, and decodes the reply
-//!   with [`model`]. Decisions such as how to repair an operator's `localhost` record are in
-//!   [`seed`], not next to the I/O.
+//! **One source, two modes.** `blocking/mod.rs` includes `shared/` after
+//! `use maybe_async::must_be_sync as maybe;`, `asynchronous/mod.rs` after `must_be_async`.
+//! Shared functions are `#[maybe] async fn` with `.await`; the blocking copy has both
+//! stripped. Every public operation carries one attribute, `#[operation]` from
+//! `storage-macros`, which adds `#[maybe]` and a `tracing` span with the operation's name and
+//! the mode. What differs per mode (the connection and its runners, the initialization lock,
+//! sleeping, a lock guard's release on drop) lives in that mode's folder, and `shared/` takes
+//! each by one name: `Connection`, `InitLock`, `lock_init`, `pause`. maybe-async's global
+//! `is_sync` feature is never enabled: it is not additive, and this crate's features are.
+//!
+//! **Initialization by construction.** Operations reach Redis only through three runners on
+//! `Storage` (`cmd`, `pipe`, `script`), which initialize before they send anything; the
+//! connection itself is private to `shared/storage.rs`. Only initialization and
+//! `health_check` bypass the runners, through a method whose name says so. A new operation
+//! therefore cannot skip seeding, in either mode.
+//!
+//! **Build, then run.** As in redis-rs, every operation builds its commands with `commands`,
+//! runs them through a runner, and decodes the reply with `model`. Decisions such as how to
+//! repair an operator's `localhost` record are in `seed`, not next to the I/O.
+//!
+//! The design notes (why each choice, and the facts about the existing deployment's
+//! records) are in `docs/DESIGN.md` at the top of the repository.
 //!
 //! # Features
 //!
@@ -67,17 +82,24 @@
     clippy::duplicate_mod,
     reason = "shared/ is compiled once per mode on purpose: that is the one-source design"
 )]
+#![cfg_attr(
+    not(any(feature = "blocking", feature = "async")),
+    allow(
+        dead_code,
+        unused_imports,
+        reason = "without a mode, nothing runs the commands and I/O helpers"
+    )
+)]
 
 // Lets `seed_table!` name `::storage::seed::...` both here and in other crates.
 extern crate self as storage;
 
-pub mod commands;
+mod commands;
 mod config;
 mod defaults;
 mod error;
-pub mod keys;
-pub mod lock;
-pub mod model;
+mod keys;
+mod model;
 pub mod oauth;
 pub mod seed;
 
@@ -88,14 +110,14 @@ pub mod blocking;
 #[cfg(feature = "blocking")]
 mod compat;
 
-pub use commands::Fence;
 pub use config::{RedisUrl, StorageConfig};
 pub use defaults::{DEFAULT_PROXIES, DEFAULT_ROUTES};
 pub use error::{Error, Result};
 pub use keys::KeySpace;
 pub use model::{
-    AuthConfig, AuthMode, Certificate, Challenge, CorruptRecord, Listing, ProxyTarget, Route,
-    RouteMode, RouteScope, Secret, TargetType, TargetValue, Timestamp,
+    AuthConfig, AuthMode, Certificate, Challenge, CorruptRecord, Fence, Listing, ProxyTarget,
+    Route, RouteMode, RouteScope, Secret, TargetType, TargetValue, Timestamp,
+    DEFAULT_AUTH_PRIORITY, MAX_DOMAINS, MAX_PRIORITY,
 };
 
 #[cfg(feature = "blocking")]

@@ -102,7 +102,7 @@ impl DefaultProxy {
 
     /// Brings an existing record up to the required defaults without overriding the operator.
     /// Returns whether anything changed.
-    pub fn repair(&self, proxy: &mut ProxyTarget) -> bool {
+    pub(crate) fn repair(&self, proxy: &mut ProxyTarget) -> bool {
         let paths = proxy.auth_excluded_paths.get_or_insert_with(Vec::new);
         let before = paths.len();
         for required in self.auth_excluded_paths {
@@ -193,7 +193,7 @@ impl DefaultRoute {
 
 /// The keys whose values decide the plan, in the order [`SeedPlan::new`] expects them: the
 /// index marker, then each default proxy, then each default route. One `MGET`.
-pub fn snapshot_keys(keys: &KeySpace) -> Vec<String> {
+pub(crate) fn snapshot_keys(keys: &KeySpace) -> Vec<String> {
     std::iter::once(keys.index_version())
         .chain(DEFAULT_PROXIES.iter().map(|p| keys.proxy(p.hostname)))
         .chain(DEFAULT_ROUTES.iter().map(|r| keys.route(r.route_id)))
@@ -202,7 +202,7 @@ pub fn snapshot_keys(keys: &KeySpace) -> Vec<String> {
 
 /// A default proxy that exists but lacks required defaults.
 #[derive(Debug)]
-pub struct ProxyRepair {
+pub(crate) struct ProxyRepair {
     /// Its key.
     pub key: String,
     /// The value it was read as; the repair applies only if it still holds it.
@@ -213,7 +213,7 @@ pub struct ProxyRepair {
 
 /// What initialization must write, decided from one snapshot.
 #[derive(Debug, Default)]
-pub struct SeedPlan {
+pub(crate) struct SeedPlan {
     /// The legacy records are not yet in the index sets (see `Storage::reindex`).
     pub needs_reindex: bool,
     /// Missing default proxies: hostname and encoded record.
@@ -227,7 +227,7 @@ pub struct SeedPlan {
 impl SeedPlan {
     /// Decides from the values at [`snapshot_keys`]. A default proxy whose stored record is
     /// corrupt is an error naming its key: repairing it would overwrite what cannot be read.
-    pub fn new(keys: &KeySpace, snapshot: &[Option<Vec<u8>>]) -> Result<Self> {
+    pub(crate) fn new(keys: &KeySpace, snapshot: &[Option<Vec<u8>>]) -> Result<Self> {
         let mut values = snapshot.iter();
         let mut plan = SeedPlan {
             needs_reindex: values.next().and_then(Option::as_deref)
@@ -266,7 +266,7 @@ impl SeedPlan {
     }
 
     /// Whether the store is already up to date.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         !self.needs_reindex
             && self.create_proxies.is_empty()
             && self.repair_proxies.is_empty()

@@ -132,7 +132,7 @@ fn spans_name_operations_and_logs_carry_no_secrets() {
         secrets.push(refresh.token.expose().to_owned());
         let wrong = format!(
             "redis://:pw-in-a-log@127.0.0.1:{}/",
-            crate::harness::shared().port
+            crate::harness::shared().port()
         );
         assert!(Storage::connect(wrong.as_str()).is_err());
         secrets.push("pw-in-a-log".to_owned());

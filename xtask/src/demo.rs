@@ -5,11 +5,9 @@
 //! operator's own excluded path on `localhost`, so the demo shows the repair: all required
 //! paths added, the operator's kept, every other record untouched, the corrupt one named.
 
-use std::path::PathBuf;
-
 use storage::{asynchronous, blocking, Certificate, Listing, ProxyTarget, Route};
-
-use crate::redis_server::RedisServer;
+use test_harness::fixtures::{self, LegacyRecord};
+use test_harness::RedisServer;
 
 const OPERATOR_PATH: &str = "/operator-status";
 
@@ -18,13 +16,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let (url, server) = match std::env::var("REDIS_URL") {
         Ok(url) => (url, None),
         Err(_) => {
-            let server = RedisServer::start()?;
-            println!("started a throwaway redis-server at {}", server.url);
-            (server.url.clone(), Some(server))
+            let server = RedisServer::try_start(Default::default())?;
+            println!("started a throwaway redis-server at {}", server.url());
+            (server.url(), Some(server))
         }
     };
     let fixtures = if server.is_some() || load_flag {
-        let fixtures = read_fixtures()?;
+        let fixtures = fixtures::deployment();
         load(&url, &fixtures)?;
         println!(
             "loaded {} legacy records; localhost has auth_excluded_paths = [{OPERATOR_PATH:?}] \
@@ -173,61 +171,22 @@ fn certificates_line(expiring: &Listing<Certificate>) -> String {
     format!("\ncertificates due for renewal within 30 days: {names:?}")
 }
 
-struct Fixture {
-    key: String,
-    value: String,
-    ttl_seconds: Option<u64>,
-}
-
-fn fixtures_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/legacy-records.json")
-}
-
-fn read_fixtures() -> Result<Vec<Fixture>, String> {
-    let path = fixtures_path();
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let doc: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let records = doc["records"]
-        .as_array()
-        .ok_or_else(|| format!("{}: no `records` array", path.display()))?;
-    records
-        .iter()
-        .map(|r| {
-            Ok(Fixture {
-                key: r["key"].as_str().ok_or("fixture without key")?.to_owned(),
-                value: r["value"]
-                    .as_str()
-                    .ok_or("fixture without value")?
-                    .to_owned(),
-                ttl_seconds: r["ttl_seconds"].as_u64(),
-            })
-        })
-        .collect()
-}
-
 fn raw(url: &str) -> Result<redis::Connection, String> {
     redis::Client::open(url)
         .and_then(|c| c.get_connection())
         .map_err(|e| format!("raw connection: {e}"))
 }
 
-fn load(url: &str, fixtures: &[Fixture]) -> Result<(), String> {
+fn load(url: &str, fixtures: &[&LegacyRecord]) -> Result<(), String> {
     let mut connection = raw(url)?;
     for fixture in fixtures {
-        let value = if fixture.key == "proxy:localhost" {
-            with_operator_path(&fixture.value)?
+        if fixture.key == "proxy:localhost" {
+            let mut with_path = (*fixture).clone();
+            with_path.value = Some(with_operator_path(fixture.text())?);
+            with_path.store(&mut connection, "");
         } else {
-            fixture.value.clone()
-        };
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(&fixture.key).arg(value);
-        if let Some(ttl) = fixture.ttl_seconds {
-            cmd.arg("EX").arg(ttl);
+            fixture.store(&mut connection, "");
         }
-        cmd.query::<()>(&mut connection)
-            .map_err(|e| format!("SET {}: {e}", fixture.key))?;
     }
     Ok(())
 }
@@ -240,7 +199,7 @@ fn with_operator_path(json: &str) -> Result<String, String> {
 }
 
 /// Every record other than `localhost` must read back byte for byte as it was loaded.
-fn check_untouched(url: &str, fixtures: &[Fixture]) -> Result<(), String> {
+fn check_untouched(url: &str, fixtures: &[&LegacyRecord]) -> Result<(), String> {
     let mut connection = raw(url)?;
     let mut changed = Vec::new();
     for fixture in fixtures.iter().filter(|f| f.key != "proxy:localhost") {
@@ -248,7 +207,7 @@ fn check_untouched(url: &str, fixtures: &[Fixture]) -> Result<(), String> {
             .arg(&fixture.key)
             .query(&mut connection)
             .map_err(|e| format!("GET {}: {e}", fixture.key))?;
-        if now.as_deref() != Some(fixture.value.as_str()) {
+        if now.as_deref() != Some(fixture.text()) {
             changed.push(fixture.key.clone());
         }
     }

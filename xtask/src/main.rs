@@ -9,7 +9,6 @@
 
 mod bench;
 mod demo;
-mod redis_server;
 
 use std::process::{Command, ExitCode};
 

@@ -1,18 +1,25 @@
-//! The records the gateway keeps, as plain serde types with validation and no I/O.
+//! The records the gateway keeps, as plain serde types with validation and no I/O, one file
+//! per family (named as in `commands/` and `shared/`), and the decoding every read shares.
 
-mod auth_config;
-mod certificate;
-mod proxy;
-mod route;
+mod acme;
+mod auth_configs;
+mod certificates;
+pub(crate) mod locks;
+pub(crate) mod oauth;
+mod proxies;
+mod routes;
 mod secret;
 mod timestamp;
-mod validate;
+pub(crate) mod validate;
 
-pub use auth_config::{AuthConfig, DEFAULT_AUTH_PRIORITY};
-pub use certificate::{account_key_owner, cert_name, challenge_token, domain, email, provider};
-pub use certificate::{Certificate, Challenge, MAX_DOMAINS};
-pub use proxy::{AuthMode, ProxyTarget, RouteMode};
-pub use route::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
+pub use acme::Challenge;
+pub(crate) use acme::{account_key_owner, challenge_token, provider};
+pub use auth_configs::{AuthConfig, DEFAULT_AUTH_PRIORITY};
+pub(crate) use certificates::{cert_name, domain, email};
+pub use certificates::{Certificate, MAX_DOMAINS};
+pub use locks::Fence;
+pub use proxies::{AuthMode, ProxyTarget, RouteMode};
+pub use routes::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
 pub use secret::Secret;
 pub use timestamp::Timestamp;
 
@@ -22,7 +29,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// A JSON record kept under one key.
-pub trait Record: Serialize + DeserializeOwned {
+pub(crate) trait Record: Serialize + DeserializeOwned {
     /// The field that names the record (and its key).
     const ID_FIELD: &'static str;
 
@@ -69,18 +76,6 @@ impl Record for AuthConfig {
     }
 }
 
-impl Record for Challenge {
-    const ID_FIELD: &'static str = "token";
-
-    fn id(&self) -> &str {
-        &self.token
-    }
-
-    fn normalize(&mut self) -> Result<()> {
-        challenge_token(&self.token)
-    }
-}
-
 impl Record for Route {
     const ID_FIELD: &'static str = "route_id";
 
@@ -95,7 +90,7 @@ impl Record for Route {
 
 /// Decodes and validates the value stored at `key`. Any failure is [`Error::Corrupt`] naming
 /// the key; the stored value is never touched because of it.
-pub fn decode<T: Record>(key: &str, raw: &[u8]) -> Result<T> {
+pub(crate) fn decode<T: Record>(key: &str, raw: &[u8]) -> Result<T> {
     let mut record: T =
         serde_json::from_slice(raw).map_err(|e| Error::corrupt(key, json_reason(&e)))?;
     record.normalize().map_err(|e| match e {
@@ -124,33 +119,33 @@ fn json_reason(error: &serde_json::Error) -> String {
 }
 
 /// Validates `record` and encodes it for storing.
-pub fn encode<T: Record>(record: &mut T) -> Result<String> {
+pub(crate) fn encode<T: Record>(record: &mut T) -> Result<String> {
     record.normalize()?;
     serde_json::to_string(record).map_err(|e| Error::invalid("record", e))
 }
 
 /// The canonical form of a hostname used to look a proxy up; [`Error::Invalid`] naming
 /// `hostname` if it could never be a proxy's.
-pub fn hostname_key(hostname: &str) -> Result<String> {
+pub(crate) fn hostname_key(hostname: &str) -> Result<String> {
     validate::hostname("hostname", hostname)
 }
 
 /// The canonical form of a route id used to look a route up; [`Error::Invalid`] naming
 /// `route_id` if it could never be a route's.
-pub fn route_id_key(route_id: &str) -> Result<&str> {
+pub(crate) fn route_id_key(route_id: &str) -> Result<&str> {
     id_key("route_id", route_id)
 }
 
 /// An id that is part of a key (letters, digits, `-`, `_`, `.`); [`Error::Invalid`] naming
 /// `field` otherwise.
-pub fn id_key<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
+pub(crate) fn id_key<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
     validate::record_id(field, id)?;
     Ok(id)
 }
 
 /// One step of an optimistic update: the record stored at `key` (read as `raw`), changed by
 /// `edit`, validated and encoded. The caller writes it only if `key` still holds `raw`.
-pub fn edit<T: Record>(
+pub(crate) fn edit<T: Record>(
     key: &str,
     raw: Option<&[u8]>,
     edit: &mut impl FnMut(&mut T),
@@ -201,21 +196,21 @@ impl<T> Listing<T> {
     }
 
     /// Keeps the records for which `keep` is true; corrupt reports stay.
-    pub fn filtered(mut self, keep: impl FnMut(&T) -> bool) -> Self {
+    pub(crate) fn filtered(mut self, keep: impl FnMut(&T) -> bool) -> Self {
         let mut keep = keep;
         self.records.retain(|record| keep(record));
         self
     }
 
     /// Sorts the records (and the corrupt reports, by key).
-    pub fn sorted_by(mut self, order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Self {
+    pub(crate) fn sorted_by(mut self, order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Self {
         self.records.sort_by(order);
         self.corrupt.sort_by(|a, b| a.key.cmp(&b.key));
         self
     }
 
     /// Decodes `(key, stored value)` pairs, sorting out the corrupt ones.
-    pub fn decode(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self
+    pub(crate) fn decode(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self
     where
         T: Record,
     {

@@ -1,20 +1,18 @@
 //! ACME state: HTTP-01 challenges (with a TTL) and account keys.
 
-use super::storage::Storage;
-use super::{maybe, MODE};
-use crate::commands::{self, Fence, WriteOutcome};
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::{self, WriteOutcome};
 use crate::error::{Error, Result};
-use crate::model::{self, Challenge, Secret, Timestamp};
+use crate::model::{self, Challenge, Fence, Secret, Timestamp};
 
 impl Storage {
     /// Stores the answer to an HTTP-01 challenge for [`challenge_ttl`] (default 3600 s), as
     /// `{token, authorization, expires_at}` like the existing deployment. One round trip.
     ///
     /// [`challenge_ttl`]: crate::StorageConfig::challenge_ttl
-    #[maybe]
-    #[tracing::instrument(name = "store_challenge", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_challenge(&self, token: &str, authorization: &str) -> Result<Challenge> {
-        let ttl = self.inner.config.challenge_ttl;
+        let ttl = self.config().challenge_ttl;
         let expires = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let mut challenge = Challenge {
             token: token.to_owned(),
@@ -23,52 +21,44 @@ impl Storage {
             extra: Default::default(),
         };
         let json = model::encode(&mut challenge)?;
-        self.ready().await?;
-        let key = self.inner.keys.challenge(token);
+        let key = self.keys().challenge(token);
         let set = commands::set(&key, &json, Some(ttl.as_secs()));
-        self.inner.connection.cmd::<()>(&set).await?;
+        self.cmd::<()>(&set).await?;
         Ok(challenge)
     }
 
     /// The pending challenge for `token`, if it has not expired. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_challenge", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_challenge(&self, token: &str) -> Result<Option<Challenge>> {
         model::challenge_token(token)?;
-        let key = self.inner.keys.challenge(token);
-        self.ready().await?;
+        let key = self.keys().challenge(token);
         self.read(&key).await
     }
 
     /// Removes the challenge for `token`. Returns whether there was one. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "delete_challenge", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn delete_challenge(&self, token: &str) -> Result<bool> {
         model::challenge_token(token)?;
-        let key = self.inner.keys.challenge(token);
-        self.ready().await?;
-        let removed: u32 = self.inner.connection.cmd(&commands::del(&key)).await?;
+        let key = self.keys().challenge(token);
+        let removed: u32 = self.cmd(&commands::del(&key)).await?;
         Ok(removed > 0)
     }
 
     /// Stores an ACME account key (PEM) for `provider` and `email`. `provider` is the name the
     /// caller uses (the old certificate manager used the directory host with `.` replaced by
     /// `_`). One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "store_account_key", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_account_key(&self, provider: &str, email: &str, pem: &Secret) -> Result<()> {
         let email = model::account_key_owner(provider, email, pem)?;
-        let key = self.inner.keys.account_key(provider, &email);
-        self.ready().await?;
+        let key = self.keys().account_key(provider, &email);
         let set = commands::set(&key, pem.expose(), None);
-        self.inner.connection.cmd::<()>(&set).await
+        self.cmd::<()>(&set).await
     }
 
     /// [`store_account_key`](Self::store_account_key), refused with [`Error::Fenced`] (nothing
     /// written) if `fence`'s lock has issued a newer token: the registration lost its lock.
     /// One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "store_account_key_fenced", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_account_key_fenced(
         &self,
         provider: &str,
@@ -77,10 +67,9 @@ impl Storage {
         fence: &Fence,
     ) -> Result<()> {
         let email = model::account_key_owner(provider, email, pem)?;
-        let key = self.inner.keys.account_key(provider, &email);
-        self.ready().await?;
-        let call = commands::fenced_set(&self.inner.keys, &key, pem.expose(), fence);
-        let reply: String = self.inner.connection.script(&call).await?;
+        let key = self.keys().account_key(provider, &email);
+        let call = commands::acme::fenced_set(self.keys(), &key, pem.expose(), fence);
+        let reply: String = self.script(&call).await?;
         match WriteOutcome::parse(&reply)? {
             WriteOutcome::Written => Ok(()),
             WriteOutcome::Fenced { newest } => Err(Error::Fenced {
@@ -93,13 +82,11 @@ impl Storage {
     }
 
     /// The ACME account key for `provider` and `email`, if stored. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_account_key", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_account_key(&self, provider: &str, email: &str) -> Result<Option<Secret>> {
         model::provider(provider)?;
-        let key = self.inner.keys.account_key(provider, &model::email(email)?);
-        self.ready().await?;
-        let pem: Option<String> = self.inner.connection.cmd(&commands::get(&key)).await?;
+        let key = self.keys().account_key(provider, &model::email(email)?);
+        let pem: Option<String> = self.cmd(&commands::get(&key)).await?;
         Ok(pem.map(Secret::new))
     }
 }

@@ -1,9 +1,8 @@
 //! Auth config operations, kept in `auth:config:pattern:{id}` with the `auth:config:index`
 //! set, both changed together.
 
-use super::storage::Storage;
-use super::{maybe, MODE};
-use crate::commands::{self, WriteOutcome};
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::{self, Put, WriteOutcome};
 use crate::error::Result;
 use crate::keys::KeySpace;
 use crate::model::{self, AuthConfig, Listing};
@@ -11,48 +10,42 @@ use crate::model::{self, AuthConfig, Listing};
 impl Storage {
     /// Stores `config`, replacing any config with the same id, and indexes it, atomically.
     /// One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "store_auth_config", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_auth_config(&self, mut config: AuthConfig) -> Result<AuthConfig> {
         let json = model::encode(&mut config)?;
-        self.ready().await?;
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let call = commands::put_indexed(
             &keys.auth_config(&config.id),
             &keys.auth_config_index(),
             &config.id,
             &json,
-            false,
+            Put::Replace,
             None,
         );
-        let reply: String = self.inner.connection.script(&call).await?;
+        let reply: String = self.script(&call).await?;
         WriteOutcome::parse(&reply)?;
         Ok(config)
     }
 
     /// The auth config `id`, if there is one. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_auth_config", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_auth_config(&self, id: &str) -> Result<Option<AuthConfig>> {
-        let key = self.inner.keys.auth_config(model::id_key("id", id)?);
-        self.ready().await?;
+        let key = self.keys().auth_config(model::id_key("id", id)?);
         self.read(&key).await
     }
 
     /// Every auth config, priority descending, ties by id. Corrupt records are reported in
     /// the listing. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "list_auth_configs", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn list_auth_configs(&self) -> Result<Listing<AuthConfig>> {
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let call = commands::list_indexed(&keys.auth_config_index(), &keys.auth_config_prefix());
         self.listing(call, KeySpace::auth_config, AuthConfig::listing_order)
             .await
     }
 
     /// The auth configs whose `path_pattern` is exactly `path_pattern`, in listing order.
-    #[maybe]
-    #[tracing::instrument(name = "find_auth_configs_by_pattern", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn find_auth_configs_by_pattern(
         &self,
         path_pattern: &str,
@@ -63,27 +56,24 @@ impl Storage {
 
     /// Changes the stored auth config `id` with `edit`, atomically against other writers (as
     /// [`update_proxy_target`](Self::update_proxy_target)). Two round trips.
-    #[maybe]
-    #[tracing::instrument(name = "update_auth_config", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn update_auth_config(
         &self,
         id: &str,
         edit: impl FnMut(&mut AuthConfig),
     ) -> Result<AuthConfig> {
-        let key = self.inner.keys.auth_config(model::id_key("id", id)?);
+        let key = self.keys().auth_config(model::id_key("id", id)?);
         self.update(key, edit).await
     }
 
     /// Removes the auth config `id` and its index entry, atomically. Returns whether there
     /// was one. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "delete_auth_config", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn delete_auth_config(&self, id: &str) -> Result<bool> {
         let id = model::id_key("id", id)?;
-        self.ready().await?;
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let call = commands::delete_indexed(&keys.auth_config(id), &keys.auth_config_index(), id);
-        let removed: u32 = self.inner.connection.script(&call).await?;
+        let removed: u32 = self.script(&call).await?;
         Ok(removed > 0)
     }
 }

@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use super::storage::Storage;
-use super::{maybe, MODE};
-use crate::commands::{self, Fence, WriteOutcome};
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::{self, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
-use crate::model::{self, Certificate, Listing, Timestamp};
+use crate::model::{self, Certificate, Fence, Listing, Timestamp};
 
 impl Storage {
     /// Stores `cert`, creating it or replacing the certificate of the same name, with its
@@ -16,8 +15,7 @@ impl Storage {
     /// its expiry index entry, atomically. If a domain already belongs to another certificate,
     /// this is an [`Error::Conflict`] naming the domain's key and the owner, and nothing is
     /// written. Invalid input is an [`Error::Invalid`] naming the field. Two round trips.
-    #[maybe]
-    #[tracing::instrument(name = "store_certificate", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_certificate(&self, cert: Certificate) -> Result<Certificate> {
         self.write_certificate(cert, None).await
     }
@@ -25,8 +23,7 @@ impl Storage {
     /// [`store_certificate`](Self::store_certificate), refused with [`Error::Fenced`] (nothing
     /// written) if `fence`'s lock has issued a newer token than `fence.token`: the holder has
     /// lost the lock to another process. The check and the write are one atomic step.
-    #[maybe]
-    #[tracing::instrument(name = "store_certificate_fenced", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_certificate_fenced(
         &self,
         cert: Certificate,
@@ -42,33 +39,32 @@ impl Storage {
         fence: Option<&Fence>,
     ) -> Result<Certificate> {
         let json = model::encode(&mut cert)?;
-        self.ready().await?;
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let key = keys.cert(&cert.cert_name);
-        for _ in 0..self.inner.config.max_update_attempts {
+        for _ in 0..self.config().max_update_attempts {
             let previous = self.read_with_raw::<Certificate>(&key).await?;
             let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
-            let call = commands::put_certificate(keys, &cert, &json, previous, fence);
-            let reply: String = self.inner.connection.script(&call).await?;
+            let call = commands::certificates::put_certificate(keys, &cert, &json, previous, fence);
+            let reply: String = self.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
                 WriteOutcome::Written => return Ok(cert),
                 WriteOutcome::Stale => continue,
                 WriteOutcome::Conflict { owner } => {
-                    let (domain, owner) = commands::certificate_conflict(&cert, &owner);
+                    let (domain, owner) =
+                        commands::certificates::certificate_conflict(&cert, &owner);
                     return Err(Error::Conflict {
                         key: keys.cert_domain(&domain),
                         owner,
                     });
                 }
                 WriteOutcome::Fenced { newest } => {
-                    let fence = fence.cloned().unwrap_or(Fence {
-                        lock: String::new(),
-                        token: 0,
-                    });
-                    return Err(Error::Fenced {
-                        lock: fence.lock,
-                        token: fence.token,
-                        newest,
+                    return Err(match fence {
+                        Some(fence) => Error::Fenced {
+                            lock: fence.lock.clone(),
+                            token: fence.token,
+                            newest,
+                        },
+                        None => WriteOutcome::Fenced { newest }.into_error(),
                     });
                 }
             }
@@ -77,25 +73,21 @@ impl Storage {
     }
 
     /// The certificate `cert_name`, if there is one. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_certificate", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_certificate(&self, cert_name: &str) -> Result<Option<Certificate>> {
         model::cert_name(cert_name)?;
-        let key = self.inner.keys.cert(cert_name);
-        self.ready().await?;
+        let key = self.keys().cert(cert_name);
         self.read(&key).await
     }
 
     /// The certificate that covers `domain` (matched case-insensitively), if any. One round
     /// trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_certificate_by_domain", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_certificate_by_domain(&self, domain: &str) -> Result<Option<Certificate>> {
         let domain = model::domain(domain)?;
-        self.ready().await?;
-        let keys = &self.inner.keys;
-        let call = commands::certificate_by_domain(keys, &domain);
-        let reply: Vec<Vec<u8>> = self.inner.connection.script(&call).await?;
+        let keys = self.keys();
+        let call = commands::certificates::certificate_by_domain(keys, &domain);
+        let reply: Vec<Vec<u8>> = self.script(&call).await?;
         let found = commands::listed_records(reply, |name| keys.cert(name));
         found
             .into_iter()
@@ -106,10 +98,9 @@ impl Storage {
 
     /// Every certificate, by name. Corrupt records are reported in the listing. One round
     /// trip.
-    #[maybe]
-    #[tracing::instrument(name = "list_certificates", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn list_certificates(&self) -> Result<Listing<Certificate>> {
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let call = commands::list_indexed(&keys.cert_index(), &keys.cert_record_prefix());
         self.listing(call, KeySpace::cert, |a: &Certificate, b| {
             a.cert_name.cmp(&b.cert_name)
@@ -119,18 +110,16 @@ impl Storage {
 
     /// The certificates that expire within `within` from now (already expired ones too),
     /// soonest first, answered from the expiry index: no scan. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_expiring_certificates", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_expiring_certificates(
         &self,
         within: Duration,
     ) -> Result<Listing<Certificate>> {
         let until = Timestamp::now().instant().timestamp()
             + i64::try_from(within.as_secs()).unwrap_or(i64::MAX / 2);
-        self.ready().await?;
-        let keys = &self.inner.keys;
-        let call = commands::expiring_certificates(keys, until);
-        let reply: Vec<Vec<u8>> = self.inner.connection.script(&call).await?;
+        let keys = self.keys();
+        let call = commands::certificates::expiring_certificates(keys, until);
+        let reply: Vec<Vec<u8>> = self.script(&call).await?;
         let entries = commands::listed_records(reply, |name| keys.cert(name));
         Ok(Listing::decode(entries))
     }
@@ -139,26 +128,29 @@ impl Storage {
     /// clears `cert_name` on every proxy that referred to it, in one atomic step: no proxy is
     /// left pointing at a deleted certificate. Returns whether there was one. Three round
     /// trips (plus three per lost race).
-    #[maybe]
-    #[tracing::instrument(name = "delete_certificate", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn delete_certificate(&self, cert_name: &str) -> Result<bool> {
         model::cert_name(cert_name)?;
-        self.ready().await?;
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let key = keys.cert(cert_name);
         let get = commands::get(&key);
         let list = commands::list_indexed(&keys.proxy_index(), &keys.proxy(""));
-        for _ in 0..self.inner.config.max_update_attempts {
-            let Some(raw) = self.inner.connection.cmd::<Option<Vec<u8>>>(&get).await? else {
+        for _ in 0..self.config().max_update_attempts {
+            let Some(raw) = self.cmd::<Option<Vec<u8>>>(&get).await? else {
                 return Ok(false);
             };
             let decoded: Option<Certificate> = model::decode(&key, &raw).ok();
-            let proxies: Vec<Vec<u8>> = self.inner.connection.script(&list).await?;
+            let proxies: Vec<Vec<u8>> = self.script(&list).await?;
             let proxies = commands::listed_records(proxies, |host| keys.proxy(host));
-            let rewrites = commands::proxy_rewrites(cert_name, proxies)?;
-            let call =
-                commands::delete_certificate(keys, cert_name, &raw, decoded.as_ref(), &rewrites);
-            let reply: String = self.inner.connection.script(&call).await?;
+            let rewrites = commands::certificates::proxy_rewrites(cert_name, proxies)?;
+            let call = commands::certificates::delete_certificate(
+                keys,
+                cert_name,
+                &raw,
+                decoded.as_ref(),
+                &rewrites,
+            );
+            let reply: String = self.script(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(true);
             }

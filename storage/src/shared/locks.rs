@@ -1,19 +1,18 @@
 //! Renewal locks: only one process, blocking or async, on any machine, renews a certificate
-//! or registers an ACME account at a time. See `crate::lock` for the protocol.
+//! or registers an ACME account at a time. See `model::locks` for the protocol.
 
 use std::time::Duration;
 
-use super::connection::pause;
-use super::storage::Storage;
-use super::{async_only, blocking_only, maybe, MODE};
-use crate::commands::{self, Fence};
+use super::{maybe, operation, pause, Storage, MODE};
+use crate::commands::locks as commands;
 use crate::error::{Error, Result};
-use crate::lock;
+use crate::model::locks as lock;
+use crate::model::Fence;
 
 /// A held lock. Its [`fence`](Self::fence) makes writes refuse to land once the lease is lost.
 ///
 /// Dropping the guard releases the lock. The blocking guard releases in `drop`, on the
-/// dropping thread (one round trip, errors ignored: the TTL frees the lock anyway). The async
+/// dropping thread (one round trip, errors logged: the TTL frees the lock anyway). The async
 /// guard, dropped with its task or otherwise, spawns the release onto the current tokio
 /// runtime; outside a runtime it leaves the lock to its TTL. Call [`release`](Self::release)
 /// to release at a known point and see the outcome.
@@ -57,12 +56,11 @@ impl LockGuard {
 
     /// Extends the lease to `ttl` from now. [`Error::LockLost`] if the lease already ran out
     /// and the lock is gone or someone else's. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "renew_lock", skip_all, fields(mode = MODE))]
+    #[operation(name = "renew_lock")]
     pub async fn renew(&self, ttl: Duration) -> Result<()> {
         lock::check(&self.name, ttl)?;
-        let call = commands::lock_renew(&self.storage.inner.keys, &self.name, &self.value, ttl);
-        let renewed: u32 = self.storage.inner.connection.script(&call).await?;
+        let call = commands::lock_renew(self.storage.keys(), &self.name, &self.value, ttl);
+        let renewed: u32 = self.storage.script(&call).await?;
         if renewed == 1 {
             Ok(())
         } else {
@@ -74,68 +72,45 @@ impl LockGuard {
 
     /// Releases the lock now. Returns false if it was no longer this holder's (the lease ran
     /// out): a stale holder's release never frees someone else's lock. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "release_lock", skip_all, fields(mode = MODE))]
+    #[operation(name = "release_lock")]
     pub async fn release(mut self) -> Result<bool> {
         self.released = true;
         self.release_now().await
     }
 
-    #[maybe]
-    async fn release_now(&self) -> Result<bool> {
-        let call = commands::lock_release(&self.storage.inner.keys, &self.name, &self.value);
-        let released: u32 = self.storage.inner.connection.script(&call).await?;
-        Ok(released == 1)
-    }
-}
-
-#[blocking_only]
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if !self.released {
-            if let Err(error) = self.release_now() {
-                tracing::warn!(lock = %self.name, %error, "lock not released; its TTL will free it");
-            }
-        }
-    }
-}
-
-#[async_only]
-impl Drop for LockGuard {
-    fn drop(&mut self) {
+    /// Takes the lock's identity out of a guard being dropped, unless it was released: the
+    /// mode's `Drop` (in its own folder) releases the detached guard.
+    pub(in super::super) fn detach(&mut self) -> Option<LockGuard> {
         if self.released {
-            return;
+            return None;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(lock = %self.name, "lock dropped outside a runtime; its TTL will free it");
-            return;
-        };
-        let guard = LockGuard {
+        self.released = true;
+        Some(LockGuard {
             storage: self.storage.clone(),
             name: std::mem::take(&mut self.name),
             value: std::mem::take(&mut self.value),
             token: self.token,
             released: true,
-        };
-        runtime.spawn(async move {
-            if let Err(error) = guard.release_now().await {
-                tracing::warn!(lock = %guard.name, %error, "lock not released; its TTL will free it");
-            }
-        });
+        })
+    }
+
+    #[maybe]
+    pub(in super::super) async fn release_now(&self) -> Result<bool> {
+        let call = commands::lock_release(self.storage.keys(), &self.name, &self.value);
+        let released: u32 = self.storage.script(&call).await?;
+        Ok(released == 1)
     }
 }
 
 impl Storage {
     /// Takes the lock `name` for `ttl` if it is free, without waiting. `None` if someone
     /// holds it. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "try_acquire_lock", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn try_acquire_lock(&self, name: &str, ttl: Duration) -> Result<Option<LockGuard>> {
         lock::check(name, ttl)?;
-        self.ready().await?;
         let holder = lock::holder_id();
-        let call = commands::lock_acquire(&self.inner.keys, name, &holder, ttl);
-        let token: Option<u64> = self.inner.connection.script(&call).await?;
+        let call = commands::lock_acquire(self.keys(), name, &holder, ttl);
+        let token: Option<u64> = self.script(&call).await?;
         Ok(token.map(|token| LockGuard {
             storage: self.clone(),
             name: name.to_owned(),
@@ -147,10 +122,9 @@ impl Storage {
 
     /// Takes the lock `name` for `ttl`, waiting while someone else holds it, up to
     /// [`lock_wait`](crate::StorageConfig::lock_wait); then [`Error::Locked`].
-    #[maybe]
-    #[tracing::instrument(name = "acquire_lock", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn acquire_lock(&self, name: &str, ttl: Duration) -> Result<LockGuard> {
-        let deadline = std::time::Instant::now() + self.inner.config.lock_wait;
+        let deadline = std::time::Instant::now() + self.config().lock_wait;
         let mut wait = lock::RETRY_FIRST;
         loop {
             if let Some(guard) = self.try_acquire_lock(name, ttl).await? {

@@ -1,18 +1,21 @@
 //! The storage, written once and compiled twice.
 //!
-//! `blocking.rs` and `asynchronous.rs` both include this directory with `#[path]`, each after
-//! importing its own meaning of `maybe` (`must_be_sync` or `must_be_async`) and of the
-//! `blocking_only` / `async_only` attributes. Functions here are written `#[maybe] async fn`
-//! with `.await`; the blocking copy has both stripped. The only per-mode items are the
-//! command runners in `connection.rs`. Logic does not live here: it is in the pure modules
-//! (`model`, `keys`, `commands`, `seed`), so both copies only build, run and decode.
+//! `blocking/mod.rs` and `asynchronous/mod.rs` both include this directory with `#[path]`,
+//! each after importing its own meaning of `maybe` (`must_be_sync` or `must_be_async`) and
+//! its own `Connection`, `InitLock`, `lock_init` and `pause`, which this module takes by
+//! those names. Everything here compiles the same in both modes: functions are written
+//! `#[maybe] async fn` (public operations `#[operation]`) with `.await`, and the blocking copy
+//! has both stripped. Logic does not live here: it is in the pure modules (`model`, `keys`,
+//! `commands`, `seed`), so both copies only build, run and decode. One file per family, named
+//! as in `model/` and `commands/`; `storage` holds the handle and its runners.
 
-use super::{async_only, blocking_only, maybe, MODE};
+use storage_macros::operation;
+
+use super::{lock_init, maybe, pause, Connection, InitLock, MODE};
 
 mod acme;
 mod auth_configs;
 mod certificates;
-mod connection;
 mod locks;
 mod oauth;
 mod proxies;

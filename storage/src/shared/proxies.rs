@@ -1,8 +1,7 @@
 //! Proxy target operations.
 
-use super::storage::Storage;
-use super::{maybe, MODE};
-use crate::commands::{self, WriteOutcome};
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::{self, Put, WriteOutcome};
 use crate::error::Result;
 use crate::keys::KeySpace;
 use crate::model::{self, Listing, ProxyTarget};
@@ -11,41 +10,36 @@ impl Storage {
     /// Stores `proxy` under its hostname, replacing any record there, and returns it in the
     /// canonical form it was stored in. Invalid input is an [`Error::Invalid`](crate::Error::Invalid) naming the
     /// field, and nothing is written. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "store_proxy_target", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_proxy_target(&self, mut proxy: ProxyTarget) -> Result<ProxyTarget> {
         let json = model::encode(&mut proxy)?;
-        self.ready().await?;
-        let (keys, hostname) = (&self.inner.keys, &proxy.proxy_hostname);
+        let (keys, hostname) = (self.keys(), &proxy.proxy_hostname);
         let call = commands::put_indexed(
             &keys.proxy(hostname),
             &keys.proxy_index(),
             hostname,
             &json,
-            false,
+            Put::Replace,
             None,
         );
-        let reply: String = self.inner.connection.script(&call).await?;
+        let reply: String = self.script(&call).await?;
         WriteOutcome::parse(&reply)?;
         Ok(proxy)
     }
 
     /// The proxy for `hostname` (matched case-insensitively), if there is one. A stored record
     /// that cannot be used is an [`Error::Corrupt`](crate::Error::Corrupt) naming its key. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_proxy_target", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_proxy_target(&self, hostname: &str) -> Result<Option<ProxyTarget>> {
-        let key = self.inner.keys.proxy(&model::hostname_key(hostname)?);
-        self.ready().await?;
+        let key = self.keys().proxy(&model::hostname_key(hostname)?);
         self.read(&key).await
     }
 
     /// Every proxy, by hostname. Corrupt records are reported in the listing, not hidden and
     /// not fatal. One round trip, whatever the number of proxies.
-    #[maybe]
-    #[tracing::instrument(name = "list_proxy_targets", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn list_proxy_targets(&self) -> Result<Listing<ProxyTarget>> {
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let call = commands::list_indexed(&keys.proxy_index(), &keys.proxy(""));
         self.listing(call, KeySpace::proxy, |a: &ProxyTarget, b| {
             a.proxy_hostname.cmp(&b.proxy_hostname)
@@ -55,22 +49,19 @@ impl Storage {
 
     /// The proxies that publish OAuth protected-resource metadata (see
     /// [`ProxyTarget::has_resource_metadata`]). Same cost as [`list_proxy_targets`](Self::list_proxy_targets).
-    #[maybe]
-    #[tracing::instrument(name = "get_proxy_targets_with_resource_metadata", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_proxy_targets_with_resource_metadata(&self) -> Result<Listing<ProxyTarget>> {
         let listing = self.list_proxy_targets().await?;
         Ok(listing.filtered(ProxyTarget::has_resource_metadata))
     }
 
     /// Removes the proxy for `hostname`. Returns whether there was one. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "delete_proxy_target", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn delete_proxy_target(&self, hostname: &str) -> Result<bool> {
         let hostname = model::hostname_key(hostname)?;
-        self.ready().await?;
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let call = commands::delete_indexed(&keys.proxy(&hostname), &keys.proxy_index(), &hostname);
-        let removed: u32 = self.inner.connection.script(&call).await?;
+        let removed: u32 = self.script(&call).await?;
         Ok(removed > 0)
     }
 
@@ -88,14 +79,13 @@ impl Storage {
     /// // blocking; the async API is the same call followed by `.await`
     /// storage.update_proxy_target("api.example.com", |proxy| proxy.auth_enabled = true)?;
     /// ```
-    #[maybe]
-    #[tracing::instrument(name = "update_proxy_target", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn update_proxy_target(
         &self,
         hostname: &str,
         edit: impl FnMut(&mut ProxyTarget),
     ) -> Result<ProxyTarget> {
-        let key = self.inner.keys.proxy(&model::hostname_key(hostname)?);
+        let key = self.keys().proxy(&model::hostname_key(hostname)?);
         self.update(key, edit).await
     }
 }

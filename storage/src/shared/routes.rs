@@ -1,7 +1,6 @@
 //! Route operations.
 
-use super::storage::Storage;
-use super::{maybe, MODE};
+use super::{maybe, operation, Storage, MODE};
 use crate::commands::{self, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
@@ -14,18 +13,16 @@ impl Storage {
     /// is written. Replacing a route whose stored record is corrupt is an [`Error::Corrupt`]
     /// (delete it first). Invalid input is an [`Error::Invalid`] naming the field. Two round
     /// trips.
-    #[maybe]
-    #[tracing::instrument(name = "store_route", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn store_route(&self, mut route: Route) -> Result<Route> {
         let json = model::encode(&mut route)?;
-        self.ready().await?;
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let key = keys.route(&route.route_id);
-        for _ in 0..self.inner.config.max_update_attempts {
+        for _ in 0..self.config().max_update_attempts {
             let previous = self.read_with_raw::<Route>(&key).await?;
             let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
-            let call = commands::put_route(keys, &route, &json, previous);
-            let reply: String = self.inner.connection.script(&call).await?;
+            let call = commands::routes::put_route(keys, &route, &json, previous);
+            let reply: String = self.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
                 WriteOutcome::Written => return Ok(route),
                 WriteOutcome::Stale => continue,
@@ -43,11 +40,9 @@ impl Storage {
 
     /// The route `route_id`, if there is one. A stored record that cannot be used is an
     /// [`Error::Corrupt`] naming its key. One round trip.
-    #[maybe]
-    #[tracing::instrument(name = "get_route", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn get_route(&self, route_id: &str) -> Result<Option<Route>> {
-        let key = self.inner.keys.route(model::route_id_key(route_id)?);
-        self.ready().await?;
+        let key = self.keys().route(model::route_id_key(route_id)?);
         self.read(&key).await
     }
 
@@ -55,19 +50,18 @@ impl Storage {
     /// was one. A corrupt record can be deleted too; its legacy index keys cannot be named
     /// then and stay (they no longer block the path: a uniqueness key whose owner is gone is
     /// treated as free). Two round trips.
-    #[maybe]
-    #[tracing::instrument(name = "delete_route", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn delete_route(&self, route_id: &str) -> Result<bool> {
-        let key = self.inner.keys.route(model::route_id_key(route_id)?);
-        self.ready().await?;
+        let key = self.keys().route(model::route_id_key(route_id)?);
         let get = commands::get(&key);
-        for _ in 0..self.inner.config.max_update_attempts {
-            let Some(raw) = self.inner.connection.cmd::<Option<Vec<u8>>>(&get).await? else {
+        for _ in 0..self.config().max_update_attempts {
+            let Some(raw) = self.cmd::<Option<Vec<u8>>>(&get).await? else {
                 return Ok(false);
             };
             let decoded: Option<Route> = model::decode(&key, &raw).ok();
-            let call = commands::delete_route(&self.inner.keys, route_id, &raw, decoded.as_ref());
-            let reply: String = self.inner.connection.script(&call).await?;
+            let call =
+                commands::routes::delete_route(self.keys(), route_id, &raw, decoded.as_ref());
+            let reply: String = self.script(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(true);
             }
@@ -78,18 +72,16 @@ impl Storage {
     /// The enabled routes, priority descending, ties by route id: the order the gateway
     /// matches them in. Corrupt records are reported in the listing. One round trip,
     /// whatever the number of routes.
-    #[maybe]
-    #[tracing::instrument(name = "list_routes", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn list_routes(&self) -> Result<Listing<Route>> {
         let listing = self.list_all_routes().await?;
         Ok(listing.filtered(|route| route.enabled))
     }
 
     /// Every route, enabled or not, in the same order as [`list_routes`](Self::list_routes).
-    #[maybe]
-    #[tracing::instrument(name = "list_all_routes", skip_all, fields(mode = MODE))]
+    #[operation]
     pub async fn list_all_routes(&self) -> Result<Listing<Route>> {
-        let keys = &self.inner.keys;
+        let keys = self.keys();
         let call = commands::list_indexed(&keys.route_index(), &keys.route_record_prefix());
         self.listing(call, KeySpace::route, Route::listing_order)
             .await

@@ -1,14 +1,20 @@
-//! `Storage`: the handle every operation hangs off, and how one is obtained.
+//! `Storage`: the handle every operation hangs off, how one is obtained, and the runners
+//! through which every operation reaches Redis.
+//!
+//! Initialization by construction: the connection is private to this file, and the runners
+//! ([`Storage::cmd`], [`Storage::pipe`], [`Storage::script`]) initialize before they send
+//! anything. An operation cannot reach Redis without them, so it cannot skip seeding. Only
+//! initialization itself and `health_check` use the connection directly, through
+//! [`Storage::connection_before_init`].
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{self, AtomicBool};
 use std::sync::Arc;
 
-use redis::ScriptInvocation;
+use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
 
-use super::connection::{Connection, InitLock};
-use super::{maybe, MODE};
+use super::{lock_init, maybe, operation, Connection, InitLock, MODE};
 use crate::commands::{self, WriteOutcome};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
@@ -22,15 +28,15 @@ use crate::model::{self, Listing, Record};
 /// made with [`new`](Self::new) does it on its first operation, exactly once per instance.
 #[derive(Clone)]
 pub struct Storage {
-    pub(super) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(super) struct Inner {
-    pub(super) connection: Connection,
-    pub(super) keys: KeySpace,
-    pub(super) config: StorageConfig,
-    pub(super) initialized: AtomicBool,
-    pub(super) init_lock: InitLock,
+struct Inner {
+    connection: Connection,
+    keys: KeySpace,
+    config: StorageConfig,
+    initialized: AtomicBool,
+    init_lock: InitLock,
 }
 
 impl Storage {
@@ -76,15 +82,61 @@ impl Storage {
         &self.inner.keys
     }
 
-    /// Whether Redis answers `PING`. Does not initialize: a probe must not write.
-    #[maybe]
-    #[tracing::instrument(name = "health_check", skip_all, fields(mode = MODE))]
+    /// Whether Redis answers `PING`. Does not initialize, on purpose: a probe must not write.
+    #[operation]
     pub async fn health_check(&self) -> Result<()> {
-        let _: String = self.inner.connection.cmd(&commands::ping()).await?;
+        let _: String = self.connection_before_init().cmd(&commands::ping()).await?;
         Ok(())
     }
 }
 
+/// The runners: the only way operations reach Redis. Each initializes first.
+impl Storage {
+    /// Initializes if this instance has not yet. Called by every runner.
+    #[maybe]
+    pub(super) async fn ready(&self) -> Result<()> {
+        let inner = &self.inner;
+        if inner.initialized.load(atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        let _guard = lock_init(&inner.init_lock).await;
+        if inner.initialized.load(atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        self.seed().await?;
+        inner.initialized.store(true, atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// Runs one command, after initializing.
+    #[maybe]
+    pub(super) async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.ready().await?;
+        self.inner.connection.cmd(cmd).await
+    }
+
+    /// Runs a pipeline (one round trip), after initializing.
+    #[maybe]
+    pub(super) async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        self.ready().await?;
+        self.inner.connection.pipe(pipe).await
+    }
+
+    /// Runs a script call, after initializing.
+    #[maybe]
+    pub(super) async fn script<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
+        self.ready().await?;
+        self.inner.connection.script(call).await
+    }
+
+    /// The connection without initializing: for initialization itself, which cannot wait
+    /// for itself, and for `health_check`, which must not write. Nothing else may use it.
+    pub(super) fn connection_before_init(&self) -> &Connection {
+        &self.inner.connection
+    }
+}
+
+/// What every family's operations share: reads, optimistic updates, listings.
 impl Storage {
     /// The record at `key`, decoded, if there is one. One round trip.
     #[maybe]
@@ -102,9 +154,10 @@ impl Storage {
             .transpose()
     }
 
+    /// The bytes at `key`, if there are any. One round trip.
     #[maybe]
-    async fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.inner.connection.cmd(&commands::get(key)).await
+    pub(super) async fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.cmd(&commands::get(key)).await
     }
 
     /// The optimistic read-modify-write every `update_*` is: read, `edit`, validate, write
@@ -116,12 +169,11 @@ impl Storage {
         key: String,
         mut edit: impl FnMut(&mut T),
     ) -> Result<T> {
-        self.ready().await?;
-        for _ in 0..self.inner.config.max_update_attempts {
+        for _ in 0..self.config().max_update_attempts {
             let raw = self.read_raw(&key).await?;
             let (record, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
             let call = commands::compare_and_set(&key, raw.as_deref().unwrap_or_default(), &json);
-            let reply: String = self.inner.connection.script(&call).await?;
+            let reply: String = self.script(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(record);
             }
@@ -133,7 +185,7 @@ impl Storage {
     pub(super) fn contention(&self, key: String) -> Error {
         Error::Contention {
             key,
-            attempts: self.inner.config.max_update_attempts,
+            attempts: self.config().max_update_attempts,
         }
     }
 
@@ -146,9 +198,8 @@ impl Storage {
         key_of: impl Fn(&KeySpace, &str) -> String,
         order: impl FnMut(&T, &T) -> Ordering,
     ) -> Result<Listing<T>> {
-        self.ready().await?;
-        let reply: Vec<Vec<u8>> = self.inner.connection.script(&call).await?;
-        let keys = &self.inner.keys;
+        let reply: Vec<Vec<u8>> = self.script(&call).await?;
+        let keys = self.keys();
         let entries = commands::listed_records(reply, |member| key_of(keys, member));
         Ok(Listing::decode(entries).sorted_by(order))
     }

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::{connect, maybe, maybe_test, pause, Storage};
-use crate::harness::RedisServer;
+use crate::harness::{RedisServer, ServerOptions};
 use storage::{Error, StorageConfig};
 
 fn assert_send_sync<T: Send + Sync + 'static>() {}
@@ -17,8 +17,8 @@ async fn storage_is_send_and_sync() {
 #[maybe]
 #[maybe_test]
 async fn password_urls_work_and_the_password_never_shows() {
-    let server = RedisServer::start(&["--requirepass", "hunter2-secret"]);
-    let url = format!("redis://:hunter2-secret@127.0.0.1:{}/", server.port);
+    let server = RedisServer::start_with(ServerOptions::new().password("hunter2-secret"));
+    let url = format!("redis://:hunter2-secret@127.0.0.1:{}/", server.port());
     let storage = connect(StorageConfig::new(&url).unwrap()).await;
     storage.health_check().await.unwrap();
     let shown = format!(
@@ -29,7 +29,7 @@ async fn password_urls_work_and_the_password_never_shows() {
     assert!(!shown.contains("hunter2-secret"), "{shown}");
     assert!(shown.contains("***"), "{shown}");
 
-    let wrong = format!("redis://:wrong-pass-xyz@127.0.0.1:{}/", server.port);
+    let wrong = format!("redis://:wrong-pass-xyz@127.0.0.1:{}/", server.port());
     let result = Storage::connect(wrong.as_str()).await;
     let error = result.expect_err("a wrong password must fail");
     let text = format!("{error} {error:?}");
@@ -39,13 +39,13 @@ async fn password_urls_work_and_the_password_never_shows() {
 #[maybe]
 #[maybe_test]
 async fn acl_user_and_password_urls_work() {
-    let server = RedisServer::start(&[]);
+    let server = RedisServer::start();
     let mut raw = server.raw();
     let _: () = redis::cmd("ACL")
         .arg(&["SETUSER", "gateway", "on", ">gw-pass-123", "~*", "+@all"])
         .query(&mut raw)
         .unwrap();
-    let url = format!("redis://gateway:gw-pass-123@127.0.0.1:{}/", server.port);
+    let url = format!("redis://gateway:gw-pass-123@127.0.0.1:{}/", server.port());
     let storage = connect(StorageConfig::new(&url).unwrap()).await;
     let localhost = storage.get_proxy_target("localhost").await.unwrap();
     assert!(localhost.is_some());
@@ -55,7 +55,7 @@ async fn acl_user_and_password_urls_work() {
 #[maybe]
 #[maybe_test]
 async fn recovers_after_redis_drops_every_connection() {
-    let server = RedisServer::start(&[]);
+    let server = RedisServer::start();
     let storage = connect(StorageConfig::new(&server.url()).unwrap()).await;
     for _ in 0..4 {
         storage.get_proxy_target("localhost").await.unwrap();
@@ -99,7 +99,7 @@ async fn unreachable_redis_is_a_connection_error_within_the_timeout() {
 #[maybe]
 #[maybe_test]
 async fn a_slow_redis_is_a_timeout_error() {
-    let server = RedisServer::start(&[]);
+    let server = RedisServer::start();
     let config = StorageConfig::new(&server.url())
         .unwrap()
         .with_response_timeout(Duration::from_millis(200));

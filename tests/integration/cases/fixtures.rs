@@ -87,7 +87,7 @@ async fn every_legacy_record_reads_and_the_broken_one_is_named() {
         "route:metrics",
     ] {
         let stored: String = raw.get(key).unwrap();
-        assert_eq!(stored, harness::fixture(key).value, "{key} changed");
+        assert_eq!(stored, harness::fixture(key).text(), "{key} changed");
     }
     for key in [
         "route:priority:0005:token",
@@ -95,7 +95,7 @@ async fn every_legacy_record_reads_and_the_broken_one_is_named() {
         "cert:example-cert",
     ] {
         let stored: String = raw.get(key).unwrap();
-        assert_eq!(stored, harness::fixture(key).value, "{key} changed");
+        assert_eq!(stored, harness::fixture(key).text(), "{key} changed");
     }
 }
 
@@ -135,7 +135,7 @@ async fn localhost_is_repaired_keeping_the_operators_changes() {
     assert_eq!(repaired.resource_endpoint.as_deref(), Some("/"));
 
     let stored = json(&raw.get::<_, String>("proxy:localhost").unwrap());
-    let original = json(&harness::fixture("proxy:localhost").value);
+    let original = json(harness::fixture("proxy:localhost").text());
     assert_eq!(
         stored["created_at"], original["created_at"],
         "timestamp text kept"
@@ -149,12 +149,12 @@ async fn round_trip_keeps_every_field_including_unknown_ones() {
     let config = harness::unprefixed_config();
     let mut raw = harness::raw(&config);
     harness::load_fixtures(&mut raw, "");
-    let mut record = json(&harness::fixture("proxy:api.example.com").value);
+    let mut record = json(harness::fixture("proxy:api.example.com").text());
     record["future_field"] = json(r#"{"nested": [1, 2, 3]}"#);
     let _: () = raw
         .set("proxy:api.example.com", record.to_string())
         .unwrap();
-    let mut route = json(&harness::fixture("route:admin-api").value);
+    let mut route = json(harness::fixture("route:admin-api").text());
     route["route_future"] = Value::from("kept");
     let _: () = raw.set("route:admin-api", route.to_string()).unwrap();
 
@@ -230,13 +230,13 @@ async fn legacy_certificate_challenge_and_account_key_read_back_unchanged() {
         .unwrap();
     assert_eq!(
         account.expose(),
-        harness::fixture("account:acme-v02_api_letsencrypt_org:admin@example.com").value
+        harness::fixture("account:acme-v02_api_letsencrypt_org:admin@example.com").text()
     );
 
     // Re-storing the certificate unchanged writes JSON the old readers read the same.
     storage.store_certificate(cert).await.unwrap();
     let after = json(&raw.get::<_, String>("cert:example-cert").unwrap());
-    let before = json(&harness::fixture("cert:example-cert").value);
+    let before = json(harness::fixture("cert:example-cert").text());
     assert_eq!(after, before);
     for key in ["cert:domain:example.com", "cert:domain:www.example.com"] {
         let owner: String = raw.get(key).unwrap();

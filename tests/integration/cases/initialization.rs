@@ -89,7 +89,7 @@ async fn reinitializing_is_idempotent() {
 #[maybe]
 #[maybe_test]
 async fn an_up_to_date_store_costs_one_round_trip_and_one_instance_initializes_once() {
-    let server = RedisServer::start(&[]);
+    let server = RedisServer::start();
     let config = StorageConfig::new(&server.url()).unwrap();
     connect(config.clone()).await;
     let mut raw = server.raw();
@@ -175,9 +175,9 @@ async fn reindex_picks_up_records_written_by_the_old_layer_later() {
     let keys = storage.keys().clone();
     let mut raw = harness::raw(storage.config());
     // An old-layer writer, unaware of the index sets, adds a proxy and a route.
-    let proxy = harness::fixture("proxy:api.example.com").value;
+    let proxy = harness::fixture("proxy:api.example.com").text();
     let _: () = raw.set(keys.proxy("api.example.com"), proxy).unwrap();
-    let route = harness::fixture("route:metrics").value;
+    let route = harness::fixture("route:metrics").text();
     let _: () = raw.set(keys.route("metrics"), route).unwrap();
     let _: () = raw
         .set(keys.route_priority(150, "metrics"), "metrics")

@@ -1,7 +1,6 @@
 //! OAuth server state: single-use codes, rotating refresh tokens, the device flow, state,
 //! clients, and secrets that never rest in the clear.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::{concurrently, connect, maybe, maybe_test, pause, storage, Storage};
@@ -12,13 +11,6 @@ use storage::oauth::{
     RefreshGrant, RefreshOutcome,
 };
 use storage::{Error, Timestamp};
-
-/// Every secret the OAuth tests handed out, for the clear-text scan at the end.
-static ISSUED_SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn remember(secret: &str) {
-    ISSUED_SECRETS.lock().unwrap().push(secret.to_owned());
-}
 
 fn grant(client: &str) -> CodeGrant {
     CodeGrant {
@@ -58,7 +50,6 @@ fn access_token(jti: &str, user: &str, family: Option<&str>) -> AccessToken {
 async fn a_code_is_redeemed_once_and_a_replay_is_named() {
     let storage = storage("oauth-code").await;
     let code = storage.issue_code(&grant("client-a")).await.unwrap();
-    remember(code.expose());
     let wrong_client = storage
         .consume_code(code.expose(), "client-b", "https://app.example/cb")
         .await
@@ -80,7 +71,6 @@ async fn a_code_is_redeemed_once_and_a_replay_is_named() {
         .issue_refresh_token(&refresh_grant("alice"))
         .await
         .unwrap();
-    remember(family.token.expose());
     let bound = storage
         .bind_code_family(code.expose(), &family.family)
         .await
@@ -130,15 +120,9 @@ async fn a_code_is_redeemed_once_and_a_replay_is_named() {
 #[maybe]
 #[maybe_test]
 async fn an_expired_code_is_expired_not_unknown() {
-    let config = harness::config("oauth-code-expiry").with_oauth_lifetimes(
-        Duration::from_secs(1),
-        Duration::from_secs(300),
-        Duration::from_secs(900),
-        Duration::from_secs(3600),
-    );
+    let config = harness::config("oauth-code-expiry").with_code_ttl(Duration::from_secs(1));
     let storage = connect(config).await;
     let code = storage.issue_code(&grant("client-a")).await.unwrap();
-    remember(code.expose());
     pause(Duration::from_millis(2100)).await;
     let late = storage
         .consume_code(code.expose(), "client-a", "https://app.example/cb")
@@ -152,7 +136,6 @@ async fn an_expired_code_is_expired_not_unknown() {
 async fn sixty_four_concurrent_consumers_one_redeems() {
     let storage = storage("oauth-code-race").await;
     let code = storage.issue_code(&grant("client-a")).await.unwrap();
-    remember(code.expose());
     let outcomes = concurrently(64, |_| {
         let (storage, code) = (storage.clone(), code.expose().to_owned());
         async move {
@@ -183,7 +166,6 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         .issue_refresh_token(&refresh_grant("bob"))
         .await
         .unwrap();
-    remember(first.token.expose());
     storage
         .store_access_token(access_token("jti-bob-1", "bob", Some(&first.family)))
         .await
@@ -196,7 +178,6 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     else {
         panic!("the current token rotates");
     };
-    remember(second.token.expose());
     assert_eq!(
         (second.user.as_str(), second.family.as_str()),
         ("bob", first.family.as_str())
@@ -215,7 +196,6 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     else {
         panic!("a prompt retry gets a fresh successor");
     };
-    remember(third.token.expose());
     let RefreshOutcome::Rotated(fourth) = storage
         .rotate_refresh_token(third.token.expose(), "client-a")
         .await
@@ -223,7 +203,6 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     else {
         panic!("the retried successor is current");
     };
-    remember(fourth.token.expose());
 
     // After the grace window, presenting a rotated token is reuse: the family is revoked.
     pause(Duration::from_millis(1200)).await;
@@ -263,7 +242,6 @@ async fn thirty_two_concurrent_refreshes_leave_one_working_successor() {
         .issue_refresh_token(&refresh_grant("carol"))
         .await
         .unwrap();
-    remember(issued.token.expose());
     let outcomes = concurrently(32, |_| {
         let (storage, token) = (storage.clone(), issued.token.expose().to_owned());
         async move {
@@ -290,9 +268,6 @@ async fn thirty_two_concurrent_refreshes_leave_one_working_successor() {
             .count(),
         1
     );
-    for successor in &successors {
-        remember(successor);
-    }
     // Exactly one successor is current. Checking one that is not is reuse and revokes the
     // family, so find the current one by rotating each on a copy of the question: the
     // family's record names its current hash.
@@ -302,7 +277,7 @@ async fn thirty_two_concurrent_refreshes_leave_one_working_successor() {
         .unwrap();
     let working: Vec<&String> = successors
         .iter()
-        .filter(|s| storage::oauth::secret_hash(s) == current)
+        .filter(|s| harness::secret_hash(s) == current)
         .collect();
     assert_eq!(working.len(), 1, "exactly one successor works");
     let RefreshOutcome::Rotated(next) = storage
@@ -312,7 +287,6 @@ async fn thirty_two_concurrent_refreshes_leave_one_working_successor() {
     else {
         panic!("the working successor rotates");
     };
-    remember(next.token.expose());
     pause(Duration::from_millis(3200)).await;
     let old = storage
         .rotate_refresh_token(issued.token.expose(), "client-a")
@@ -344,7 +318,6 @@ async fn access_tokens_are_indexed_and_revoked_by_user_and_client() {
         .issue_refresh_token(&refresh_grant("dave"))
         .await
         .unwrap();
-    remember(family.token.expose());
     let found = storage
         .introspect_access_token("dave-1")
         .await
@@ -382,7 +355,6 @@ async fn the_device_flow_enforces_its_interval_and_redeems_once() {
         .start_device_authorization("tv-app", "mcp")
         .await
         .unwrap();
-    remember(start.device_code.expose());
     let device = start.device_code.expose();
     let first = storage.poll_device(device, "tv-app").await.unwrap();
     assert_eq!(first, DevicePoll::Pending);
@@ -414,7 +386,6 @@ async fn the_device_flow_enforces_its_interval_and_redeems_once() {
         .start_device_authorization("tv-app", "mcp")
         .await
         .unwrap();
-    remember(denied.device_code.expose());
     let deny = storage.deny_device(&denied.user_code).await.unwrap();
     assert_eq!(deny, DeviceDecision::Recorded);
     let poll = storage
@@ -444,7 +415,6 @@ async fn the_device_flow_enforces_its_interval_and_redeems_once() {
 async fn state_is_consumed_once() {
     let storage = storage("oauth-state").await;
     let state = "state-value-0123456789";
-    remember(state);
     storage
         .store_state(state, "{\"return_to\":\"/\"}")
         .await
@@ -479,7 +449,6 @@ async fn clients_register_with_hashed_secrets_and_keep_their_lifetime() {
         .client_secret
         .clone()
         .expect("confidential clients get a secret");
-    remember(secret.expose());
     let id = registered.client.client_id.clone();
     let right = storage
         .verify_client_secret(&id, secret.expose())
@@ -527,21 +496,64 @@ async fn clients_register_with_hashed_secrets_and_keep_their_lifetime() {
     );
 }
 
-/// Runs every flow once more under its own prefix, then reads every key and value on the
-/// server: no secret handed out by any OAuth test may appear in clear text.
+/// Issues every kind of OAuth secret and takes each through its flow (a code redeemed and
+/// bound, a refresh token rotated and retried, a device approved and polled, a state stored
+/// and another consumed, a confidential client), then reads every key and value on the
+/// server: none of them may appear in clear text, and their hashes must.
 #[maybe]
 #[maybe_test]
 async fn no_secret_rests_in_clear_text() {
     let storage: Storage = storage("oauth-scan").await;
+    let mut secrets = Vec::new();
+
     let code = storage.issue_code(&grant("client-a")).await.unwrap();
+    let redeemed = storage
+        .consume_code(code.expose(), "client-a", "https://app.example/cb")
+        .await
+        .unwrap();
+    assert!(matches!(redeemed, CodeRedemption::Redeemed(_)));
+    let pending_code = storage.issue_code(&grant("client-a")).await.unwrap();
+
     let refresh = storage
         .issue_refresh_token(&refresh_grant("gina"))
         .await
         .unwrap();
+    storage
+        .bind_code_family(code.expose(), &refresh.family)
+        .await
+        .unwrap();
+    let RefreshOutcome::Rotated(rotated) = storage
+        .rotate_refresh_token(refresh.token.expose(), "client-a")
+        .await
+        .unwrap()
+    else {
+        panic!("the first rotation rotates");
+    };
+    let RefreshOutcome::Retried(retried) = storage
+        .rotate_refresh_token(refresh.token.expose(), "client-a")
+        .await
+        .unwrap()
+    else {
+        panic!("a retry within the grace window is a retry");
+    };
+
     let device = storage
         .start_device_authorization("tv-app", "mcp")
         .await
         .unwrap();
+    storage
+        .approve_device(&device.user_code, "gina")
+        .await
+        .unwrap();
+    storage
+        .poll_device(device.device_code.expose(), "tv-app")
+        .await
+        .unwrap();
+    let waiting_device = storage
+        .start_device_authorization("tv-app", "mcp")
+        .await
+        .unwrap();
+
     let client = storage
         .register_client(ClientRegistration {
             redirect_uris: vec!["https://app.example/cb".into()],
@@ -550,18 +562,28 @@ async fn no_secret_rests_in_clear_text() {
         })
         .await
         .unwrap();
-    let mut secrets = vec![
-        code.expose().to_owned(),
-        refresh.token.expose().to_owned(),
-        device.device_code.expose().to_owned(),
-        client.client_secret.unwrap().expose().to_owned(),
-    ];
-    storage
-        .store_state("scan-state-0123456789", "payload")
-        .await
-        .unwrap();
-    secrets.push("scan-state-0123456789".into());
-    secrets.extend(ISSUED_SECRETS.lock().unwrap().iter().cloned());
+    let client_secret = client.client_secret.expect("a confidential client has one");
+
+    let kept_state = "scan-state-kept-0123456789";
+    let taken_state = "scan-state-taken-0123456789";
+    for state in [kept_state, taken_state] {
+        storage.store_state(state, "payload").await.unwrap();
+    }
+    storage.consume_state(taken_state).await.unwrap();
+
+    for secret in [
+        &code,
+        &pending_code,
+        &refresh.token,
+        &rotated.token,
+        &retried.token,
+        &device.device_code,
+        &waiting_device.device_code,
+        &client_secret,
+    ] {
+        secrets.push(secret.expose().to_owned());
+    }
+    secrets.extend([kept_state.to_owned(), taken_state.to_owned()]);
 
     let dump = harness::dump_everything(storage.config());
     for secret in &secrets {
@@ -570,8 +592,16 @@ async fn no_secret_rests_in_clear_text() {
             "a secret is stored in clear text"
         );
     }
-    assert!(
-        dump.contains(&storage::oauth::secret_hash(code.expose())),
-        "the scan saw the code's hash"
-    );
+    for stored in [
+        &pending_code,
+        &retried.token,
+        &waiting_device.device_code,
+        &client_secret,
+    ] {
+        assert!(
+            dump.contains(&harness::secret_hash(stored.expose())),
+            "the scan saw the hash of a stored secret"
+        );
+    }
+    assert!(dump.contains(&harness::secret_hash(kept_state)));
 }

@@ -12,10 +12,10 @@ mod scenarios;
 
 use std::path::PathBuf;
 
-use crate::redis_server::RedisServer;
 use measure::Effort;
 use report::Report;
 use scenarios::Bench;
+use test_harness::RedisServer;
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if cfg!(debug_assertions) {
@@ -25,8 +25,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let (url, server) = match std::env::var("REDIS_URL") {
         Ok(url) => (url, None),
         Err(_) => {
-            let server = RedisServer::start()?;
-            (server.url.clone(), Some(server))
+            let server = RedisServer::try_start(Default::default())?;
+            (server.url(), Some(server))
         }
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

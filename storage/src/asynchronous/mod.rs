@@ -1,7 +1,9 @@
 //! The async API, on redis' tokio client with one multiplexed, auto-reconnecting connection.
 //!
 //! Generated from the same source as [`crate::blocking`]: `shared/` compiled with
-//! `maybe_async::must_be_async`. The types and operations mirror each other.
+//! `maybe_async::must_be_async`. The types and operations mirror each other. What only this
+//! mode has (the connection manager, tokio's mutex and sleep, a lock released by a spawned
+//! task) is in this folder.
 //!
 //! ```no_run
 //! use storage::asynchronous::Storage;
@@ -15,11 +17,17 @@
 //! ```
 
 use maybe_async::must_be_async as maybe;
-use storage_macros::{mode_keep as async_only, mode_skip as blocking_only};
 
 const MODE: &str = "async";
 
-#[path = "shared/mod.rs"]
+mod connection;
+mod lock_guard;
+mod runtime;
+
+use connection::Connection;
+use runtime::{lock_init, pause, InitLock};
+
+#[path = "../shared/mod.rs"]
 mod shared;
 
 pub use shared::{LockGuard, Storage};

@@ -2,6 +2,8 @@
 //!
 //! Generated from the same source as [`crate::asynchronous`]: `shared/` compiled with
 //! `maybe_async::must_be_sync`. The types and operations mirror each other, minus `async`.
+//! What only this mode has (the pool, a mutex, a sleeping thread, a lock released on the
+//! dropping thread) is in this folder.
 //!
 //! ```no_run
 //! use storage::blocking::Storage;
@@ -13,11 +15,17 @@
 //! ```
 
 use maybe_async::must_be_sync as maybe;
-use storage_macros::{mode_keep as blocking_only, mode_skip as async_only};
 
 const MODE: &str = "blocking";
 
-#[path = "shared/mod.rs"]
+mod connection;
+mod lock_guard;
+mod runtime;
+
+use connection::Connection;
+use runtime::{lock_init, pause, InitLock};
+
+#[path = "../shared/mod.rs"]
 mod shared;
 
 pub use shared::{LockGuard, Storage};

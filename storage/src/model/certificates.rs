@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{validate, Secret, Timestamp};
+use super::{Secret, Timestamp};
 use crate::error::{Error, Result};
 
 /// Most domains one certificate may cover.
@@ -93,7 +93,7 @@ pub fn cert_name(name: &str) -> Result<()> {
 }
 
 /// 1 to `max` letters, digits, `-` or `_` (the base64url alphabet).
-fn base64url_word(field: &'static str, value: &str, max: usize) -> Result<()> {
+pub(crate) fn base64url_word(field: &'static str, value: &str, max: usize) -> Result<()> {
     let ok = !value.is_empty()
         && value.len() <= max
         && value
@@ -165,40 +165,6 @@ impl fmt::Debug for Certificate {
             .field("private_key_pem", &self.private_key_pem)
             .finish_non_exhaustive()
     }
-}
-
-/// A pending ACME HTTP-01 challenge, stored at `challenge:{token}` with a TTL.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Challenge {
-    /// The token in the challenge URL.
-    pub token: String,
-    /// The key authorization to answer with.
-    pub authorization: String,
-    /// When it stops being useful.
-    pub expires_at: Timestamp,
-    /// Fields this version does not know, written back unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// An ACME challenge token: base64url characters, as RFC 8555 requires.
-pub fn challenge_token(token: &str) -> Result<()> {
-    base64url_word("token", token, 256)
-}
-
-/// An ACME provider name as it appears in account keys: no `:` and no whitespace.
-pub fn provider(name: &str) -> Result<()> {
-    validate::record_id("provider", name)
-}
-
-/// Checks what names an ACME account key and the PEM itself; returns the canonical email.
-pub fn account_key_owner(provider: &str, email: &str, pem: &Secret) -> Result<String> {
-    self::provider(provider)?;
-    let email = self::email(email)?;
-    if pem.expose().trim().is_empty() {
-        return Err(Error::invalid("pem", "must not be empty"));
-    }
-    Ok(email)
 }
 
 #[cfg(test)]

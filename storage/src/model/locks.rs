@@ -1,4 +1,4 @@
-//! Renewal locks with fencing tokens: the parts that need no Redis.
+//! Renewal locks with fencing tokens: the protocol, without Redis.
 //!
 //! A lock is `lock:{name}` holding `{holder}:{token}`, always with a TTL set in the same
 //! command, so a crashed holder cannot keep it. Every acquisition increments
@@ -11,9 +11,28 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use crate::commands::Fence;
 use crate::error::{Error, Result};
-use crate::model;
+use crate::model::validate;
+
+/// A fencing token to check a write against: the write is refused if the lock issued a newer
+/// one. Only a held lock hands one out (`LockGuard::fence`), so a fence cannot be forged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub(crate) lock: String,
+    pub(crate) token: u64,
+}
+
+impl Fence {
+    /// The lock's name.
+    pub fn lock(&self) -> &str {
+        &self.lock
+    }
+
+    /// The token its holder got: strictly greater than every earlier holder's.
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+}
 
 /// How long `acquire_lock` waits between tries at first, and at most.
 pub const RETRY_FIRST: Duration = Duration::from_millis(10);
@@ -36,7 +55,7 @@ pub fn lock_value(holder: &str, token: u64) -> String {
 
 /// Checks a lock name (it is part of a key) and a TTL.
 pub fn check(name: &str, ttl: Duration) -> Result<()> {
-    model::id_key("lock", name)?;
+    validate::record_id("lock", name)?;
     if ttl < Duration::from_millis(1) {
         return Err(Error::invalid("ttl", "must be at least 1 ms"));
     }

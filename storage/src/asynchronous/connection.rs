@@ -1,0 +1,84 @@
+//! The async mode's connection: one multiplexed, auto-reconnecting `ConnectionManager`,
+//! shared by every task using the storage.
+//!
+//! A command whose connection turned out to be dead before it answered (Redis restarted, or
+//! dropped an idle client) is retried after the manager reconnects. The runners here have
+//! the same names and signatures as the blocking mode's, plus `async`, so everything that
+//! calls them is written once.
+
+use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
+
+use crate::config::StorageConfig;
+use crate::error::{Error, Result};
+
+/// One multiplexed, auto-reconnecting connection, shared by every task using the storage.
+pub(super) struct Connection {
+    client: redis::Client,
+    config: redis::aio::ConnectionManagerConfig,
+    // Created on first use, inside the caller's runtime, so `Storage::new` needs none.
+    manager: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+}
+
+/// Commands retried after the manager reconnects.
+const RECONNECT_ATTEMPTS: u32 = 2;
+
+impl Connection {
+    /// Prepares the connection without opening it.
+    pub(super) fn new(config: &StorageConfig) -> Result<Self> {
+        let manager_config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.connect_timeout))
+            .set_response_timeout(Some(config.response_timeout))
+            .set_number_of_retries(2);
+        Ok(Connection {
+            client: config.url.client()?,
+            config: manager_config,
+            manager: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    async fn manager(&self) -> Result<redis::aio::ConnectionManager> {
+        let manager = self
+            .manager
+            .get_or_try_init(|| async {
+                redis::aio::ConnectionManager::new_lazy_with_config(
+                    self.client.clone(),
+                    self.config.clone(),
+                )
+            })
+            .await?;
+        Ok(manager.clone())
+    }
+
+    async fn with_connection<T, F>(
+        &self,
+        run: impl Fn(redis::aio::ConnectionManager) -> F,
+    ) -> Result<T>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match run(self.manager().await?).await {
+                Err(e) if e.is_connection_dropped() && attempt < RECONNECT_ATTEMPTS => {
+                    attempt += 1;
+                }
+                result => return result.map_err(Error::from),
+            }
+        }
+    }
+
+    pub(super) async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.with_connection(|mut manager| async move { cmd.query_async(&mut manager).await })
+            .await
+    }
+
+    pub(super) async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        self.with_connection(|mut manager| async move { pipe.query_async(&mut manager).await })
+            .await
+    }
+
+    pub(super) async fn script<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
+        self.with_connection(|mut manager| async move { call.invoke_async(&mut manager).await })
+            .await
+    }
+}

@@ -1,0 +1,99 @@
+//! The blocking mode's connections: an r2d2 pool of redis' sync connections, shared by
+//! every thread using the storage.
+//!
+//! A command whose connection turned out to be dead before it answered (Redis restarted, or
+//! dropped an idle client) is retried: the pool discards the broken connection and hands out
+//! another. The runners here have the same names and signatures as the async mode's, minus
+//! `async`, so everything that calls them is written once.
+
+use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
+
+use crate::config::StorageConfig;
+use crate::error::{Error, Result};
+
+/// Opens connections with the configured timeouts; r2d2 pools them.
+#[derive(Debug)]
+struct Manager {
+    client: redis::Client,
+    config: StorageConfig,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = redis::Connection;
+    type Error = redis::RedisError;
+
+    fn connect(&self) -> redis::RedisResult<redis::Connection> {
+        let connection = self
+            .client
+            .get_connection_with_timeout(self.config.connect_timeout)?;
+        connection.set_read_timeout(Some(self.config.response_timeout))?;
+        connection.set_write_timeout(Some(self.config.response_timeout))?;
+        Ok(connection)
+    }
+
+    fn is_valid(&self, connection: &mut redis::Connection) -> redis::RedisResult<()> {
+        crate::commands::ping().query(connection)
+    }
+
+    fn has_broken(&self, connection: &mut redis::Connection) -> bool {
+        !redis::ConnectionLike::is_open(connection)
+    }
+}
+
+/// A pool of blocking connections, shared by every thread using the storage.
+pub(super) struct Connection {
+    pool: r2d2::Pool<Manager>,
+    reconnect_attempts: u32,
+}
+
+impl Connection {
+    /// Builds the pool without connecting; connections open on first use.
+    pub(super) fn new(config: &StorageConfig) -> Result<Self> {
+        let manager = Manager {
+            client: config.url.client()?,
+            config: config.clone(),
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(config.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(config.connect_timeout)
+            // A PING per checkout would double the round trips; broken connections are
+            // detected by their own errors instead (see `with_connection`).
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        Ok(Connection {
+            pool,
+            reconnect_attempts: config.pool_size + 1,
+        })
+    }
+
+    fn with_connection<T>(
+        &self,
+        run: impl Fn(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            let mut connection = self.pool.get().map_err(|e| Error::Connection {
+                reason: e.to_string(),
+            })?;
+            match run(&mut connection) {
+                Err(e) if e.is_connection_dropped() && attempt < self.reconnect_attempts => {
+                    attempt += 1;
+                }
+                result => return result.map_err(Error::from),
+            }
+        }
+    }
+
+    pub(super) fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.with_connection(|connection| cmd.query(connection))
+    }
+
+    pub(super) fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        self.with_connection(|connection| pipe.query(connection))
+    }
+
+    pub(super) fn script<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
+        self.with_connection(|connection| call.invoke(connection))
+    }
+}

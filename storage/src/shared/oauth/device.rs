@@ -1,0 +1,95 @@
+//! The device authorization grant (RFC 8628): start, approve or deny, poll.
+
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::oauth::device::{
+    create_device, decide_device, device_decision, device_poll, poll_device,
+};
+use crate::commands::{create_with_ttl, get};
+use crate::error::Result;
+use crate::model::oauth::device::{approver, new_user_code, normalize_user_code};
+use crate::model::oauth::secrets::{random_token, secret_hash};
+use crate::model::oauth::{now_ms, DeviceDecision, DevicePoll, DeviceStart};
+use crate::model::{self, Secret};
+
+impl Storage {
+    /// Starts the device flow (RFC 8628) for `client_id`: a device code (only its hash is
+    /// stored) and a short user code, living [`device_ttl`] (default 900 s). Two round trips.
+    ///
+    /// [`device_ttl`]: crate::StorageConfig::device_ttl
+    #[operation]
+    pub async fn start_device_authorization(
+        &self,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<DeviceStart> {
+        model::id_key("client_id", client_id)?;
+        let (config, keys) = (self.config(), self.keys());
+        let device_code = random_token(32)?;
+        let device_hash = secret_hash(&device_code);
+        for _ in 0..config.max_update_attempts {
+            let user_code = new_user_code()?;
+            let claim = create_with_ttl(
+                &keys.device_user_code(&user_code),
+                &device_hash,
+                config.device_ttl,
+            );
+            let claimed: Option<String> = self.cmd(&claim).await?;
+            if claimed.is_none() {
+                continue; // another device holds this user code right now
+            }
+            let create = create_device(
+                keys,
+                &device_hash,
+                &user_code,
+                client_id,
+                scope,
+                config.device_interval,
+                config.device_ttl,
+            );
+            self.pipe::<()>(&create).await?;
+            return Ok(DeviceStart {
+                device_code: Secret::new(device_code),
+                user_code,
+                expires_in: config.device_ttl,
+                interval: config.device_interval,
+            });
+        }
+        Err(self.contention(keys.device_user_code("*")))
+    }
+
+    /// Approves the device authorization of `user_code` (as typed) for `user`. Two round
+    /// trips.
+    #[operation]
+    pub async fn approve_device(&self, user_code: &str, user: &str) -> Result<DeviceDecision> {
+        let user = approver(user)?;
+        self.decide_device(user_code, Some(user)).await
+    }
+
+    /// Denies the device authorization of `user_code` (as typed). Two round trips.
+    #[operation]
+    pub async fn deny_device(&self, user_code: &str) -> Result<DeviceDecision> {
+        self.decide_device(user_code, None).await
+    }
+
+    #[maybe]
+    async fn decide_device(&self, user_code: &str, user: Option<&str>) -> Result<DeviceDecision> {
+        let user_code = normalize_user_code(user_code)?;
+        let keys = self.keys();
+        let lookup = get(&keys.device_user_code(&user_code));
+        let Some(device_hash) = self.cmd::<Option<String>>(&lookup).await? else {
+            return Ok(DeviceDecision::Unknown);
+        };
+        let call = decide_device(keys, &device_hash, user);
+        let reply: String = self.script(&call).await?;
+        Ok(device_decision(reply))
+    }
+
+    /// A device's poll for its token: enforces the interval (`slow_down`), and reports an
+    /// approval exactly once. One round trip.
+    #[operation]
+    pub async fn poll_device(&self, device_code: &str, client_id: &str) -> Result<DevicePoll> {
+        let call = poll_device(self.keys(), device_code, client_id, now_ms());
+        let reply: Vec<String> = self.script(&call).await?;
+        device_poll(reply)
+    }
+}

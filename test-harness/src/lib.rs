@@ -1,0 +1,16 @@
+//! What every test, the demo and the benchmarks need besides the storage itself, in one
+//! place, the way redis-rs keeps its `tests/support`.
+//!
+//! - [`RedisServer`]: a throwaway `redis-server` on a free loopback port, with no
+//!   persistence, stopped when dropped or when the process that started it dies. Plain,
+//!   password-protected or TLS-only; cluster nodes and sentinels are the same binary with
+//!   other arguments, which [`ServerOptions`] passes through.
+//! - [`fixtures`]: the records the existing deployment wrote, byte for byte, from
+//!   `fixtures/legacy-records.jsonl` at the top of the repository.
+//!
+//! Dev-only: nothing in the `storage` crate depends on it.
+
+pub mod fixtures;
+mod server;
+
+pub use server::{RedisServer, ServerOptions, INSTALL_HINT};
