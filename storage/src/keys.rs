@@ -80,7 +80,7 @@ impl KeySpace {
     }
 
     /// Marks that the index sets hold every legacy record (see `Storage::reindex`); holds
-    /// [`INDEX_VERSION`].
+    /// the index layout version.
     pub fn index_version(&self) -> String {
         self.key(&["meta:index-version"])
     }

@@ -1,7 +1,7 @@
 //! Initialization as a pure decision: given what Redis holds, what must be written.
 //!
 //! This is where the old layers drifted (only the blocking one seeded `localhost`), so it is
-//! written once, without I/O, and both modes run the same [`SeedPlan`]. The defaults come from
+//! written once, without I/O, and both modes run the same `SeedPlan`. The defaults come from
 //! the compile-time table in `defaults.rs`.
 //!
 //! Rules:

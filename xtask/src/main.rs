@@ -1,6 +1,6 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
-//! - `check-both`: what CI runs. Format check, clippy with warnings denied for every feature
+//! - `check-both`: what CI runs. No path that leaves the repository, format check, clippy with warnings denied for every feature
 //!   combination, and the tests for `blocking` alone, `async` alone and both together, each a
 //!   separate cargo run (so a feature that only compiles when unified with the other fails),
 //!   then the `rediss://` test with `tls`.
@@ -9,6 +9,7 @@
 
 mod bench;
 mod demo;
+mod self_contained;
 
 use std::process::{Command, ExitCode};
 
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
 const FEATURE_SETS: [&str; 3] = ["blocking", "async", "blocking,async"];
 
 fn check_both() -> Result<(), String> {
+    self_contained::check()?;
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
         "clippy",
@@ -76,7 +78,15 @@ fn check_both() -> Result<(), String> {
         "--features",
         "blocking,async",
     ])?;
-    cargo(&["test", "-p", "storage-macros", "-p", "xtask"])?;
+    cargo(&[
+        "test",
+        "-p",
+        "storage-macros",
+        "-p",
+        "test-harness",
+        "-p",
+        "xtask",
+    ])?;
     cargo(&["test", "-p", "storage", "--lib"])?;
     for features in FEATURE_SETS {
         cargo(&["test", "-p", "storage", "--features", features])?;

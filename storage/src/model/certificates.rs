@@ -16,25 +16,35 @@ pub const MAX_DOMAINS: usize = 100;
 
 /// A certificate, stored at `cert:{cert_name}`, each domain indexed at `cert:domain:{domain}`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)] // the fields are the deployment's record format, documented in DESIGN.md
 pub struct Certificate {
+    /// Its name; part of its key.
     pub cert_name: String,
+    /// The domains it covers, lower-cased; each is indexed at `cert:domain:{domain}`.
     pub domains: Vec<String>,
+    /// The ACME account email it was ordered with.
     pub email: String,
+    /// The ACME directory it was ordered from.
     #[serde(default)]
     pub acme_directory_url: String,
+    /// `pending`, `active`, `expired` or `failed`, as the certificate manager sets it.
     #[serde(default)]
     pub status: String,
+    /// When it expires; `None` until issued.
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
+    /// When it was issued; `None` until issued.
     #[serde(default)]
     pub issued_at: Option<Timestamp>,
+    /// Its SHA-256 fingerprint; `None` until issued.
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// The certificate chain (PEM); `None` until issued. Prints as its length.
     #[serde(default)]
     pub fullchain_pem: Secret,
+    /// The private key (PEM); `None` until issued. Prints as its length.
     #[serde(default)]
     pub private_key_pem: Secret,
+    /// Who ordered it.
     #[serde(default)]
     pub created_by: Option<String>,
     /// Fields this version does not know, written back unchanged.

@@ -42,54 +42,100 @@ pub enum RouteMode {
 /// A proxy target, stored at `proxy:{proxy_hostname}`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-#[allow(missing_docs)] // the fields are the deployment's record format, documented in DESIGN.md
 pub struct ProxyTarget {
+    /// The hostname it serves, lower-cased; part of its key.
     pub proxy_hostname: String,
+    /// Where requests are forwarded: an absolute `http` or `https` URL.
     pub target_url: String,
+    /// The certificate that serves its HTTPS, by name (may not exist yet; the old layer writes `""` for none).
     pub cert_name: Option<String>,
+    /// Who created it (a user, `system` for defaults).
     pub created_by: Option<String>,
+    /// When it was created. Always written: the old readers refuse a record without it.
     pub created_at: Option<Timestamp>,
+    /// Whether it is served at all.
     pub enabled: bool,
+    /// Serve plain HTTP.
     pub enable_http: bool,
+    /// Serve HTTPS.
     pub enable_https: bool,
+    /// Pass the client's `Host` header to the target instead of the target's own.
     pub preserve_host_header: bool,
+    /// Headers added to each forwarded request.
     pub custom_headers: Option<BTreeMap<String, String>>,
+    /// Headers added to each response.
     pub custom_response_headers: Option<BTreeMap<String, String>>,
+    /// Whether requests need authentication.
     pub auth_enabled: bool,
+    /// The hostname of the proxy that runs the login flow for this one.
     pub auth_proxy: Option<String>,
+    /// How an authenticated request is checked.
     pub auth_mode: AuthMode,
+    /// Only these users pass (any authenticated user if unset).
     pub auth_required_users: Option<Vec<String>>,
+    /// Only these emails pass.
     pub auth_required_emails: Option<Vec<String>>,
+    /// Only members of these groups pass.
     pub auth_required_groups: Option<Vec<String>>,
+    /// Tokens must carry one of these scopes.
     pub auth_allowed_scopes: Option<Vec<String>>,
+    /// Tokens must be issued for one of these audiences.
     pub auth_allowed_audiences: Option<Vec<String>>,
+    /// Pass the authenticated identity to the target in headers.
     pub auth_pass_headers: bool,
+    /// The cookie that carries the session.
     pub auth_cookie_name: String,
+    /// The prefix of the identity headers passed to the target.
     pub auth_header_prefix: String,
+    /// Paths served without authentication (see [`ProxyTarget::is_auth_excluded`]).
     pub auth_excluded_paths: Option<Vec<String>>,
+    /// Which routes apply to this proxy.
     pub route_mode: RouteMode,
+    /// The routes that apply in [`RouteMode::Selective`].
     pub enabled_routes: Vec<String>,
+    /// The routes that do not apply in [`RouteMode::All`].
     pub disabled_routes: Vec<String>,
+    /// The path of its OAuth protected resource, if it publishes metadata (RFC 9728).
     pub resource_endpoint: Option<String>,
+    /// Scopes the protected resource accepts.
     pub resource_scopes: Option<Vec<String>>,
+    /// Whether the resource keeps sessions.
     pub resource_stateful: bool,
+    /// Protocol versions the resource speaks.
     pub resource_versions: Option<Vec<String>>,
+    /// Server information published with the metadata.
     pub resource_server_info: Option<Map<String, Value>>,
+    /// Publish this metadata instead of the backend's own.
     pub resource_override_backend: bool,
+    /// How bearer tokens may be sent (`header`, `body`, `query`).
     pub resource_bearer_methods: Option<Vec<String>>,
+    /// Appended to the resource URL to link its documentation.
     pub resource_documentation_suffix: Option<String>,
+    /// Extra metadata fields published as they are.
     pub resource_custom_metadata: Option<Map<String, Value>>,
+    /// The issuer to publish when this proxy fronts its own authorization server.
     pub oauth_server_issuer: Option<String>,
+    /// Whether its authorization server requires PKCE.
     pub oauth_server_pkce_required: bool,
+    /// Use this proxy's authorization-server settings instead of the gateway's.
     pub oauth_server_override_defaults: bool,
+    /// The GitHub OAuth app used for its logins, if it has its own.
     pub github_client_id: Option<String>,
+    /// That app's secret; prints as its length.
     pub github_client_secret: Option<Secret>,
+    /// Users with admin rights on its authorization server.
     pub oauth_admin_users: Option<Vec<String>>,
+    /// The realm named in `WWW-Authenticate` challenges.
     pub auth_realm: Option<String>,
+    /// Name the metadata URLs in `WWW-Authenticate` challenges.
     pub auth_include_metadata_urls: bool,
+    /// Extra parameters for `WWW-Authenticate` challenges.
     pub auth_additional_params: Option<Map<String, Value>>,
+    /// The hash of the API token that owns it; prints as its length.
     pub owner_token_hash: Option<Secret>,
+    /// A counter the old layer kept for its caches.
     pub config_version: Option<u64>,
+    /// When it was last changed.
     pub updated_at: Option<Timestamp>,
     /// Fields this version does not know, written back unchanged.
     #[serde(flatten)]

@@ -51,33 +51,48 @@ pub enum RouteScope {
 
 /// A route, stored at `route:{route_id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)] // the fields are the deployment's record format, documented in DESIGN.md
 pub struct Route {
+    /// Its id; part of its key.
     pub route_id: String,
+    /// The path it matches: a prefix starting with `/`, or a regex when `is_regex`.
     pub path_pattern: String,
+    /// What kind of destination `target_value` names.
     pub target_type: TargetType,
+    /// Where matching requests go.
     pub target_value: TargetValue,
+    /// Higher priorities are matched first; `0..=999`.
     pub priority: u16,
+    /// Only these HTTP methods match (any if unset); upper-cased.
     #[serde(default)]
     pub methods: Option<Vec<String>>,
+    /// Whether `path_pattern` is a regex.
     #[serde(default)]
     pub is_regex: bool,
+    /// What it is for.
     #[serde(default)]
     pub description: String,
+    /// Whether it is matched at all; default true.
     #[serde(default = "enabled_default")]
     pub enabled: bool,
+    /// Whether it applies to every proxy or to `proxy_hostnames` only.
     #[serde(default)]
     pub scope: RouteScope,
+    /// The proxies it applies to when `scope` is `proxy`.
     #[serde(default)]
     pub proxy_hostnames: Vec<String>,
+    /// When it was created. Always written: the old readers refuse a record without it.
     #[serde(default)]
     pub created_at: Option<Timestamp>,
+    /// The hash of the API token that owns it; prints as its length.
     #[serde(default)]
     pub owner_token_hash: Option<Secret>,
+    /// Who created it.
     #[serde(default)]
     pub created_by: Option<String>,
+    /// Authentication rules for this route, kept as written.
     #[serde(default)]
     pub auth_config: Option<Value>,
+    /// Apply `auth_config` instead of the proxy's own authentication.
     #[serde(default)]
     pub override_proxy_auth: bool,
     /// Fields this version does not know, written back unchanged.

@@ -10,13 +10,18 @@ use crate::model::{Record, Timestamp};
 
 /// Introspection data of an access token, stored at `oauth:token:{jti}` for its lifetime.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)] // RFC 7662 fields
 pub struct AccessToken {
+    /// Its id (the JWT `jti`); part of its key.
     pub jti: String,
+    /// The client it was issued to.
     pub client_id: String,
+    /// The user it acts for.
     pub user: String,
+    /// The scope granted.
     pub scope: String,
+    /// When it was issued.
     pub issued_at: Timestamp,
+    /// When it expires; also its TTL in Redis.
     pub expires_at: Timestamp,
     /// The refresh family it was issued with, revoked with it.
     #[serde(default)]

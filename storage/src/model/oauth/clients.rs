@@ -30,23 +30,31 @@ pub struct ClientRegistration {
 /// A registered client, stored at `oauth:client:{client_id}`. Its secret exists only as a
 /// hash.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)] // RFC 7591 client metadata
 pub struct OAuthClient {
+    /// Its id, generated at registration; part of its key.
     pub client_id: String,
+    /// The SHA-256 of its secret; `None` for a public client.
     #[serde(default)]
     pub client_secret_hash: Option<String>,
+    /// A name to show users.
     #[serde(default)]
     pub client_name: String,
+    /// Where codes may be sent.
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Grant types it uses.
     #[serde(default)]
     pub grant_types: Vec<String>,
+    /// The scope it may request.
     #[serde(default)]
     pub scope: String,
+    /// `client_secret_basic` or `none`.
     #[serde(default)]
     pub token_endpoint_auth_method: String,
+    /// When it registered.
     #[serde(default)]
     pub created_at: Option<Timestamp>,
+    /// When its registration ends, if it has a lifetime.
     #[serde(default)]
     pub expires_at: Option<Timestamp>,
     /// Fields this version does not know, written back unchanged.

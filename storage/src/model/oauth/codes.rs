@@ -27,13 +27,18 @@ pub fn code_issued_at(code: &str) -> Option<i64> {
 
 /// What an authorization code grants, bound when it is issued.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[allow(missing_docs)] // RFC 6749 / RFC 7636 parameters
 pub struct CodeGrant {
+    /// The client it was issued to.
     pub client_id: String,
+    /// The redirect URI it was issued for; redemption must present the same.
     pub redirect_uri: String,
+    /// The scope granted.
     pub scope: String,
+    /// The user who authorized it.
     pub user: String,
+    /// The PKCE challenge (RFC 7636).
     pub code_challenge: String,
+    /// `S256` or `plain`.
     pub code_challenge_method: String,
 }
 
