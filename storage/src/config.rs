@@ -101,6 +101,12 @@ pub struct StorageConfig {
     pub refresh_grace: Duration,
     /// How long a refresh token family lives from its first token. Default 30 days.
     pub refresh_family_ttl: Duration,
+    /// How often a long-lived storage checks that the default proxies and routes are still
+    /// in Redis (one `MGET`, at the first operation after the interval), so that a store
+    /// flushed under it gets them back. Default 1 s. A reconnection triggers the check at
+    /// once, whatever the interval: a Redis that restarted empty is seeded before the first
+    /// read on the new connection answers.
+    pub defaults_check_interval: Duration,
 }
 
 impl StorageConfig {
@@ -121,6 +127,7 @@ impl StorageConfig {
             device_interval: Duration::from_secs(5),
             refresh_grace: Duration::from_secs(10),
             refresh_family_ttl: Duration::from_secs(30 * 86_400),
+            defaults_check_interval: Duration::from_secs(1),
         })
     }
 
@@ -199,6 +206,12 @@ impl StorageConfig {
     /// Sets [`device_interval`](Self::device_interval).
     pub fn with_device_interval(mut self, interval: Duration) -> Self {
         self.device_interval = interval;
+        self
+    }
+
+    /// Sets [`defaults_check_interval`](Self::defaults_check_interval).
+    pub fn with_defaults_check_interval(mut self, interval: Duration) -> Self {
+        self.defaults_check_interval = interval;
         self
     }
 

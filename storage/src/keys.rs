@@ -221,43 +221,68 @@ impl KeySpace {
         self.spread("oauth:state", state_hash)
     }
 
-    /// SCAN pattern for legacy certificate records (and their domain keys, filtered out by
-    /// [`cert_name_of`](Self::cert_name_of)).
-    pub(crate) fn cert_scan_pattern(&self) -> String {
-        format!("{}cert:*", glob_escape(&self.prefix))
+    /// `meta:migration`: the migration phase (`finished`, or absent for the mixed phase).
+    pub fn migration_phase(&self) -> String {
+        self.key(&["meta:migration"])
+    }
+}
+
+/// A family of records that processes of the old layer write, without this crate's index
+/// sets: what a keyspace scan must match to find them, and how to tell a record's key from
+/// the other keys of the family (`cert:domain:*`, `route:priority:*`, `route:unique:*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LegacyFamily {
+    Proxies,
+    Routes,
+    Certificates,
+    AuthConfigs,
+}
+
+impl LegacyFamily {
+    pub(crate) const ALL: [LegacyFamily; 4] = [
+        LegacyFamily::Proxies,
+        LegacyFamily::Routes,
+        LegacyFamily::Certificates,
+        LegacyFamily::AuthConfigs,
+    ];
+
+    /// What precedes the id in a record's key.
+    fn marker(self) -> &'static str {
+        match self {
+            LegacyFamily::Proxies => "proxy:",
+            LegacyFamily::Routes => "route:",
+            LegacyFamily::Certificates => "cert:",
+            LegacyFamily::AuthConfigs => "auth:config:pattern:",
+        }
     }
 
-    /// The certificate name in a key matched by [`cert_scan_pattern`](Self::cert_scan_pattern),
-    /// if it is a certificate record.
-    pub(crate) fn cert_name_of(&self, key: &str) -> Option<String> {
-        let name = key.strip_prefix(&self.prefix)?.strip_prefix("cert:")?;
-        (!name.is_empty() && !name.contains(':')).then(|| name.to_owned())
+    /// The family's index set.
+    pub(crate) fn index(self, keys: &KeySpace) -> String {
+        match self {
+            LegacyFamily::Proxies => keys.proxy_index(),
+            LegacyFamily::Routes => keys.route_index(),
+            LegacyFamily::Certificates => keys.cert_index(),
+            LegacyFamily::AuthConfigs => keys.auth_config_index(),
+        }
     }
 
-    /// SCAN pattern for legacy proxy records.
-    pub(crate) fn proxy_scan_pattern(&self) -> String {
-        format!("{}proxy:*", glob_escape(&self.prefix))
+    /// The prefix of every record key: record key = prefix + id.
+    pub(crate) fn record_prefix(self, keys: &KeySpace) -> String {
+        keys.key(&[self.marker()])
     }
 
-    /// SCAN pattern for the legacy route ordering index.
-    pub(crate) fn route_priority_scan_pattern(&self) -> String {
-        format!("{}route:priority:*", glob_escape(&self.prefix))
+    /// The `SCAN MATCH` pattern of the family's keys.
+    pub(crate) fn scan_pattern(self, keys: &KeySpace) -> String {
+        format!("{}{}*", glob_escape(&keys.prefix), self.marker())
     }
 
-    /// The hostname in a key matched by [`proxy_scan_pattern`](Self::proxy_scan_pattern), if
-    /// it is a proxy record (and not some other key that shares the family name).
-    pub(crate) fn hostname_of(&self, key: &str) -> Option<String> {
-        let hostname = key.strip_prefix(&self.prefix)?.strip_prefix("proxy:")?;
-        (!hostname.is_empty() && !hostname.contains(':')).then(|| hostname.to_owned())
-    }
-
-    /// The route id in a legacy ordering-index key.
-    pub(crate) fn route_id_of_priority_key(&self, key: &str) -> Option<String> {
-        let rest = key
-            .strip_prefix(&self.prefix)?
-            .strip_prefix("route:priority:")?;
-        let (_, route_id) = rest.split_once(':')?;
-        (!route_id.is_empty()).then(|| route_id.to_owned())
+    /// The id in a key matched by [`scan_pattern`](Self::scan_pattern), if it is a record's
+    /// key (ids never contain `:`; the family's other keys do).
+    pub(crate) fn id_of(self, keys: &KeySpace, key: &str) -> Option<String> {
+        let id = key
+            .strip_prefix(&keys.prefix)?
+            .strip_prefix(self.marker())?;
+        (!id.is_empty() && !id.contains(':')).then(|| id.to_owned())
     }
 }
 
@@ -294,10 +319,13 @@ mod tests {
         );
         assert_eq!(keys.auth_config("x"), "auth:config:pattern:x");
         assert_eq!(
-            keys.cert_name_of("cert:example-cert"),
+            LegacyFamily::Certificates.id_of(&keys, "cert:example-cert"),
             Some("example-cert".into())
         );
-        assert_eq!(keys.cert_name_of("cert:domain:example.com"), None);
+        assert_eq!(
+            LegacyFamily::Certificates.id_of(&keys, "cert:domain:example.com"),
+            None
+        );
         assert_eq!(
             keys.route_priority(95, "token"),
             "route:priority:0005:token"
@@ -321,15 +349,26 @@ mod tests {
     #[test]
     fn keys_parse_back() {
         let keys = KeySpace::new("{gw}:");
+        let proxies = LegacyFamily::Proxies;
         assert_eq!(
-            keys.hostname_of("{gw}:proxy:a.example"),
+            proxies.id_of(&keys, "{gw}:proxy:a.example"),
             Some("a.example".into())
         );
-        assert_eq!(keys.hostname_of("{gw}:proxy:a:b"), None);
-        assert_eq!(keys.hostname_of("proxy:a.example"), None);
+        assert_eq!(proxies.id_of(&keys, "{gw}:proxy:a:b"), None);
+        assert_eq!(proxies.id_of(&keys, "proxy:a.example"), None);
+        let routes = LegacyFamily::Routes;
         assert_eq!(
-            keys.route_id_of_priority_key("{gw}:route:priority:-050:metrics"),
+            routes.id_of(&keys, "{gw}:route:metrics"),
             Some("metrics".into())
+        );
+        assert_eq!(
+            routes.id_of(&keys, "{gw}:route:priority:-050:metrics"),
+            None
+        );
+        assert_eq!(routes.id_of(&keys, "{gw}:route:unique:L3Rva2Vu:95"), None);
+        assert_eq!(
+            LegacyFamily::AuthConfigs.id_of(&keys, "{gw}:auth:config:pattern:admin-area"),
+            Some("admin-area".into())
         );
     }
 
@@ -368,6 +407,7 @@ mod tests {
             keys.route_unique("^/admin/(users|keys)$", 60),
             keys.route_index(),
             keys.index_version(),
+            keys.migration_phase(),
             keys.cert("example-cert"),
             keys.cert_domain("*.example.com"),
             keys.cert_index(),
@@ -429,12 +469,12 @@ mod tests {
     #[test]
     fn scan_patterns_escape_the_prefix() {
         assert_eq!(
-            KeySpace::new("a*[b]:").proxy_scan_pattern(),
+            LegacyFamily::Proxies.scan_pattern(&KeySpace::new("a*[b]:")),
             "a\\*\\[b\\]:proxy:*"
         );
         assert_eq!(
-            KeySpace::new("").route_priority_scan_pattern(),
-            "route:priority:*"
+            LegacyFamily::AuthConfigs.scan_pattern(&KeySpace::new("")),
+            "auth:config:pattern:*"
         );
     }
 }

@@ -245,7 +245,7 @@ impl SeedPlan {
                 Some(raw) => {
                     let mut proxy: ProxyTarget = model::decode(&key, raw)?;
                     if default.repair(&mut proxy) {
-                        let json = model::encode(&mut proxy)?;
+                        let json = model::shaped_like(model::encode(&mut proxy)?, Some(raw));
                         plan.repair_proxies.push(ProxyRepair {
                             key,
                             expected: raw.clone(),

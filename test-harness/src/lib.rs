@@ -7,10 +7,15 @@
 //!   other arguments, which [`ServerOptions`] passes through.
 //! - [`fixtures`]: the records the existing deployment wrote, byte for byte, from
 //!   `fixtures/legacy-records.jsonl` at the top of the repository.
+//! - [`legacy`]: a writer that writes exactly as the old storage layer did, and what its
+//!   readers refuse.
 //!
 //! Dev-only: nothing in the `storage` crate depends on it.
 
+#![recursion_limit = "256"]
+
 pub mod fixtures;
+pub mod legacy;
 mod server;
 
 pub use server::{RedisServer, ServerOptions, INSTALL_HINT};

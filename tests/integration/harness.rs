@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use storage::StorageConfig;
 pub use test_harness::fixtures::{self, LegacyRecord};
+pub use test_harness::legacy::LegacyWriter;
 pub use test_harness::{RedisServer, ServerOptions};
 
 /// The server shared by the tests of this binary.
@@ -81,6 +82,18 @@ pub fn commands_served(connection: &mut redis::Connection) -> u64 {
             calls.split(',').next()?.parse::<u64>().ok()
         })
         .sum()
+}
+
+/// How often Redis has run `command` (lower case), counting calls from scripts too.
+pub fn calls_of(connection: &mut redis::Connection, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(connection)
+        .expect("INFO");
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&prefix)?.split(',').next()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Every key and value in the server behind `config` (all databases), as one text: names,

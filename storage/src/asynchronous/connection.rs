@@ -6,6 +6,8 @@
 //! the same names and signatures as the blocking mode's, plus `async`, so everything that
 //! calls them is written once.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
 
 use crate::config::StorageConfig;
@@ -17,6 +19,9 @@ pub(super) struct Connection {
     config: redis::aio::ConnectionManagerConfig,
     // Created on first use, inside the caller's runtime, so `Storage::new` needs none.
     manager: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+    // Connection failures seen: after one, the manager reconnects, maybe to a Redis that
+    // restarted empty.
+    failures: AtomicU64,
 }
 
 /// Commands retried after the manager reconnects.
@@ -33,7 +38,15 @@ impl Connection {
             client: config.url.client()?,
             config: manager_config,
             manager: tokio::sync::OnceCell::new(),
+            failures: AtomicU64::new(0),
         })
+    }
+
+    /// How many connection failures were seen so far: after each the manager reconnects, and
+    /// a reconnection may reach a Redis that restarted empty, so the storage checks its
+    /// defaults when this changes.
+    pub(super) fn epoch(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 
     async fn manager(&self) -> Result<redis::aio::ConnectionManager> {
@@ -58,7 +71,13 @@ impl Connection {
     {
         let mut attempt = 0;
         loop {
-            match run(self.manager().await?).await {
+            let result = run(self.manager().await?).await;
+            if let Err(e) = &result {
+                if e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal() {
+                    self.failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            match result {
                 Err(e) if e.is_connection_dropped() && attempt < RECONNECT_ATTEMPTS => {
                     attempt += 1;
                 }

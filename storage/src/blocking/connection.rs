@@ -6,6 +6,8 @@
 //! another. The runners here have the same names and signatures as the async mode's, minus
 //! `async`, so everything that calls them is written once.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
 
 use crate::config::StorageConfig;
@@ -44,6 +46,9 @@ impl r2d2::ManageConnection for Manager {
 pub(super) struct Connection {
     pool: r2d2::Pool<Manager>,
     reconnect_attempts: u32,
+    // Connection failures seen: after one, the pool opens a new connection, maybe to a
+    // Redis that restarted empty.
+    failures: AtomicU64,
 }
 
 impl Connection {
@@ -64,7 +69,15 @@ impl Connection {
         Ok(Connection {
             pool,
             reconnect_attempts: config.pool_size + 1,
+            failures: AtomicU64::new(0),
         })
+    }
+
+    /// How many connection failures were seen so far: after each the pool opens a new
+    /// connection, which may reach a Redis that restarted empty, so the storage checks its
+    /// defaults when this changes.
+    pub(super) fn epoch(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 
     fn with_connection<T>(
@@ -73,10 +86,19 @@ impl Connection {
     ) -> Result<T> {
         let mut attempt = 0;
         loop {
-            let mut connection = self.pool.get().map_err(|e| Error::Connection {
-                reason: e.to_string(),
+            let mut connection = self.pool.get().map_err(|e| {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                Error::Connection {
+                    reason: e.to_string(),
+                }
             })?;
-            match run(&mut connection) {
+            let result = run(&mut connection);
+            if let Err(e) = &result {
+                if e.is_connection_dropped() || e.is_io_error() || e.is_connection_refusal() {
+                    self.failures.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            match result {
                 Err(e) if e.is_connection_dropped() && attempt < self.reconnect_attempts => {
                     attempt += 1;
                 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use redis::{Cmd, Pipeline, ScriptInvocation};
 
 use crate::error::{Error, Result};
+use crate::keys::{KeySpace, LegacyFamily};
 
 /// The script `lua/{name}.lua`, built once per process; redis-rs sends it by its hash
 /// (`EVALSHA`) and loads it only when the server does not know it yet.
@@ -31,12 +32,14 @@ macro_rules! lua_script {
 pub(crate) mod acme;
 pub(crate) mod certificates;
 pub(crate) mod locks;
+pub(crate) mod migration;
 pub(crate) mod oauth;
 pub(crate) mod routes;
 pub(crate) mod seeding;
 
-/// How many keys one SCAN step asks for while rebuilding the indexes.
-const SCAN_BATCH: usize = 1000;
+/// How many keys one SCAN step asks for: larger steps mean fewer round trips over a big
+/// keyspace, each still short enough (a few ms for Redis) not to stall other clients.
+const SCAN_BATCH: usize = 5_000;
 
 /// `PING`.
 pub fn ping() -> Cmd {
@@ -160,25 +163,125 @@ pub fn delete_indexed(record: &str, index: &str, member: &str) -> ScriptInvocati
     call
 }
 
-/// Every record named by the index set `index`, in one round trip; a member's record is at
-/// `record_prefix` + member. Reply: decode with [`listed_records`].
-pub fn list_indexed(index: &str, record_prefix: &str) -> ScriptInvocation<'static> {
+/// What a listing reads: an index, where its records are, and optionally scores.
+pub struct ListingQuery {
+    /// The index: a set, or a sorted set when `until` is given.
+    pub index: String,
+    /// Record key = this + member.
+    pub record_prefix: String,
+    /// Read a sorted-set index up to this score, soonest first.
+    pub until: Option<i64>,
+    /// A sorted set whose score of each listed member is returned (the expiry index).
+    pub scores: Option<String>,
+}
+
+impl ListingQuery {
+    /// The records of a family the old layer writes too.
+    pub fn of_family(keys: &KeySpace, family: LegacyFamily) -> Self {
+        ListingQuery::of_set(family.index(keys), family.record_prefix(keys))
+    }
+
+    /// The records an index set names.
+    pub fn of_set(index: String, record_prefix: String) -> Self {
+        ListingQuery {
+            index,
+            record_prefix,
+            until: None,
+            scores: None,
+        }
+    }
+}
+
+/// How a listing finds records beyond its index.
+#[derive(Clone, Copy, Debug)]
+pub enum Discovery<'a> {
+    /// The index alone: a family only this crate writes.
+    Indexed,
+    /// The index alone once the migration is finished; else the reply asks for a scan.
+    Ask,
+    /// The index and these members, found by a keyspace scan.
+    Scanned(&'a [String]),
+}
+
+/// Every record `query` names, in one round trip. Reply: decode with [`listed`].
+pub fn list_records(
+    keys: &KeySpace,
+    query: &ListingQuery,
+    discovery: Discovery<'_>,
+) -> ScriptInvocation<'static> {
     let mut call = lua_script!("list_records").prepare_invoke();
-    call.key(index).arg(record_prefix);
+    call.key(&query.index).key(keys.migration_phase());
+    if let Some(scores) = &query.scores {
+        call.key(scores);
+    }
+    call.arg(&query.record_prefix);
+    match discovery {
+        Discovery::Indexed => call.arg("indexed"),
+        Discovery::Ask => call.arg("ask"),
+        Discovery::Scanned(_) => call.arg("scanned"),
+    };
+    call.arg(
+        query
+            .until
+            .map(|until| until.to_string())
+            .unwrap_or_default(),
+    );
+    if let Discovery::Scanned(members) = discovery {
+        call.arg(members);
+    }
     call
 }
 
-/// Pairs the flat `member, record, ...` reply of a listing with each record's key.
-pub fn listed_records(
-    reply: Vec<Vec<u8>>,
-    key_of: impl Fn(&str) -> String,
-) -> Vec<(String, Vec<u8>)> {
-    let mut entries = Vec::with_capacity(reply.len() / 2);
+/// A listing script's answer.
+#[derive(Debug, PartialEq)]
+pub enum Listed {
+    /// The migration is mixed: scan the keyspace and ask again with what it found.
+    Scan,
+    /// The records.
+    Records(Vec<ListedRecord>),
+}
+
+/// One record a listing read.
+#[derive(Debug, PartialEq)]
+pub struct ListedRecord {
+    /// The index member (the record's id).
+    pub member: String,
+    /// Its stored value; `None` when the key holds another Redis type than a string.
+    pub raw: Option<Vec<u8>>,
+    /// Its score in the listing's score set, if it has one there.
+    pub score: Option<i64>,
+}
+
+/// Decodes a listing script's reply.
+pub fn listed(reply: Vec<Vec<u8>>) -> Result<Listed> {
     let mut items = reply.into_iter();
-    while let (Some(member), Some(raw)) = (items.next(), items.next()) {
-        entries.push((key_of(&String::from_utf8_lossy(&member)), raw));
+    match items.next().as_deref() {
+        Some(b"scan") => return Ok(Listed::Scan),
+        Some(b"ok") => {}
+        other => {
+            return Err(Error::Protocol {
+                reason: format!(
+                    "unexpected listing status {:?}",
+                    other.map(String::from_utf8_lossy)
+                ),
+            })
+        }
     }
-    entries
+    let mut records = Vec::with_capacity(items.len() / 4);
+    while let (Some(member), Some(kind), Some(raw), Some(score)) =
+        (items.next(), items.next(), items.next(), items.next())
+    {
+        records.push(ListedRecord {
+            member: String::from_utf8_lossy(&member).into_owned(),
+            raw: (kind != b"wrongtype").then_some(raw),
+            // Scores are whole seconds written by this crate; anything else is no score.
+            score: std::str::from_utf8(&score)
+                .ok()
+                .and_then(|s| s.parse::<f64>().ok())
+                .map(|s| s as i64),
+        });
+    }
+    Ok(Listed::Records(records))
 }
 
 fn ttl_millis(ttl: Duration) -> u64 {
@@ -237,7 +340,6 @@ impl WriteOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::KeySpace;
 
     #[test]
     fn write_outcomes_parse() {
@@ -256,16 +358,45 @@ mod tests {
     }
 
     #[test]
-    fn listed_records_pair_members_with_keys() {
-        let reply = vec![b"a".to_vec(), b"{}".to_vec(), b"b".to_vec(), b"[]".to_vec()];
-        let keys = KeySpace::new("p:");
-        let entries = listed_records(reply, |id| keys.route(id));
-        assert_eq!(
-            entries,
-            vec![
-                ("p:route:a".into(), b"{}".to_vec()),
-                ("p:route:b".into(), b"[]".to_vec())
-            ]
+    fn listings_decode_records_wrong_types_scores_and_scan_requests() {
+        let reply: Vec<Vec<u8>> = [
+            "ok",
+            "a",
+            "json",
+            "{}",
+            "",
+            "b",
+            "wrongtype",
+            "",
+            "1700000000",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let Listed::Records(records) = listed(reply).unwrap() else {
+            panic!("records expected");
+        };
+        assert_eq!(records[0].member, "a");
+        assert_eq!(records[0].raw.as_deref(), Some(&b"{}"[..]));
+        assert_eq!(records[0].score, None);
+        assert_eq!(records[1].raw, None);
+        assert_eq!(records[1].score, Some(1_700_000_000));
+        assert_eq!(listed(vec![b"scan".to_vec()]).unwrap(), Listed::Scan);
+        assert!(matches!(
+            listed(vec![b"what".to_vec()]),
+            Err(Error::Protocol { .. })
+        ));
+    }
+
+    #[test]
+    fn a_scanned_listing_sends_what_the_scan_found() {
+        let keys = KeySpace::new("{gw}:");
+        let query = ListingQuery::of_set(keys.route_index(), keys.route_record_prefix());
+        let found = ["a".to_owned(), "b".to_owned()];
+        let shown = format!(
+            "{:?}",
+            list_records(&keys, &query, Discovery::Scanned(&found))
         );
+        assert!(shown.contains("keys: 2"), "{shown}");
     }
 }

@@ -1,34 +1,34 @@
 -- Remove a certificate, its domain and expiry index entries, and its name from every proxy
 -- that refers to it, all or nothing: no proxy is left pointing at a deleted certificate.
 -- KEYS[1] cert:{name}, KEYS[2] index:certs, KEYS[3] index:cert-expiry, KEYS[4] index:proxies,
--- KEYS[5 .. 4+d] the certificate's domain keys, then the keys of the proxies to rewrite
+-- KEYS[5 .. 4+d] the certificate's domain keys, then the keys of the r proxies to rewrite
 -- ARGV[1] the record as read, ARGV[2] name, ARGV[3] d, ARGV[4] proxy record key prefix,
--- then per proxy to rewrite: hostname, record as read, rewritten record
+-- ARGV[5] r, then per proxy to rewrite: hostname, record as read, rewritten record, then the
+-- hostnames a keyspace scan found (old-layer proxies in no index)
 -- Returns "ok" or "stale" (something changed since it was read, or another proxy now
--- refers to the certificate).
+-- refers to the certificate). A proxy refers to it when its decoded top-level `cert_name`
+-- is the name; a proxy that does not decode cannot refer to anything.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
-local d = tonumber(ARGV[3])
+local d, r = tonumber(ARGV[3]), tonumber(ARGV[5])
 local rewriting = {}
-for i = 5, #ARGV, 3 do rewriting[ARGV[i]] = true end
-local compact = '"cert_name":"' .. ARGV[2] .. '"'
-local spaced = '"cert_name": "' .. ARGV[2] .. '"'
-for _, host in ipairs(redis.call('SMEMBERS', KEYS[4])) do
+for i = 0, r - 1 do rewriting[ARGV[6 + 3 * i]] = true end
+local function refers(record)
+  local ok, proxy = pcall(cjson.decode, record)
+  return ok and type(proxy) == 'table' and proxy.cert_name == ARGV[2]
+end
+local hosts = redis.call('SMEMBERS', KEYS[4])
+for i = 6 + 3 * r, #ARGV do hosts[#hosts + 1] = ARGV[i] end
+for _, host in ipairs(hosts) do
   if not rewriting[host] then
-    local record = redis.call('GET', ARGV[4] .. host)
-    if record and (string.find(record, compact, 1, true) or string.find(record, spaced, 1, true)) then
-      return 'stale'
-    end
+    local record = redis.pcall('GET', ARGV[4] .. host)
+    if type(record) == 'string' and refers(record) then return 'stale' end
   end
 end
-local proxy = 5 + d
-for i = 5, #ARGV, 3 do
-  if redis.call('GET', KEYS[proxy]) ~= ARGV[i + 1] then return 'stale' end
-  proxy = proxy + 1
+for i = 0, r - 1 do
+  if redis.call('GET', KEYS[5 + d + i]) ~= ARGV[7 + 3 * i] then return 'stale' end
 end
-proxy = 5 + d
-for i = 5, #ARGV, 3 do
-  redis.call('SET', KEYS[proxy], ARGV[i + 2])
-  proxy = proxy + 1
+for i = 0, r - 1 do
+  redis.call('SET', KEYS[5 + d + i], ARGV[8 + 3 * i])
 end
 for i = 5, 4 + d do
   if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('DEL', KEYS[i]) end

@@ -1,21 +1,50 @@
--- Every record named by an index, in one round trip.
--- KEYS[1] the index: a set, or (with ARGV[2]) a sorted set scored by expiry
+-- Every record of a family in one round trip: those its index names and, while the
+-- migration is mixed, those a keyspace scan found (old-layer writes are in no index).
+-- KEYS[1] the index: a set, or (with ARGV[3]) a sorted set read by score, soonest first
+-- KEYS[2] meta:migration
+-- KEYS[3] optional: a sorted set whose score for each member is returned (the expiry index)
 -- ARGV[1] the record key prefix (record key = prefix .. member)
--- ARGV[2] optional: only members scored at most this, soonest first
--- Returns a flat array: member, record, member, record, ... Members whose record is gone
--- (a writer removed it between the old layer's separate commands) are skipped.
+-- ARGV[2] 'indexed': the index alone, whatever the phase (families only this crate writes)
+--         'ask': the index alone once the migration is finished, else the reply {'scan'}
+--         'scanned': the index and the members in ARGV[4..]
+-- ARGV[3] for a sorted-set index, the highest score to read; else ''
+-- Returns {'scan'} or {'ok', member, kind, record, score, ...}: kind 'json', or 'wrongtype'
+-- (the key holds another Redis type; record is then ''); score '' when there is none.
+-- Members whose record is gone are skipped.
+local mode = ARGV[2]
+if mode == 'ask' and redis.call('GET', KEYS[2]) ~= 'finished' then
+  return {'scan'}
+end
 local members
-if ARGV[2] then
-  members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if ARGV[3] ~= '' then
+  members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 else
   members = redis.call('SMEMBERS', KEYS[1])
 end
-local out = {}
+if mode == 'scanned' then
+  local seen = {}
+  for _, member in ipairs(members) do seen[member] = true end
+  for i = 4, #ARGV do
+    if not seen[ARGV[i]] then
+      seen[ARGV[i]] = true
+      members[#members + 1] = ARGV[i]
+    end
+  end
+end
+local out = {'ok'}
 for _, member in ipairs(members) do
-  local record = redis.call('GET', ARGV[1] .. member)
+  local record = redis.pcall('GET', ARGV[1] .. member)
+  local kind = 'json'
+  if type(record) == 'table' then
+    kind, record = 'wrongtype', ''
+  end
   if record then
+    local score = ''
+    if KEYS[3] then score = redis.call('ZSCORE', KEYS[3], member) or '' end
     out[#out + 1] = member
+    out[#out + 1] = kind
     out[#out + 1] = record
+    out[#out + 1] = score
   end
 end
 return out

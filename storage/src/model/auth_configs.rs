@@ -23,7 +23,9 @@ fn default_enabled() -> bool {
 /// Its rule-specific settings (auth type, scopes, users, ...) are kept as they are written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuthConfig {
-    /// Its id (part of its key).
+    /// Its id. It lives in the key (`auth:config:pattern:{id}`), as the old layer keeps it:
+    /// read from there when the JSON has none, and never written into the JSON.
+    #[serde(default, skip_serializing)]
     pub id: String,
     /// The path pattern it applies to.
     pub path_pattern: String,

@@ -40,10 +40,10 @@ pub struct Certificate {
     pub fingerprint: Option<String>,
     /// The certificate chain (PEM); `None` until issued. Prints as its length.
     #[serde(default)]
-    pub fullchain_pem: Secret,
+    pub fullchain_pem: Option<Secret>,
     /// The private key (PEM); `None` until issued. Prints as its length.
     #[serde(default)]
-    pub private_key_pem: Secret,
+    pub private_key_pem: Option<Secret>,
     /// Who ordered it.
     #[serde(default)]
     pub created_by: Option<String>,
@@ -68,8 +68,8 @@ impl Certificate {
             expires_at: None,
             issued_at: None,
             fingerprint: None,
-            fullchain_pem: Secret::default(),
-            private_key_pem: Secret::default(),
+            fullchain_pem: None,
+            private_key_pem: None,
             created_by: None,
             extra: Map::new(),
         }
@@ -272,7 +272,7 @@ mod tests {
     #[test]
     fn debug_shows_pem_lengths_only() {
         let mut cert = Certificate::new("c", ["a.example"], "a@b.example");
-        cert.private_key_pem = Secret::new("-----BEGIN PRIVATE KEY-----\nMIIEsecret\n");
+        cert.private_key_pem = Some(Secret::new("-----BEGIN PRIVATE KEY-----\nMIIEsecret\n"));
         let shown = format!("{cert:?}");
         assert!(!shown.contains("MIIEsecret"), "{shown}");
         assert!(shown.contains("bytes"), "{shown}");

@@ -5,6 +5,7 @@ mod acme;
 mod auth_configs;
 mod certificates;
 pub(crate) mod locks;
+mod migration;
 pub(crate) mod oauth;
 mod proxies;
 mod routes;
@@ -18,6 +19,7 @@ pub use auth_configs::{AuthConfig, DEFAULT_AUTH_PRIORITY};
 pub(crate) use certificates::{cert_name, domain, email};
 pub use certificates::{Certificate, MAX_DOMAINS};
 pub use locks::Fence;
+pub use migration::{FamilyCounts, MigrationPhase, MigrationStatus};
 pub use proxies::{AuthMode, ProxyTarget, RouteMode};
 pub use routes::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
 pub use secret::Secret;
@@ -38,10 +40,28 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
 
     /// Canonical form and every validation rule; errors name the field.
     fn normalize(&mut self) -> Result<()>;
+
+    /// What precedes the id in the record's key (`proxy:` for `proxy:{hostname}`), for
+    /// records kept under `{prefix}{family}{id}`: such a record must name itself as its key
+    /// does. `None` where the key is built otherwise.
+    const KEY_FAMILY: Option<&'static str> = None;
+
+    /// Takes the id from the key, for a record whose JSON does not carry it (the old layer
+    /// keeps an auth config's id only in its key). Most records always carry theirs.
+    fn adopt_id(&mut self, _id: &str) {}
+
+    /// Sets what the old layer's readers require and this record may lack, before it is
+    /// written (a `created_at`: one record without it breaks their whole listing).
+    fn fill_required(&mut self) {}
 }
 
 impl Record for ProxyTarget {
     const ID_FIELD: &'static str = "proxy_hostname";
+    const KEY_FAMILY: Option<&'static str> = Some("proxy:");
+
+    fn fill_required(&mut self) {
+        self.created_at.get_or_insert_with(Timestamp::now);
+    }
 
     fn id(&self) -> &str {
         &self.proxy_hostname
@@ -54,6 +74,7 @@ impl Record for ProxyTarget {
 
 impl Record for Certificate {
     const ID_FIELD: &'static str = "cert_name";
+    const KEY_FAMILY: Option<&'static str> = Some("cert:");
 
     fn id(&self) -> &str {
         &self.cert_name
@@ -66,6 +87,11 @@ impl Record for Certificate {
 
 impl Record for AuthConfig {
     const ID_FIELD: &'static str = "id";
+    const KEY_FAMILY: Option<&'static str> = Some("auth:config:pattern:");
+
+    fn adopt_id(&mut self, id: &str) {
+        id.clone_into(&mut self.id);
+    }
 
     fn id(&self) -> &str {
         &self.id
@@ -78,6 +104,11 @@ impl Record for AuthConfig {
 
 impl Record for Route {
     const ID_FIELD: &'static str = "route_id";
+    const KEY_FAMILY: Option<&'static str> = Some("route:");
+
+    fn fill_required(&mut self) {
+        self.created_at.get_or_insert_with(Timestamp::now);
+    }
 
     fn id(&self) -> &str {
         &self.route_id
@@ -93,10 +124,22 @@ impl Record for Route {
 pub(crate) fn decode<T: Record>(key: &str, raw: &[u8]) -> Result<T> {
     let mut record: T =
         serde_json::from_slice(raw).map_err(|e| Error::corrupt(key, json_reason(&e)))?;
+    let key_id = T::KEY_FAMILY
+        .and_then(|family| key.rsplit_once(family))
+        .map(|(_, id)| id);
+    if let Some(id) = key_id.filter(|_| record.id().is_empty()) {
+        record.adopt_id(id);
+    }
     record.normalize().map_err(|e| match e {
         Error::Invalid { field, reason } => Error::corrupt(key, format!("`{field}` {reason}")),
         other => other,
     })?;
+    if key_id.is_some_and(|id| id != record.id()) {
+        return Err(Error::corrupt(
+            key,
+            format!("its `{}` names another key", T::ID_FIELD),
+        ));
+    }
     Ok(record)
 }
 
@@ -118,10 +161,31 @@ fn json_reason(error: &serde_json::Error) -> String {
     reason
 }
 
-/// Validates `record` and encodes it for storing.
+/// Completes, validates and encodes `record` for storing.
 pub(crate) fn encode<T: Record>(record: &mut T) -> Result<String> {
+    record.fill_required();
     record.normalize()?;
     serde_json::to_string(record).map_err(|e| Error::invalid("record", e))
+}
+
+/// `json` (an encoded record that replaces `previous`, the bytes stored before), with the
+/// fields it writes as `null` removed where `previous` did not have them at all: a record the
+/// old layer wrote keeps its shape through an update, absent fields staying absent.
+pub(crate) fn shaped_like(json: String, previous: Option<&[u8]>) -> String {
+    let Some(Ok(serde_json::Value::Object(before))) =
+        previous.map(serde_json::from_slice::<serde_json::Value>)
+    else {
+        return json;
+    };
+    let Ok(serde_json::Value::Object(mut after)) = serde_json::from_str(&json) else {
+        return json;
+    };
+    let fields = after.len();
+    after.retain(|field, value| !value.is_null() || before.contains_key(field));
+    if after.len() == fields {
+        return json;
+    }
+    serde_json::Value::Object(after).to_string()
 }
 
 /// The canonical form of a hostname used to look a proxy up; [`Error::Invalid`] naming
@@ -159,9 +223,12 @@ pub(crate) fn edit<T: Record>(
     if record.id() != id {
         return Err(Error::invalid(T::ID_FIELD, "an update cannot change it"));
     }
-    let json = encode(&mut record)?;
+    let json = shaped_like(encode(&mut record)?, Some(raw));
     Ok((record, json))
 }
+
+/// Why a listing reports a key that holds a hash, set or list where a record belongs.
+const WRONG_TYPE: &str = "holds another Redis type than a JSON string";
 
 /// A listing that does not hide corrupt records: the ones that decoded, and the keys of the
 /// ones that did not. Corrupt records are left in Redis untouched.
@@ -209,8 +276,9 @@ impl<T> Listing<T> {
         self
     }
 
-    /// Decodes `(key, stored value)` pairs, sorting out the corrupt ones.
-    pub(crate) fn decode(entries: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self
+    /// Decodes `(key, stored value)` pairs, sorting out the corrupt ones; a value of `None`
+    /// is a key that holds another Redis type than a string.
+    pub(crate) fn decode(entries: impl IntoIterator<Item = (String, Option<Vec<u8>>)>) -> Self
     where
         T: Record,
     {
@@ -219,19 +287,41 @@ impl<T> Listing<T> {
             corrupt: Vec::new(),
         };
         for (key, raw) in entries {
-            match decode(&key, &raw) {
-                Ok(record) => listing.records.push(record),
-                Err(Error::Corrupt { key, reason }) => {
-                    tracing::warn!(%key, "skipping corrupt record in listing");
-                    listing.corrupt.push(CorruptRecord { key, reason });
-                }
-                Err(other) => listing.corrupt.push(CorruptRecord {
-                    key,
-                    reason: other.to_string(),
-                }),
+            if let Some(record) = listing.take(key, raw.as_deref()) {
+                listing.records.push(record);
             }
         }
         listing
+    }
+
+    /// The record at `key` decoded, or `None` with the reason recorded among the corrupt.
+    pub(crate) fn take(&mut self, key: String, raw: Option<&[u8]>) -> Option<T>
+    where
+        T: Record,
+    {
+        let Some(raw) = raw else {
+            tracing::warn!(%key, "skipping a key of the wrong Redis type in listing");
+            self.corrupt.push(CorruptRecord {
+                key,
+                reason: WRONG_TYPE.to_owned(),
+            });
+            return None;
+        };
+        match decode(&key, raw) {
+            Ok(record) => Some(record),
+            Err(Error::Corrupt { key, reason }) => {
+                tracing::warn!(%key, "skipping corrupt record in listing");
+                self.corrupt.push(CorruptRecord { key, reason });
+                None
+            }
+            Err(other) => {
+                self.corrupt.push(CorruptRecord {
+                    key,
+                    reason: other.to_string(),
+                });
+                None
+            }
+        }
     }
 }
 
@@ -247,6 +337,18 @@ mod tests {
         assert!(text.contains("proxy:a"), "{text}");
         assert!(!text.contains("s3cret-v"), "{text}");
         assert!(text.contains("invalid type"), "{text}");
+    }
+
+    #[test]
+    fn a_replacement_keeps_absent_fields_absent_and_present_nulls_null() {
+        let previous = br#"{"a":1,"b":null}"#;
+        let json = r#"{"a":2,"b":null,"c":null,"d":"new"}"#.to_owned();
+        assert_eq!(
+            shaped_like(json.clone(), Some(previous)),
+            r#"{"a":2,"b":null,"d":"new"}"#
+        );
+        assert_eq!(shaped_like(json.clone(), None), json);
+        assert_eq!(shaped_like(json.clone(), Some(b"{")), json);
     }
 
     #[test]

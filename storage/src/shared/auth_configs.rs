@@ -2,9 +2,9 @@
 //! set, both changed together.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, Put, WriteOutcome};
+use crate::commands::{self, ListingQuery, Put, WriteOutcome};
 use crate::error::Result;
-use crate::keys::KeySpace;
+use crate::keys::LegacyFamily;
 use crate::model::{self, AuthConfig, Listing};
 
 impl Storage {
@@ -38,9 +38,9 @@ impl Storage {
     /// the listing. One round trip.
     #[operation]
     pub async fn list_auth_configs(&self) -> Result<Listing<AuthConfig>> {
-        let keys = self.keys();
-        let call = commands::list_indexed(&keys.auth_config_index(), &keys.auth_config_prefix());
-        self.listing(call, KeySpace::auth_config, AuthConfig::listing_order)
+        let family = LegacyFamily::AuthConfigs;
+        let query = ListingQuery::of_family(self.keys(), family);
+        self.listing(query, Some(family), AuthConfig::listing_order)
             .await
     }
 

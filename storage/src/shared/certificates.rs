@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, WriteOutcome};
+use crate::commands::{self, Discovery, Listed, ListingQuery, WriteOutcome};
 use crate::error::{Error, Result};
-use crate::keys::KeySpace;
+use crate::keys::LegacyFamily;
 use crate::model::{self, Certificate, Fence, Listing, Timestamp};
 
 impl Storage {
@@ -44,6 +44,7 @@ impl Storage {
         for _ in 0..self.config().max_update_attempts {
             let previous = self.read_with_raw::<Certificate>(&key).await?;
             let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
+            let json = model::shaped_like(json.clone(), previous.map(|(raw, _)| raw));
             let call = commands::certificates::put_certificate(keys, &cert, &json, previous, fence);
             let reply: String = self.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
@@ -87,68 +88,100 @@ impl Storage {
         let domain = model::domain(domain)?;
         let keys = self.keys();
         let call = commands::certificates::certificate_by_domain(keys, &domain);
-        let reply: Vec<Vec<u8>> = self.script(&call).await?;
-        let found = commands::listed_records(reply, |name| keys.cert(name));
-        found
-            .into_iter()
-            .next()
-            .map(|(key, raw)| model::decode(&key, &raw))
+        let reply: Vec<Vec<u8>> = self.read_script(&call).await?;
+        commands::certificates::owned_record(reply)
+            .map(|(name, raw)| model::decode(&keys.cert(&name), &raw))
             .transpose()
     }
 
-    /// Every certificate, by name. Corrupt records are reported in the listing. One round
-    /// trip.
+    /// Every certificate, by name, including those the old layer wrote while the migration
+    /// is mixed. Corrupt records are reported in the listing. One round trip once the
+    /// migration is finished.
     #[operation]
     pub async fn list_certificates(&self) -> Result<Listing<Certificate>> {
-        let keys = self.keys();
-        let call = commands::list_indexed(&keys.cert_index(), &keys.cert_record_prefix());
-        self.listing(call, KeySpace::cert, |a: &Certificate, b| {
+        let family = LegacyFamily::Certificates;
+        let query = ListingQuery::of_family(self.keys(), family);
+        self.listing(query, Some(family), |a: &Certificate, b| {
             a.cert_name.cmp(&b.cert_name)
         })
         .await
     }
 
-    /// The certificates that expire within `within` from now (already expired ones too),
-    /// soonest first, answered from the expiry index: no scan. One round trip.
+    /// The certificates whose own `expires_at` is within `within` from now (already expired
+    /// ones too), soonest first; pending ones (no `expires_at`) are not due. Each record is
+    /// checked itself, and an expiry index entry that disagrees with its record (a
+    /// certificate the old layer renewed or wrote) is repaired.
+    ///
+    /// Once the migration is finished the expiry index picks the candidates: one round trip,
+    /// plus one when an entry needed repair. While it is mixed every certificate is checked,
+    /// as [`list_certificates`](Self::list_certificates) finds them.
     #[operation]
     pub async fn get_expiring_certificates(
         &self,
         within: Duration,
     ) -> Result<Listing<Certificate>> {
-        let until = Timestamp::now().instant().timestamp()
-            + i64::try_from(within.as_secs()).unwrap_or(i64::MAX / 2);
+        let within = i64::try_from(within.as_secs()).unwrap_or(i64::MAX);
+        let until = Timestamp::now()
+            .instant()
+            .timestamp()
+            .saturating_add(within);
         let keys = self.keys();
-        let call = commands::certificates::expiring_certificates(keys, until);
-        let reply: Vec<Vec<u8>> = self.script(&call).await?;
-        let entries = commands::listed_records(reply, |name| keys.cert(name));
-        Ok(Listing::decode(entries))
+        let expiring = commands::certificates::expiring_certificates(keys, until);
+        let reply = self
+            .read_script(&commands::list_records(keys, &expiring, Discovery::Ask))
+            .await?;
+        let listed = match commands::listed(reply)? {
+            Listed::Records(records) => records,
+            Listed::Scan => {
+                let every = commands::certificates::every_certificate_with_expiry(keys);
+                self.listed(&every, Some(LegacyFamily::Certificates))
+                    .await?
+            }
+        };
+        let (due, repairs) = commands::certificates::expiry_check(keys, listed, until);
+        if !repairs.is_empty() {
+            let call = commands::certificates::repair_expiry(keys, &repairs);
+            let changed: u32 = self.script(&call).await?;
+            tracing::info!(
+                changed,
+                "expiry index entries repaired from their certificates"
+            );
+        }
+        Ok(due)
     }
 
     /// Removes the certificate `cert_name` with its domain and expiry index entries, and
-    /// clears `cert_name` on every proxy that referred to it, in one atomic step: no proxy is
-    /// left pointing at a deleted certificate. Returns whether there was one. Three round
-    /// trips (plus three per lost race).
+    /// clears `cert_name` on every proxy whose top-level `cert_name` names it, in one atomic
+    /// step: no proxy is left pointing at a deleted certificate, including proxies the old
+    /// layer wrote while the migration is mixed. A proxy that names it but cannot be decoded
+    /// is an [`Error::Corrupt`] naming that proxy, and nothing is deleted. Returns whether
+    /// there was a certificate. Three round trips once the migration is finished (plus three
+    /// per lost race); while it is mixed, a keyspace scan more.
     #[operation]
     pub async fn delete_certificate(&self, cert_name: &str) -> Result<bool> {
         model::cert_name(cert_name)?;
         let keys = self.keys();
         let key = keys.cert(cert_name);
-        let get = commands::get(&key);
-        let list = commands::list_indexed(&keys.proxy_index(), &keys.proxy(""));
+        let proxies = ListingQuery::of_family(keys, LegacyFamily::Proxies);
         for _ in 0..self.config().max_update_attempts {
-            let Some(raw) = self.cmd::<Option<Vec<u8>>>(&get).await? else {
+            let Some(raw) = self.read_raw(&key).await? else {
                 return Ok(false);
             };
             let decoded: Option<Certificate> = model::decode(&key, &raw).ok();
-            let proxies: Vec<Vec<u8>> = self.script(&list).await?;
-            let proxies = commands::listed_records(proxies, |host| keys.proxy(host));
-            let rewrites = commands::certificates::proxy_rewrites(cert_name, proxies)?;
+            let listed = self.listed(&proxies, Some(LegacyFamily::Proxies)).await?;
+            let hostnames: Vec<String> = listed.iter().map(|p| p.member.clone()).collect();
+            let stored = listed
+                .into_iter()
+                .map(|p| (keys.proxy(&p.member), p.raw))
+                .collect();
+            let rewrites = commands::certificates::proxy_rewrites(cert_name, stored)?;
             let call = commands::certificates::delete_certificate(
                 keys,
                 cert_name,
                 &raw,
                 decoded.as_ref(),
                 &rewrites,
+                &hostnames,
             );
             let reply: String = self.script(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {

@@ -17,6 +17,7 @@ mod acme;
 mod auth_configs;
 mod certificates;
 mod locks;
+mod migration;
 mod oauth;
 mod proxies;
 mod routes;

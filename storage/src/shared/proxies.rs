@@ -1,9 +1,9 @@
 //! Proxy target operations.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, Put, WriteOutcome};
+use crate::commands::{self, ListingQuery, Put, WriteOutcome};
 use crate::error::Result;
-use crate::keys::KeySpace;
+use crate::keys::LegacyFamily;
 use crate::model::{self, Listing, ProxyTarget};
 
 impl Storage {
@@ -39,9 +39,9 @@ impl Storage {
     /// not fatal. One round trip, whatever the number of proxies.
     #[operation]
     pub async fn list_proxy_targets(&self) -> Result<Listing<ProxyTarget>> {
-        let keys = self.keys();
-        let call = commands::list_indexed(&keys.proxy_index(), &keys.proxy(""));
-        self.listing(call, KeySpace::proxy, |a: &ProxyTarget, b| {
+        let family = LegacyFamily::Proxies;
+        let query = ListingQuery::of_family(self.keys(), family);
+        self.listing(query, Some(family), |a: &ProxyTarget, b| {
             a.proxy_hostname.cmp(&b.proxy_hostname)
         })
         .await

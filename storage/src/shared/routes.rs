@@ -1,9 +1,9 @@
 //! Route operations.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, WriteOutcome};
+use crate::commands::{self, ListingQuery, WriteOutcome};
 use crate::error::{Error, Result};
-use crate::keys::KeySpace;
+use crate::keys::LegacyFamily;
 use crate::model::{self, Listing, Route};
 
 impl Storage {
@@ -21,6 +21,7 @@ impl Storage {
         for _ in 0..self.config().max_update_attempts {
             let previous = self.read_with_raw::<Route>(&key).await?;
             let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
+            let json = model::shaped_like(json.clone(), previous.map(|(raw, _)| raw));
             let call = commands::routes::put_route(keys, &route, &json, previous);
             let reply: String = self.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
@@ -81,9 +82,9 @@ impl Storage {
     /// Every route, enabled or not, in the same order as [`list_routes`](Self::list_routes).
     #[operation]
     pub async fn list_all_routes(&self) -> Result<Listing<Route>> {
-        let keys = self.keys();
-        let call = commands::list_indexed(&keys.route_index(), &keys.route_record_prefix());
-        self.listing(call, KeySpace::route, Route::listing_order)
+        let family = LegacyFamily::Routes;
+        let query = ListingQuery::of_family(self.keys(), family);
+        self.listing(query, Some(family), Route::listing_order)
             .await
     }
 }

@@ -3,10 +3,12 @@
 //! This is the one file besides `health_check` that talks to the connection directly
 //! ([`Storage::connection_before_init`]): the runners every other operation uses call it.
 
+use super::storage::scan_keys;
 use super::{maybe, operation, Storage, MODE};
 use crate::commands::seeding::{self as commands, LegacyRecords};
-use crate::commands::{compare_and_set, mget, put_indexed, routes, scan, Put, WriteOutcome};
+use crate::commands::{compare_and_set, mget, put_indexed, routes, Put, WriteOutcome};
 use crate::error::Result;
+use crate::keys::LegacyFamily;
 use crate::seed::{self, SeedPlan};
 
 impl Storage {
@@ -19,12 +21,14 @@ impl Storage {
         self.ready().await
     }
 
-    /// Adds every legacy proxy, route and certificate record to the index sets that
-    /// listings read.
+    /// Adds every proxy, route, certificate and auth config record that no index set names
+    /// (written by the old layer) to the index sets, and each certificate's own expiry to the
+    /// expiry index.
     ///
-    /// Initialization does this once per Redis (it leaves a marker). Run it again if a
-    /// process of the old storage layer wrote records since: those writers do not know the
-    /// index sets. Costs one `SCAN` pass over the keyspace per family.
+    /// Never needed for correct listings: while the migration is mixed they scan for such
+    /// records anyway, and [`finish_migration`](Self::finish_migration) re-indexes first.
+    /// Initialization does it once per Redis (it leaves a marker). Costs one `SCAN` pass
+    /// over the keyspace per family.
     #[operation]
     pub async fn reindex(&self) -> Result<()> {
         self.ready().await?;
@@ -84,53 +88,27 @@ impl Storage {
         Ok(settled)
     }
 
+    /// Scans the keyspace for each family the old layer writes and adds what it finds to
+    /// the index sets, with each certificate's own expiry.
     #[maybe]
-    async fn rebuild_indexes(&self) -> Result<()> {
-        let keys = self.keys();
-        let proxy_keys = self.scan_keys(&keys.proxy_scan_pattern()).await?;
-        let route_keys = self.scan_keys(&keys.route_priority_scan_pattern()).await?;
-        let cert_keys = self.scan_keys(&keys.cert_scan_pattern()).await?;
-        let names: Vec<String> = cert_keys
-            .iter()
-            .filter_map(|k| keys.cert_name_of(k))
-            .collect();
-        let records: Vec<Option<Vec<u8>>> = if names.is_empty() {
-            Vec::new()
-        } else {
-            let record_keys: Vec<String> = names.iter().map(|name| keys.cert(name)).collect();
-            self.connection_before_init()
-                .cmd(&mget(&record_keys))
-                .await?
-        };
-        let found = LegacyRecords {
-            hostnames: proxy_keys
+    pub(super) async fn rebuild_indexes(&self) -> Result<()> {
+        let (keys, connection) = (self.keys(), self.connection_before_init());
+        let mut found = LegacyRecords::default();
+        for family in LegacyFamily::ALL {
+            let scanned = scan_keys(connection, &family.scan_pattern(keys)).await?;
+            let ids: Vec<String> = scanned
                 .iter()
-                .filter_map(|k| keys.hostname_of(k))
-                .collect(),
-            route_ids: route_keys
-                .iter()
-                .filter_map(|k| keys.route_id_of_priority_key(k))
-                .collect(),
-            certificates: commands::certificate_expiries(keys, names, records),
-        };
-        let pipe = commands::add_to_indexes(keys, &found);
-        self.connection_before_init().pipe::<()>(&pipe).await
-    }
-
-    #[maybe]
-    async fn scan_keys(&self, pattern: &str) -> Result<Vec<String>> {
-        let mut found = Vec::new();
-        let mut cursor = 0;
-        loop {
-            let (next, mut batch): (u64, Vec<String>) = self
-                .connection_before_init()
-                .cmd(&scan(cursor, pattern))
-                .await?;
-            found.append(&mut batch);
-            if next == 0 {
-                return Ok(found);
+                .filter_map(|key| family.id_of(keys, key))
+                .collect();
+            if family == LegacyFamily::Certificates && !ids.is_empty() {
+                let record_keys: Vec<String> = ids.iter().map(|name| keys.cert(name)).collect();
+                let records: Vec<Option<Vec<u8>>> = connection.cmd(&mget(&record_keys)).await?;
+                found.expiries = commands::certificate_expiries(keys, &ids, records);
             }
-            cursor = next;
+            found.ids.push((family, ids));
         }
+        connection
+            .pipe::<()>(&commands::add_to_indexes(keys, &found))
+            .await
     }
 }

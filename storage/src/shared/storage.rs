@@ -9,16 +9,17 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::atomic::{self, AtomicBool};
+use std::sync::atomic::{self, AtomicBool, AtomicU64};
 use std::sync::Arc;
+use std::time::Instant;
 
 use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
 
 use super::{lock_init, maybe, operation, Connection, InitLock, MODE};
-use crate::commands::{self, WriteOutcome};
+use crate::commands::{self, Discovery, Listed, ListedRecord, ListingQuery, WriteOutcome};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
-use crate::keys::KeySpace;
+use crate::keys::{KeySpace, LegacyFamily};
 use crate::model::{self, Listing, Record};
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
@@ -37,6 +38,12 @@ struct Inner {
     config: StorageConfig,
     initialized: AtomicBool,
     init_lock: InitLock,
+    // When the defaults were last checked (ms since `born`), and the connection's epoch
+    // then: a reconnection, or `defaults_check_interval` passing, makes the next operation
+    // check again, so a Redis that lost its data gets its defaults back.
+    born: Instant,
+    checked_at: AtomicU64,
+    checked_epoch: AtomicU64,
 }
 
 impl Storage {
@@ -55,6 +62,9 @@ impl Storage {
                 config,
                 initialized: AtomicBool::new(false),
                 init_lock: InitLock::default(),
+                born: Instant::now(),
+                checked_at: AtomicU64::new(0),
+                checked_epoch: AtomicU64::new(0),
             }),
         })
     }
@@ -92,20 +102,53 @@ impl Storage {
 
 /// The runners: the only way operations reach Redis. Each initializes first.
 impl Storage {
-    /// Initializes if this instance has not yet. Called by every runner.
+    /// Initializes if this instance has not yet, and checks the defaults again when the
+    /// connection was re-established or `defaults_check_interval` has passed since the last
+    /// check: a Redis that restarted empty or was flushed gets them back. Called by every
+    /// runner. A failed first initialization is the caller's error; a failed later check is
+    /// logged and tried again at the next interval, so a record an operator broke after
+    /// start does not stop every operation.
     #[maybe]
     pub(super) async fn ready(&self) -> Result<()> {
+        if !self.defaults_check_due() {
+            return Ok(());
+        }
         let inner = &self.inner;
-        if inner.initialized.load(atomic::Ordering::Acquire) {
-            return Ok(());
-        }
         let _guard = lock_init(&inner.init_lock).await;
-        if inner.initialized.load(atomic::Ordering::Acquire) {
+        if !self.defaults_check_due() {
             return Ok(());
         }
-        self.seed().await?;
+        let first = !inner.initialized.load(atomic::Ordering::Acquire);
+        let epoch = inner.connection.epoch();
+        match self.seed().await {
+            Ok(()) => {}
+            Err(error) if first => return Err(error),
+            Err(error) => {
+                tracing::warn!(%error, "could not check the default records; will check again");
+            }
+        }
+        inner.checked_epoch.store(epoch, atomic::Ordering::Relaxed);
+        inner
+            .checked_at
+            .store(self.millis_since_born(), atomic::Ordering::Relaxed);
         inner.initialized.store(true, atomic::Ordering::Release);
         Ok(())
+    }
+
+    fn defaults_check_due(&self) -> bool {
+        let inner = &self.inner;
+        if !inner.initialized.load(atomic::Ordering::Acquire) {
+            return true;
+        }
+        let since = self
+            .millis_since_born()
+            .saturating_sub(inner.checked_at.load(atomic::Ordering::Relaxed));
+        inner.connection.epoch() != inner.checked_epoch.load(atomic::Ordering::Relaxed)
+            || u128::from(since) >= self.config().defaults_check_interval.as_millis()
+    }
+
+    fn millis_since_born(&self) -> u64 {
+        u64::try_from(self.inner.born.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Runs one command, after initializing.
@@ -129,10 +172,65 @@ impl Storage {
         self.inner.connection.script(call).await
     }
 
+    /// Runs a command that only reads. If the connection was re-established while it ran,
+    /// Redis may have come back empty: the defaults are checked and the read runs again, so
+    /// the first read after a restart already sees them.
+    #[maybe]
+    pub(super) async fn read_cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.ready().await?;
+        let epoch = self.inner.connection.epoch();
+        let reply = self.inner.connection.cmd(cmd).await;
+        if self.inner.connection.epoch() == epoch {
+            return reply;
+        }
+        self.ready().await?;
+        self.inner.connection.cmd(cmd).await
+    }
+
+    /// [`read_cmd`](Self::read_cmd) for a script that only reads.
+    #[maybe]
+    pub(super) async fn read_script<T: FromRedisValue>(
+        &self,
+        call: &ScriptInvocation<'_>,
+    ) -> Result<T> {
+        self.ready().await?;
+        let epoch = self.inner.connection.epoch();
+        let reply = self.inner.connection.script(call).await;
+        if self.inner.connection.epoch() == epoch {
+            return reply;
+        }
+        self.ready().await?;
+        self.inner.connection.script(call).await
+    }
+
+    /// Every key matching `pattern`, after initializing.
+    #[maybe]
+    pub(super) async fn scan(&self, pattern: &str) -> Result<Vec<String>> {
+        self.ready().await?;
+        scan_keys(&self.inner.connection, pattern).await
+    }
+
     /// The connection without initializing: for initialization itself, which cannot wait
     /// for itself, and for `health_check`, which must not write. Nothing else may use it.
     pub(super) fn connection_before_init(&self) -> &Connection {
         &self.inner.connection
+    }
+}
+
+/// Every key matching `pattern`, in `SCAN` steps over the whole keyspace. Takes the
+/// connection, so that initialization can scan before it is done.
+#[maybe]
+pub(super) async fn scan_keys(connection: &Connection, pattern: &str) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let (next, mut batch): (u64, Vec<String>) =
+            connection.cmd(&commands::scan(cursor, pattern)).await?;
+        found.append(&mut batch);
+        if next == 0 {
+            return Ok(found);
+        }
+        cursor = next;
     }
 }
 
@@ -157,7 +255,7 @@ impl Storage {
     /// The bytes at `key`, if there are any. One round trip.
     #[maybe]
     pub(super) async fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.cmd(&commands::get(key)).await
+        self.read_cmd(&commands::get(key)).await
     }
 
     /// The optimistic read-modify-write every `update_*` is: read, `edit`, validate, write
@@ -189,18 +287,67 @@ impl Storage {
         }
     }
 
-    /// Runs a listing script and decodes its records, sorted by `order`; corrupt records are
-    /// reported in the listing.
+    /// The ids of `family`'s records a keyspace scan finds: what the old layer wrote too.
+    #[maybe]
+    pub(super) async fn scan_ids(&self, family: LegacyFamily) -> Result<Vec<String>> {
+        let keys = self.keys();
+        let found = self.scan(&family.scan_pattern(keys)).await?;
+        Ok(found
+            .iter()
+            .filter_map(|key| family.id_of(keys, key))
+            .collect())
+    }
+
+    /// The records `query` names. For a family the old layer writes (`family`), while the
+    /// migration is mixed, also those a keyspace scan finds: one round trip once the
+    /// migration is finished, else a scan and two.
+    #[maybe]
+    pub(super) async fn listed(
+        &self,
+        query: &ListingQuery,
+        family: Option<LegacyFamily>,
+    ) -> Result<Vec<ListedRecord>> {
+        let keys = self.keys();
+        let discovery = match family {
+            Some(_) => Discovery::Ask,
+            None => Discovery::Indexed,
+        };
+        let reply = self
+            .read_script(&commands::list_records(keys, query, discovery))
+            .await?;
+        let family = match (commands::listed(reply)?, family) {
+            (Listed::Records(records), _) => return Ok(records),
+            (Listed::Scan, Some(family)) => family,
+            (Listed::Scan, None) => {
+                return Err(Error::Protocol {
+                    reason: "a listing of an index alone asked for a scan".to_owned(),
+                })
+            }
+        };
+        let found = self.scan_ids(family).await?;
+        let call = commands::list_records(keys, query, Discovery::Scanned(&found));
+        match commands::listed(self.read_script(&call).await?)? {
+            Listed::Records(records) => Ok(records),
+            Listed::Scan => Err(Error::Protocol {
+                reason: "a scanned listing asked for another scan".to_owned(),
+            }),
+        }
+    }
+
+    /// [`listed`](Self::listed), decoded and sorted by `order`; corrupt and wrong-typed
+    /// records are reported in the listing by key.
     #[maybe]
     pub(super) async fn listing<T: Record>(
         &self,
-        call: ScriptInvocation<'static>,
-        key_of: impl Fn(&KeySpace, &str) -> String,
+        query: ListingQuery,
+        family: Option<LegacyFamily>,
         order: impl FnMut(&T, &T) -> Ordering,
     ) -> Result<Listing<T>> {
-        let reply: Vec<Vec<u8>> = self.script(&call).await?;
-        let keys = self.keys();
-        let entries = commands::listed_records(reply, |member| key_of(keys, member));
+        let records = self.listed(&query, family).await?;
+        let prefix = &query.record_prefix;
+        let entries = records
+            .into_iter()
+            .map(|record| (format!("{prefix}{}", record.member), record.raw));
         Ok(Listing::decode(entries).sorted_by(order))
     }
 }

@@ -13,8 +13,8 @@ fn cert(name: &str, domains: &[&str], expires_in_days: i64) -> Certificate {
     cert.expires_at = Some(Timestamp::from_utc(
         Timestamp::now().instant() + chrono::Duration::days(expires_in_days),
     ));
-    cert.fullchain_pem = Secret::new("-----BEGIN CERTIFICATE-----\nMIIBchain\n");
-    cert.private_key_pem = Secret::new("-----BEGIN PRIVATE KEY-----\nMIIEkey\n");
+    cert.fullchain_pem = Some(Secret::new("-----BEGIN CERTIFICATE-----\nMIIBchain\n"));
+    cert.private_key_pem = Some(Secret::new("-----BEGIN PRIVATE KEY-----\nMIIEkey\n"));
     cert
 }
 

@@ -198,7 +198,12 @@ async fn legacy_certificate_challenge_and_account_key_read_back_unchanged() {
         .unwrap();
     assert_eq!(cert.domains, ["example.com", "www.example.com"]);
     assert_eq!(cert.status, "active");
-    assert!(cert.private_key_pem.expose().contains("MIIEfake"));
+    assert!(cert
+        .private_key_pem
+        .as_ref()
+        .unwrap()
+        .expose()
+        .contains("MIIEfake"));
     assert!(
         !format!("{cert:?}").contains("MIIEfake"),
         "Debug shows no PEM"

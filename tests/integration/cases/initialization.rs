@@ -167,33 +167,3 @@ async fn a_corrupt_localhost_fails_initialization_by_key_and_survives() {
     let still: String = raw.get(&key).unwrap();
     assert_eq!(still, "{oops");
 }
-
-#[maybe]
-#[maybe_test]
-async fn reindex_picks_up_records_written_by_the_old_layer_later() {
-    let storage = storage("init-reindex").await;
-    let keys = storage.keys().clone();
-    let mut raw = harness::raw(storage.config());
-    // An old-layer writer, unaware of the index sets, adds a proxy and a route.
-    let proxy = harness::fixture("proxy:api.example.com").text();
-    let _: () = raw.set(keys.proxy("api.example.com"), proxy).unwrap();
-    let route = harness::fixture("route:metrics").text();
-    let _: () = raw.set(keys.route("metrics"), route).unwrap();
-    let _: () = raw
-        .set(keys.route_priority(150, "metrics"), "metrics")
-        .unwrap();
-
-    let before = storage.list_proxy_targets().await.unwrap();
-    assert!(before
-        .records
-        .iter()
-        .all(|p| p.proxy_hostname != "api.example.com"));
-    storage.reindex().await.unwrap();
-    let proxies = storage.list_proxy_targets().await.unwrap();
-    assert!(proxies
-        .records
-        .iter()
-        .any(|p| p.proxy_hostname == "api.example.com"));
-    let routes = storage.list_routes().await.unwrap();
-    assert_eq!(routes.records[0].route_id, "metrics");
-}

@@ -12,6 +12,7 @@ mod connection;
 mod fixtures;
 mod initialization;
 mod locks;
+mod migration;
 mod oauth;
 mod proxies;
 mod routes;

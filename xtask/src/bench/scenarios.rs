@@ -550,8 +550,12 @@ pub fn certificates(bench: &mut Bench<'_>) -> Result<(), String> {
         ["bench.example", "www.bench.example"],
         "ops@bench.example",
     );
-    cert.fullchain_pem = storage::Secret::new("-----BEGIN CERTIFICATE-----\n".repeat(20));
-    cert.private_key_pem = storage::Secret::new("-----BEGIN PRIVATE KEY-----\n".repeat(10));
+    cert.fullchain_pem = Some(storage::Secret::new(
+        "-----BEGIN CERTIFICATE-----\n".repeat(20),
+    ));
+    cert.private_key_pem = Some(storage::Secret::new(
+        "-----BEGIN PRIVATE KEY-----\n".repeat(10),
+    ));
     cert.expires_at = Some(storage::Timestamp::now());
     let json = serde_json::to_string(&cert).map_err(|e| e.to_string())?;
     let mut raw = raw_connection(bench.url)?;

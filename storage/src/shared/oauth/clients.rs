@@ -1,9 +1,8 @@
 //! Registered clients (RFC 7591).
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{delete_indexed, list_indexed, put_indexed, Put, WriteOutcome};
+use crate::commands::{delete_indexed, put_indexed, ListingQuery, Put, WriteOutcome};
 use crate::error::{Error, Result};
-use crate::keys::KeySpace;
 use crate::model::oauth::secrets::{hashes_match, secret_hash};
 use crate::model::oauth::{ClientRegistration, OAuthClient, RegisteredClient};
 use crate::model::{self, Listing, Timestamp};
@@ -85,8 +84,8 @@ impl Storage {
     #[operation]
     pub async fn list_clients(&self) -> Result<Listing<OAuthClient>> {
         let keys = self.keys();
-        let call = list_indexed(&keys.oauth_client_index(), &keys.oauth_client_prefix());
-        self.listing(call, KeySpace::oauth_client, |a: &OAuthClient, b| {
+        let query = ListingQuery::of_set(keys.oauth_client_index(), keys.oauth_client_prefix());
+        self.listing(query, None, |a: &OAuthClient, b| {
             a.client_id.cmp(&b.client_id)
         })
         .await

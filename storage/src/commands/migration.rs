@@ -1,0 +1,29 @@
+//! Reading and setting the migration phase, and measuring how far an index is from its
+//! records.
+
+use redis::{Cmd, ScriptInvocation};
+
+use crate::keys::{KeySpace, LegacyFamily};
+use crate::model::MigrationPhase;
+
+/// Marks the migration finished: from now on listings read the index sets alone.
+pub fn finish(keys: &KeySpace) -> Cmd {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(keys.migration_phase())
+        .arg(MigrationPhase::finished_marker());
+    cmd
+}
+
+/// How many of `found` (ids a keyspace scan found) `family`'s index lacks, and how many of
+/// its entries name no record. Reply: `(unindexed, dangling)`.
+pub fn index_gaps(
+    keys: &KeySpace,
+    family: LegacyFamily,
+    found: &[String],
+) -> ScriptInvocation<'static> {
+    let mut call = lua_script!("index_gaps").prepare_invoke();
+    call.key(family.index(keys))
+        .arg(family.record_prefix(keys))
+        .arg(found);
+    call
+}

@@ -1,0 +1,60 @@
+//! The migration from the old storage layer: where it stands, and finishing it.
+
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::{get, migration};
+use crate::error::Result;
+use crate::keys::LegacyFamily;
+use crate::model::{FamilyCounts, MigrationPhase, MigrationStatus};
+
+impl Storage {
+    /// The migration's phase, and per family how many records no index names (written by
+    /// the old layer) and how many index entries name no record. Reads only. Costs a
+    /// keyspace scan per family plus one round trip each.
+    ///
+    /// ```text
+    /// // blocking; the async API is the same call followed by `.await`
+    /// let status = storage.migration_status()?;
+    /// if status.phase == MigrationPhase::Mixed && status.unindexed.total() > 0 {
+    ///     println!("{} records written by old-layer processes", status.unindexed.total());
+    /// }
+    /// ```
+    #[operation]
+    pub async fn migration_status(&self) -> Result<MigrationStatus> {
+        let keys = self.keys();
+        let phase_key = keys.migration_phase();
+        let stored: Option<String> = self.read_cmd(&get(&phase_key)).await?;
+        let phase = MigrationPhase::from_stored(&phase_key, stored.as_deref())?;
+        let mut unindexed = FamilyCounts::default();
+        let mut dangling = FamilyCounts::default();
+        for family in LegacyFamily::ALL {
+            let found = self.scan_ids(family).await?;
+            let call = migration::index_gaps(keys, family, &found);
+            let (missing, gone): (usize, usize) = self.read_script(&call).await?;
+            *unindexed.of(family) = missing;
+            *dangling.of(family) = gone;
+        }
+        Ok(MigrationStatus {
+            phase,
+            unindexed,
+            dangling,
+        })
+    }
+
+    /// Finishes the migration: declares that no process of the old layer writes to this
+    /// Redis any more. Re-indexes first (every record the old layer wrote joins the index
+    /// sets, every certificate's own expiry the expiry index), then stores the phase, so
+    /// from then on listings read the indexes alone, in one round trip. Returns the status
+    /// afterwards. Idempotent.
+    ///
+    /// Call it only once every old-layer writer is stopped: a record one writes afterwards
+    /// is missing from listings until the next [`reindex`](Self::reindex). A store that
+    /// loses its data (a flush, a restart without persistence) starts mixed again.
+    #[operation]
+    pub async fn finish_migration(&self) -> Result<MigrationStatus> {
+        self.ready().await?;
+        self.rebuild_indexes().await?;
+        self.cmd::<()>(&migration::finish(self.keys())).await?;
+        tracing::info!("migration finished: listings read the index sets alone");
+        self.migration_status().await
+    }
+}
