@@ -60,6 +60,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         &[100, 1_000, 10_000]
     };
     scenarios::list_routes(&mut bench, sizes)?;
+    let migration_sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
+    scenarios::migration_listings(&mut bench, migration_sizes)?;
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     report.write(&dir)?;

@@ -380,6 +380,11 @@ pub fn list_routes(bench: &mut Bench<'_>, sizes: &[usize]) -> Result<(), String>
             );
             storage.store_route(route).map_err(err("store_route"))?;
         }
+        // The index alone: what a store reads once its migration is finished (see
+        // `migration_listings` for the mixed phase).
+        storage
+            .finish_migration()
+            .map_err(err("finish_migration"))?;
         let ids: Vec<String> = storage
             .list_all_routes()
             .map_err(err("list"))?
@@ -452,6 +457,159 @@ pub fn list_routes(bench: &mut Bench<'_>, sizes: &[usize]) -> Result<(), String>
         met: Some(constant),
     });
     Ok(())
+}
+
+/// OAuth keys the migration scenario puts beside the routes: the keyspace a scan must cross.
+const OAUTH_KEYS: usize = 100_000;
+
+/// `list_routes` over routes the old layer wrote, in a keyspace that also holds
+/// [`OAUTH_KEYS`] OAuth keys: the mixed phase (a scan finds them) and the finished phase (the
+/// index alone), side by side with the old layer's own listing (`SCAN` of its ordering index
+/// plus one `GET` per record).
+pub fn migration_listings(bench: &mut Bench<'_>, sizes: &[usize]) -> Result<(), String> {
+    let mut raw = raw_connection(bench.url)?;
+    let filler = config(bench.url, "oauth-filler")?.key_space();
+    for batch in (0..OAUTH_KEYS).collect::<Vec<_>>().chunks(10_000) {
+        let mut pipe = redis::pipe();
+        for i in batch {
+            pipe.cmd("SET")
+                .arg(filler.oauth_code(&format!("code-{i}")))
+                .arg("{}")
+                .arg("EX")
+                .arg(3600)
+                .ignore();
+        }
+        pipe.query::<()>(&mut raw)
+            .map_err(redis_err("fill OAuth keys"))?;
+    }
+    for &size in sizes {
+        let mixed = config(bench.url, &format!("mixed-{size}"))?;
+        let finished = config(bench.url, &format!("finished-{size}"))?;
+        for config in [&mixed, &finished] {
+            write_legacy_routes(&mut raw, config.key_space().prefix(), size)?;
+        }
+        let mixed_keys = mixed.key_space();
+        let mixed = blocking::Storage::connect(mixed).map_err(err("connect"))?;
+        let finished = blocking::Storage::connect(finished).map_err(err("connect"))?;
+        finished
+            .finish_migration()
+            .map_err(err("finish_migration"))?;
+        let mut legacy = raw_connection(bench.url)?;
+        let pattern = format!("{}route:priority:*", mixed_keys.prefix());
+        let mut legacy_list = || legacy_list_routes(&mut legacy, &mixed_keys, &pattern);
+        let expected = legacy_list();
+        let effort = Effort {
+            ops: 1,
+            rounds: bench.effort.rounds.min(5),
+            ..bench.effort
+        };
+        let results = alternate(
+            effort,
+            vec![
+                Contender::timed("mixed phase", || {
+                    black_box(mixed.list_routes().unwrap().records.len())
+                }),
+                Contender::timed("finished phase", || {
+                    black_box(finished.list_routes().unwrap().records.len())
+                }),
+                Contender::timed("legacy SCAN + GET", &mut legacy_list),
+            ],
+        );
+        let mut trips = Vec::new();
+        let mut list_mixed = || black_box(mixed.list_routes().unwrap().records.len());
+        let mut list_finished = || black_box(finished.list_routes().unwrap().records.len());
+        let lists: [&mut dyn FnMut() -> usize; 3] =
+            [&mut list_mixed, &mut list_finished, &mut legacy_list];
+        for list in lists {
+            let counter = RoundTrips::start(bench.url)?;
+            let listed = list();
+            trips.push(counter.finish()?);
+            if listed < expected {
+                return Err(format!("a listing found {listed} of {expected} routes"));
+            }
+        }
+        for (i, phase) in ["mixed", "finished"].into_iter().enumerate() {
+            bench.report.row(Row {
+                scenario: format!(
+                    "list_routes, {expected} legacy routes + {OAUTH_KEYS} OAuth keys, {phase} phase (time; round trips)"
+                ),
+                ours: format!("{:.1} ms; {} rt", ms(results[i].round_time), trips[i]),
+                baseline: format!(
+                    "{:.1} ms; {} rt (legacy SCAN + GET)",
+                    ms(results[2].round_time),
+                    trips[2]
+                ),
+                ratio: Some(
+                    results[2].round_time.as_secs_f64() / results[i].round_time.as_secs_f64(),
+                ),
+                target: "report".into(),
+                met: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `size` routes as the old layer writes them: record, ordering key, uniqueness key, no
+/// index set of this crate.
+fn write_legacy_routes(
+    raw: &mut redis::Connection,
+    prefix: &str,
+    size: usize,
+) -> Result<(), String> {
+    let mut pipe = redis::pipe();
+    for i in 0..size {
+        let id = format!("legacy-{i}");
+        let priority = (i % 100) as u16;
+        let mut route = Route::to_url(&id, format!("/legacy/{i}"), priority, "http://api:9000");
+        route.description = "written by the old layer".into();
+        let json = serde_json::to_string(&route).map_err(|e| e.to_string())?;
+        pipe.cmd("SET")
+            .arg(format!("{prefix}route:{id}"))
+            .arg(json)
+            .ignore();
+        pipe.cmd("SET")
+            .arg(format!(
+                "{prefix}route:priority:{:04}:{id}",
+                100 - i32::from(priority)
+            ))
+            .arg(&id)
+            .ignore();
+    }
+    pipe.query::<()>(raw)
+        .map_err(redis_err("write legacy routes"))
+}
+
+/// The old layer's `list_routes`: `SCAN` its ordering index, then `GET` each record.
+fn legacy_list_routes(
+    raw: &mut redis::Connection,
+    keys: &storage::KeySpace,
+    pattern: &str,
+) -> usize {
+    let mut cursor = 0u64;
+    let mut routes = Vec::new();
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query(raw)
+            .unwrap();
+        for key in batch {
+            let id = key.rsplit(':').next().unwrap_or_default();
+            let json: Option<String> = redis::cmd("GET").arg(keys.route(id)).query(raw).unwrap();
+            if let Some(route) = json.and_then(|j| serde_json::from_str::<Route>(&j).ok()) {
+                routes.push(route);
+            }
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    black_box(routes).len()
 }
 
 /// `update_proxy_target` by 8 concurrent writers on one record: updates per second, and a
