@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
+use crate::model::validate;
 
 /// A `redis://`, `rediss://` or `unix://` URL whose password is hidden when printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,15 +39,38 @@ impl RedisUrl {
 }
 
 impl fmt::Display for RedisUrl {
+    /// The URL with its password replaced by `***`: in the authority (`redis://:pw@host`)
+    /// and in the query, where unix-socket URLs carry it (`unix:///path?pass=pw`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.password().is_none() {
-            return f.write_str(self.0.as_str());
-        }
         let mut shown = self.0.clone();
-        // Cannot fail: the URL already has a password, hence a host.
-        let _ = shown.set_password(Some("***"));
+        if shown.password().is_some() {
+            // Cannot fail: the URL already has a password, hence a host.
+            let _ = shown.set_password(Some("***"));
+        }
+        if shown
+            .query_pairs()
+            .any(|(name, _)| is_password_param(&name))
+        {
+            let pairs: Vec<(String, String)> = shown
+                .query_pairs()
+                .map(|(name, value)| {
+                    let value = if is_password_param(&name) {
+                        "***".to_owned()
+                    } else {
+                        value.into_owned()
+                    };
+                    (name.into_owned(), value)
+                })
+                .collect();
+            shown.query_pairs_mut().clear().extend_pairs(pairs);
+        }
         f.write_str(shown.as_str())
     }
+}
+
+/// Query parameters that carry a password in the URLs redis-rs accepts.
+fn is_password_param(name: &str) -> bool {
+    matches!(name, "pass" | "password")
 }
 
 impl fmt::Debug for RedisUrl {
@@ -101,6 +125,10 @@ pub struct StorageConfig {
     pub refresh_grace: Duration,
     /// How long a refresh token family lives from its first token. Default 30 days.
     pub refresh_family_ttl: Duration,
+    /// Whether a proxy may exclude `/` from authentication, which turns authentication off
+    /// for its whole host. Default false: storing such a proxy is [`Error::Invalid`] naming
+    /// `auth_excluded_paths`, so it cannot happen by a typo.
+    pub allow_root_auth_exclusion: bool,
     /// How often a long-lived storage checks that the default proxies and routes are still
     /// in Redis (one `MGET`, at the first operation after the interval), so that a store
     /// flushed under it gets them back. Default 1 s. A reconnection triggers the check at
@@ -128,6 +156,7 @@ impl StorageConfig {
             refresh_grace: Duration::from_secs(10),
             refresh_family_ttl: Duration::from_secs(30 * 86_400),
             defaults_check_interval: Duration::from_secs(1),
+            allow_root_auth_exclusion: false,
         })
     }
 
@@ -213,6 +242,43 @@ impl StorageConfig {
     pub fn with_defaults_check_interval(mut self, interval: Duration) -> Self {
         self.defaults_check_interval = interval;
         self
+    }
+
+    /// Allows proxies to exclude `/` from authentication (see
+    /// [`allow_root_auth_exclusion`](Self::allow_root_auth_exclusion)).
+    pub fn with_root_auth_exclusion_allowed(mut self) -> Self {
+        self.allow_root_auth_exclusion = true;
+        self
+    }
+
+    /// Checks every setting: each duration is more than zero and at most ten years (longer
+    /// ones overflow date arithmetic), the pool has a connection, updates get an attempt.
+    /// [`Error::Invalid`] names the first setting that breaks a rule. Storages check their
+    /// configuration when they are made.
+    pub fn validate(&self) -> Result<()> {
+        let durations = [
+            ("connect_timeout", self.connect_timeout),
+            ("response_timeout", self.response_timeout),
+            ("challenge_ttl", self.challenge_ttl),
+            ("lock_wait", self.lock_wait),
+            ("code_ttl", self.code_ttl),
+            ("state_ttl", self.state_ttl),
+            ("device_ttl", self.device_ttl),
+            ("device_interval", self.device_interval),
+            ("refresh_grace", self.refresh_grace),
+            ("refresh_family_ttl", self.refresh_family_ttl),
+            ("defaults_check_interval", self.defaults_check_interval),
+        ];
+        for (field, value) in durations {
+            validate::duration(field, value)?;
+        }
+        if self.pool_size == 0 {
+            return Err(Error::invalid("pool_size", "must be at least 1"));
+        }
+        if self.max_update_attempts == 0 {
+            return Err(Error::invalid("max_update_attempts", "must be at least 1"));
+        }
+        Ok(())
     }
 
     /// The key names under [`key_prefix`](Self::key_prefix).

@@ -24,6 +24,26 @@ pub enum Error {
         /// What the client reported.
         reason: String,
     },
+    /// Redis refused the credentials (a wrong password or ACL user).
+    #[error("redis refused the credentials: {reason}")]
+    Auth {
+        /// What the server reported (never the password).
+        reason: String,
+    },
+    /// The server is a read-only replica: writes go to the master (after a failover, to the
+    /// new one).
+    #[error("redis is a read-only replica: {reason}")]
+    ReadOnly {
+        /// What the server reported.
+        reason: String,
+    },
+    /// A key holds another Redis type than this crate keeps there (a hash where a JSON string
+    /// or a set belongs): something else wrote it. Nothing was changed.
+    #[error("key `{key}` holds another Redis type than expected")]
+    WrongType {
+        /// The key.
+        key: String,
+    },
     /// Redis answered with an error.
     #[error("redis error: {reason}")]
     Redis {
@@ -121,9 +141,40 @@ impl Error {
         }
     }
 
-    /// True for errors that a retry on a fresh connection can cure.
+    /// True for errors that a retry on a fresh connection can cure: Redis unreachable, or the
+    /// connection broke. The same causes answer the same in both modes.
     pub fn is_connection_error(&self) -> bool {
         matches!(self, Error::Connection { .. })
+    }
+
+    /// True when Redis did not answer in time (connecting or answering).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// True when Redis refused the credentials.
+    pub fn is_auth_error(&self) -> bool {
+        matches!(self, Error::Auth { .. })
+    }
+
+    /// True when the server is a read-only replica.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, Error::ReadOnly { .. })
+    }
+
+    /// True when a key held another Redis type than expected.
+    pub fn is_wrong_type(&self) -> bool {
+        matches!(self, Error::WrongType { .. })
+    }
+
+    /// This error, about `key`: a server's `WRONGTYPE` becomes [`Error::WrongType`] naming it.
+    pub(crate) fn about(self, key: &str) -> Self {
+        match self {
+            Error::Redis { reason } if reason.contains("WRONGTYPE") => Error::WrongType {
+                key: key.to_owned(),
+            },
+            other => other,
+        }
     }
 }
 
@@ -131,7 +182,23 @@ impl From<redis::RedisError> for Error {
     fn from(error: redis::RedisError) -> Self {
         // RedisError's Display never includes the connection URL.
         let reason = error.to_string();
-        if error.is_timeout() {
+        let code = error.code().unwrap_or_default();
+        // The scripts report a key of the wrong type as `WRONGTYPE key=<key>` before writing.
+        if let Some(key) = error.detail().and_then(|d| d.strip_prefix("key=")) {
+            if code == "WRONGTYPE" {
+                let key = key.split_whitespace().next().unwrap_or_default();
+                return Error::WrongType {
+                    key: key.to_owned(),
+                };
+            }
+        }
+        if error.kind() == redis::ErrorKind::AuthenticationFailed
+            || matches!(code, "WRONGPASS" | "NOAUTH")
+        {
+            Error::Auth { reason }
+        } else if code == "READONLY" || reason.contains("READONLY") {
+            Error::ReadOnly { reason }
+        } else if error.is_timeout() {
             Error::Timeout { reason }
         } else if error.is_io_error()
             || error.is_connection_dropped()

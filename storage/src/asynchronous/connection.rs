@@ -33,7 +33,9 @@ impl Connection {
         let manager_config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(config.connect_timeout))
             .set_response_timeout(Some(config.response_timeout))
-            .set_number_of_retries(2);
+            // One attempt per connect, so `connect_timeout` is the whole wait, as in the
+            // blocking mode; commands on a dropped connection are retried below.
+            .set_number_of_retries(0);
         Ok(Connection {
             client: config.url.client()?,
             config: manager_config,

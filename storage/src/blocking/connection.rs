@@ -7,6 +7,7 @@
 //! `async`, so everything that calls them is written once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
 
@@ -42,10 +43,22 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
+/// Keeps the last error r2d2 met while opening a connection: its own error only says that the
+/// wait ran out, so without this a wrong password would read as a connection error.
+#[derive(Clone, Debug, Default)]
+struct LastConnectError(Arc<Mutex<Option<redis::RedisError>>>);
+
+impl r2d2::HandleError<redis::RedisError> for LastConnectError {
+    fn handle_error(&self, error: redis::RedisError) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
+    }
+}
+
 /// A pool of blocking connections, shared by every thread using the storage.
 pub(super) struct Connection {
     pool: r2d2::Pool<Manager>,
     reconnect_attempts: u32,
+    last_connect_error: LastConnectError,
     // Connection failures seen: after one, the pool opens a new connection, maybe to a
     // Redis that restarted empty.
     failures: AtomicU64,
@@ -58,6 +71,7 @@ impl Connection {
             client: config.url.client()?,
             config: config.clone(),
         };
+        let last_connect_error = LastConnectError::default();
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
             .min_idle(Some(0))
@@ -65,10 +79,12 @@ impl Connection {
             // A PING per checkout would double the round trips; broken connections are
             // detected by their own errors instead (see `with_connection`).
             .test_on_check_out(false)
+            .error_handler(Box::new(last_connect_error.clone()))
             .build_unchecked(manager);
         Ok(Connection {
             pool,
             reconnect_attempts: config.pool_size + 1,
+            last_connect_error,
             failures: AtomicU64::new(0),
         })
     }
@@ -86,11 +102,9 @@ impl Connection {
     ) -> Result<T> {
         let mut attempt = 0;
         loop {
-            let mut connection = self.pool.get().map_err(|e| {
+            let mut connection = self.pool.get().map_err(|timed_out| {
                 self.failures.fetch_add(1, Ordering::Relaxed);
-                Error::Connection {
-                    reason: e.to_string(),
-                }
+                self.connect_error(timed_out)
             })?;
             let result = run(&mut connection);
             if let Err(e) = &result {
@@ -104,6 +118,25 @@ impl Connection {
                 }
                 result => return result.map_err(Error::from),
             }
+        }
+    }
+
+    /// Why no connection could be had within `connect_timeout`: what the last attempt met
+    /// (refused credentials, a server that does not answer), as the async mode reports it.
+    fn connect_error(&self, timed_out: r2d2::Error) -> Error {
+        let last = self
+            .last_connect_error
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match last.map(Error::from) {
+            Some(
+                error @ (Error::Auth { .. } | Error::Timeout { .. } | Error::Connection { .. }),
+            ) => error,
+            _ => Error::Connection {
+                reason: timed_out.to_string(),
+            },
         }
     }
 

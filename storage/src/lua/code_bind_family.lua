@@ -2,10 +2,17 @@
 -- KEYS[1] oauth:code:{hash}
 -- ARGV[1] family id
 -- Returns 1 when recorded, 0 when the code is not a redeemed one.
+-- Every key is checked for its type before anything is written: a call that fails changes
+-- nothing, and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+expect(KEYS[1], 'string')
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
-local record = cjson.decode(stored)
-if not record.consumed then return 0 end
+local decoded, record = pcall(cjson.decode, stored)
+if not decoded or type(record) ~= 'table' or record.consumed ~= true then return 0 end
 record.family = ARGV[1]
 redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
 return 1

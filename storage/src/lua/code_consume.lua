@@ -3,11 +3,25 @@
 -- KEYS[1] oauth:code:{hash}
 -- ARGV[1] client_id, ARGV[2] redirect_uri
 -- Returns {"redeemed", record}, {"replayed", family or ""}, {"unknown"},
--- {"wrong_client"} or {"wrong_redirect_uri"}.
+-- {"wrong_client"}, {"wrong_redirect_uri"} or {"corrupt"} (not a code record; left as it is).
+-- Every key is checked for its type before anything is written: a call that fails changes
+-- nothing, and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+expect(KEYS[1], 'string')
 local stored = redis.call('GET', KEYS[1])
 if not stored then return {'unknown'} end
-local record = cjson.decode(stored)
-if record.consumed then return {'replayed', record.family or ''} end
+-- Decoded and checked before anything is written: a record that is not a code stays as it is.
+local decoded, record = pcall(cjson.decode, stored)
+if not decoded or type(record) ~= 'table' then return {'corrupt'} end
+if record.consumed == true then
+  return {'replayed', type(record.family) == 'string' and record.family or ''}
+end
+for _, field in ipairs({'client_id', 'redirect_uri', 'scope', 'user', 'code_challenge', 'code_challenge_method'}) do
+  if type(record[field]) ~= 'string' then return {'corrupt'} end
+end
 if record.client_id ~= ARGV[1] then return {'wrong_client'} end
 if record.redirect_uri ~= ARGV[2] then return {'wrong_redirect_uri'} end
 redis.call('SET', KEYS[1], cjson.encode({consumed = true, client_id = record.client_id}), 'KEEPTTL')

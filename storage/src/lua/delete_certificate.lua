@@ -8,6 +8,15 @@
 -- Returns "ok" or "stale" (something changed since it was read, or another proxy now
 -- refers to the certificate). A proxy refers to it when its decoded top-level `cert_name`
 -- is the name; a proxy that does not decode cannot refer to anything.
+-- Every key is checked for its type before anything is written: a call that fails changes
+-- nothing, and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+for i = 1, #KEYS do
+  expect(KEYS[i], ((i == 2 or i == 4) and 'set') or (i == 3 and 'zset') or 'string')
+end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'stale' end
 local d, r = tonumber(ARGV[3]), tonumber(ARGV[5])
 local rewriting = {}

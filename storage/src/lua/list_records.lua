@@ -11,6 +11,15 @@
 -- Returns {'scan'} or {'ok', member, kind, record, score, ...}: kind 'json', or 'wrongtype'
 -- (the key holds another Redis type; record is then ''); score '' when there is none.
 -- Members whose record is gone are skipped.
+-- Every key is checked for its type before anything is written: a call that fails changes
+-- nothing, and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+if ARGV[3] == '' then expect(KEYS[1], 'set') else expect(KEYS[1], 'zset') end
+expect(KEYS[2], 'string')
+if KEYS[3] then expect(KEYS[3], 'zset') end
 local mode = ARGV[2]
 if mode == 'ask' and redis.call('GET', KEYS[2]) ~= 'finished' then
   return {'scan'}

@@ -7,6 +7,15 @@
 -- ARGV[2] expected record, ARGV[3] new JSON, ARGV[4] name, ARGV[5] expiry (Unix s) or "",
 -- ARGV[6] n, ARGV[7] fencing token or "", ARGV[8] certificate record key prefix
 -- Returns "ok", "stale", "fenced:{newest token}" or "conflict:{domain position}:{owner}".
+-- Every key is checked for its type before anything is written: a call that fails changes
+-- nothing, and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+for i = 1, #KEYS do
+  expect(KEYS[i], (i == 2 and 'set') or (i == 3 and 'zset') or 'string')
+end
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == 'absent' then
   if current then return 'stale' end

@@ -6,6 +6,13 @@
 -- ARGV[2] expected current record, ARGV[3] new JSON record, ARGV[4] route id,
 -- ARGV[5] route record key prefix (to tell a live owner from a dangling uniqueness key)
 -- Returns "ok", "stale" (the record changed since it was read), or "conflict:{owner id}".
+-- Every key is checked for its type before anything is written: a call that fails changes
+-- nothing, and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+for i = 1, #KEYS do expect(KEYS[i], i == 4 and 'set' or 'string') end
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == 'absent' then
   if current then return 'stale' end

@@ -5,9 +5,18 @@
 -- ARGV[1] presented token hash, ARGV[2] successor hash, ARGV[3] now (ms), ARGV[4] grace (ms),
 -- ARGV[5] client_id
 -- Returns {"rotated"|"retried", user, scope}, {"reused"}, {"revoked"}, {"wrong_client"} or
--- {"unknown"}.
+-- {"unknown"}, or {"corrupt"} for a family record that lacks its fields (left as it is).
+-- Every key is checked for its type before anything is written: a call that fails changes
+-- nothing, and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+expect(KEYS[1], 'hash')
+expect(KEYS[2], 'set')
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
 local f = redis.call('HMGET', KEYS[1], 'current', 'previous', 'rotated_at', 'revoked', 'client_id', 'user', 'scope')
+if not f[1] or not f[2] or not tonumber(f[3]) or not f[5] then return {'corrupt'} end
 if f[4] == '1' then return {'revoked'} end
 if f[5] ~= ARGV[5] then return {'wrong_client'} end
 local ttl = redis.call('PTTL', KEYS[1])

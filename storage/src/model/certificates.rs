@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Secret, Timestamp};
+use super::{validate, Secret, Timestamp};
 use crate::error::{Error, Result};
 
 /// Most domains one certificate may cover.
@@ -142,25 +142,9 @@ pub fn domain(raw: &str) -> Result<String> {
     }
 }
 
-/// An email address, lower-cased: one `@`, a local part, and a dotted domain.
+/// An email address, lower-cased (see `validate::email`).
 pub fn email(raw: &str) -> Result<String> {
-    let email = raw.trim().to_lowercase();
-    let shaped = match email.split_once('@') {
-        Some((local, host)) => {
-            !local.is_empty()
-                && !host.contains('@')
-                && host.contains('.')
-                && !host.starts_with('.')
-                && !host.ends_with('.')
-                && !email.chars().any(|c| c.is_whitespace() || c == ':')
-        }
-        None => false,
-    };
-    if shaped {
-        Ok(email)
-    } else {
-        Err(Error::invalid("email", "must look like name@example.com"))
-    }
+    validate::email(raw)
 }
 
 impl fmt::Debug for Certificate {

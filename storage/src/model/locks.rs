@@ -7,11 +7,11 @@
 //! past its lease cannot overwrite the work of the one that took over. The fence counter has no
 //! TTL on purpose: if it expired, tokens would start again at 1 and fencing would break.
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::model::backoff::random_u64;
 use crate::model::validate;
 
 /// A fencing token to check a write against: the write is refused if the lock issued a newer
@@ -43,9 +43,8 @@ pub const RETRY_MAX: Duration = Duration::from_millis(200);
 /// random hash seed) and a per-process counter.
 pub fn holder_id() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
-    format!("{:016x}{:x}", hasher.finish(), NEXT.load(Ordering::Relaxed))
+    let serial = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}{serial:x}", random_u64())
 }
 
 /// The value a holder stores in the lock key.
@@ -59,7 +58,7 @@ pub fn check(name: &str, ttl: Duration) -> Result<()> {
     if ttl < Duration::from_millis(1) {
         return Err(Error::invalid("ttl", "must be at least 1 ms"));
     }
-    Ok(())
+    validate::duration("ttl", ttl)
 }
 
 /// The next wait between tries: doubling, capped.

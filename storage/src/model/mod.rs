@@ -3,6 +3,7 @@
 
 mod acme;
 mod auth_configs;
+mod backoff;
 mod certificates;
 pub(crate) mod locks;
 mod migration;
@@ -16,6 +17,7 @@ pub(crate) mod validate;
 pub use acme::Challenge;
 pub(crate) use acme::{account_key_owner, challenge_token, provider};
 pub use auth_configs::{AuthConfig, DEFAULT_AUTH_PRIORITY};
+pub(crate) use backoff::Backoff;
 pub(crate) use certificates::{cert_name, domain, email};
 pub use certificates::{Certificate, MAX_DOMAINS};
 pub use locks::Fence;
@@ -145,7 +147,7 @@ pub(crate) fn decode<T: Record>(key: &str, raw: &[u8]) -> Result<T> {
 
 /// serde_json's message without the values it quotes (`invalid type: string "…"`): a stored
 /// value may be a secret, and errors end up in logs. Field names (in backticks) stay.
-fn json_reason(error: &serde_json::Error) -> String {
+pub(crate) fn json_reason(error: &serde_json::Error) -> String {
     let mut reason = String::new();
     let mut quoted = false;
     for c in error.to_string().chars() {
@@ -165,7 +167,9 @@ fn json_reason(error: &serde_json::Error) -> String {
 pub(crate) fn encode<T: Record>(record: &mut T) -> Result<String> {
     record.fill_required();
     record.normalize()?;
-    serde_json::to_string(record).map_err(|e| Error::invalid("record", e))
+    let json = serde_json::to_string(record).map_err(|e| Error::invalid("record", e))?;
+    validate::record_size(&json)?;
+    Ok(json)
 }
 
 /// `json` (an encoded record that replaces `previous`, the bytes stored before), with the

@@ -217,6 +217,12 @@ impl ProxyTarget {
         for path in self.auth_excluded_paths.iter().flatten() {
             validate::path("auth_excluded_paths", path)?;
         }
+        for (name, value) in self.custom_headers.iter().flatten() {
+            validate::header("custom_headers", name, value)?;
+        }
+        for (name, value) in self.custom_response_headers.iter().flatten() {
+            validate::header("custom_response_headers", name, value)?;
+        }
         if let Some(endpoint) = &self.resource_endpoint {
             validate::path("resource_endpoint", endpoint)?;
         }
@@ -224,6 +230,16 @@ impl ProxyTarget {
             validate::hostname("auth_proxy", auth_proxy)?;
         }
         Ok(())
+    }
+
+    /// Whether it serves every path without authentication: `auth_excluded_paths` holds `/`,
+    /// which turns authentication off for the whole host. Stores refuse it unless the
+    /// configuration allows it (`StorageConfig::with_root_auth_exclusion_allowed`).
+    pub fn excludes_root_from_auth(&self) -> bool {
+        self.auth_excluded_paths
+            .iter()
+            .flatten()
+            .any(|path| path == "/")
     }
 
     /// Whether `path` is served without authentication. An entry ending in `/` matches as a

@@ -14,6 +14,12 @@ use crate::error::{Error, Result};
 /// Highest route priority.
 pub const MAX_PRIORITY: u16 = 999;
 
+/// The longest regex `path_pattern`, and the most memory its compiled program may take: a
+/// pattern that parses but compiles to megabytes (`a{1000}{1000}`) is refused, because
+/// every gateway process compiles every route.
+const MAX_REGEX_LEN: usize = 1024;
+const MAX_REGEX_PROGRAM: usize = 256 * 1024;
+
 /// What kind of destination `target_value` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -144,8 +150,15 @@ impl Route {
             ));
         }
         if self.is_regex {
-            regex_syntax::Parser::new()
-                .parse(&self.path_pattern)
+            if self.path_pattern.len() > MAX_REGEX_LEN {
+                return Err(Error::invalid(
+                    "path_pattern",
+                    format!("a regex must be at most {MAX_REGEX_LEN} bytes"),
+                ));
+            }
+            regex::RegexBuilder::new(&self.path_pattern)
+                .size_limit(MAX_REGEX_PROGRAM)
+                .build()
                 .map_err(|e| Error::invalid("path_pattern", e))?;
         } else {
             validate::path("path_pattern", &self.path_pattern)?;

@@ -86,7 +86,10 @@ impl Storage {
     pub async fn get_account_key(&self, provider: &str, email: &str) -> Result<Option<Secret>> {
         model::provider(provider)?;
         let key = self.keys().account_key(provider, &model::email(email)?);
-        let pem: Option<String> = self.cmd(&commands::get(&key)).await?;
+        let pem: Option<String> = self
+            .read_cmd(&commands::get(&key))
+            .await
+            .map_err(|e| e.about(&key))?;
         Ok(pem.map(Secret::new))
     }
 }

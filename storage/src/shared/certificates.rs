@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use super::{maybe, operation, Storage, MODE};
+use super::{maybe, operation, pause, Storage, MODE};
 use crate::commands::{self, Discovery, Listed, ListingQuery, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::keys::LegacyFamily;
-use crate::model::{self, Certificate, Fence, Listing, Timestamp};
+use crate::model::{self, Backoff, Certificate, Fence, Listing, Timestamp};
 
 impl Storage {
     /// Stores `cert`, creating it or replacing the certificate of the same name, with its
@@ -41,6 +41,7 @@ impl Storage {
         let json = model::encode(&mut cert)?;
         let keys = self.keys();
         let key = keys.cert(&cert.cert_name);
+        let mut backoff = Backoff::new();
         for _ in 0..self.config().max_update_attempts {
             let previous = self.read_with_raw::<Certificate>(&key).await?;
             let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
@@ -49,7 +50,7 @@ impl Storage {
             let reply: String = self.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
                 WriteOutcome::Written => return Ok(cert),
-                WriteOutcome::Stale => continue,
+                WriteOutcome::Stale => pause(backoff.next_wait()).await,
                 WriteOutcome::Conflict { owner } => {
                     let (domain, owner) =
                         commands::certificates::certificate_conflict(&cert, &owner);
@@ -163,6 +164,7 @@ impl Storage {
         let keys = self.keys();
         let key = keys.cert(cert_name);
         let proxies = ListingQuery::of_family(keys, LegacyFamily::Proxies);
+        let mut backoff = Backoff::new();
         for _ in 0..self.config().max_update_attempts {
             let Some(raw) = self.read_raw(&key).await? else {
                 return Ok(false);
@@ -187,6 +189,7 @@ impl Storage {
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(true);
             }
+            pause(backoff.next_wait()).await;
         }
         Err(self.contention(key))
     }

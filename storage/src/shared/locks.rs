@@ -124,13 +124,14 @@ impl Storage {
     /// [`lock_wait`](crate::StorageConfig::lock_wait); then [`Error::Locked`].
     #[operation]
     pub async fn acquire_lock(&self, name: &str, ttl: Duration) -> Result<LockGuard> {
-        let deadline = std::time::Instant::now() + self.config().lock_wait;
+        let started = std::time::Instant::now();
+        let lock_wait = self.config().lock_wait;
         let mut wait = lock::RETRY_FIRST;
         loop {
             if let Some(guard) = self.try_acquire_lock(name, ttl).await? {
                 return Ok(guard);
             }
-            if std::time::Instant::now() + wait > deadline {
+            if started.elapsed().saturating_add(wait) > lock_wait {
                 return Err(Error::Locked {
                     lock: name.to_owned(),
                 });

@@ -2,7 +2,7 @@
 
 use super::{maybe, operation, Storage, MODE};
 use crate::commands::{self, ListingQuery, Put, WriteOutcome};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys::LegacyFamily;
 use crate::model::{self, Listing, ProxyTarget};
 
@@ -12,6 +12,7 @@ impl Storage {
     /// field, and nothing is written. One round trip.
     #[operation]
     pub async fn store_proxy_target(&self, mut proxy: ProxyTarget) -> Result<ProxyTarget> {
+        self.check_root_exclusion(&proxy)?;
         let json = model::encode(&mut proxy)?;
         let (keys, hostname) = (self.keys(), &proxy.proxy_hostname);
         let call = commands::put_indexed(
@@ -86,6 +87,20 @@ impl Storage {
         edit: impl FnMut(&mut ProxyTarget),
     ) -> Result<ProxyTarget> {
         let key = self.keys().proxy(&model::hostname_key(hostname)?);
-        self.update(key, edit).await
+        self.update_checked(key, edit, |proxy| self.check_root_exclusion(proxy))
+            .await
+    }
+
+    /// Refuses a proxy that excludes `/` from authentication unless the configuration
+    /// allows it.
+    fn check_root_exclusion(&self, proxy: &ProxyTarget) -> Result<()> {
+        if proxy.excludes_root_from_auth() && !self.config().allow_root_auth_exclusion {
+            return Err(Error::invalid(
+                "auth_excluded_paths",
+                "excluding `/` turns authentication off for the whole host; allow it with \
+                 StorageConfig::with_root_auth_exclusion_allowed",
+            ));
+        }
+        Ok(())
     }
 }

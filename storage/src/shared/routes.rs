@@ -1,10 +1,10 @@
 //! Route operations.
 
-use super::{maybe, operation, Storage, MODE};
+use super::{maybe, operation, pause, Storage, MODE};
 use crate::commands::{self, ListingQuery, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::keys::LegacyFamily;
-use crate::model::{self, Listing, Route};
+use crate::model::{self, Backoff, Listing, Route};
 
 impl Storage {
     /// Stores `route`, creating it or replacing the route with the same id, together with its
@@ -18,6 +18,7 @@ impl Storage {
         let json = model::encode(&mut route)?;
         let keys = self.keys();
         let key = keys.route(&route.route_id);
+        let mut backoff = Backoff::new();
         for _ in 0..self.config().max_update_attempts {
             let previous = self.read_with_raw::<Route>(&key).await?;
             let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
@@ -26,7 +27,7 @@ impl Storage {
             let reply: String = self.script(&call).await?;
             match WriteOutcome::parse(&reply)? {
                 WriteOutcome::Written => return Ok(route),
-                WriteOutcome::Stale => continue,
+                WriteOutcome::Stale => pause(backoff.next_wait()).await,
                 WriteOutcome::Conflict { owner } => {
                     return Err(Error::Conflict {
                         key: keys.route_unique(&route.path_pattern, route.priority),
@@ -54,9 +55,9 @@ impl Storage {
     #[operation]
     pub async fn delete_route(&self, route_id: &str) -> Result<bool> {
         let key = self.keys().route(model::route_id_key(route_id)?);
-        let get = commands::get(&key);
+        let mut backoff = Backoff::new();
         for _ in 0..self.config().max_update_attempts {
-            let Some(raw) = self.cmd::<Option<Vec<u8>>>(&get).await? else {
+            let Some(raw) = self.read_raw(&key).await? else {
                 return Ok(false);
             };
             let decoded: Option<Route> = model::decode(&key, &raw).ok();
@@ -66,6 +67,7 @@ impl Storage {
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(true);
             }
+            pause(backoff.next_wait()).await;
         }
         Err(self.contention(key))
     }

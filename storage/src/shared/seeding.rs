@@ -4,11 +4,12 @@
 //! ([`Storage::connection_before_init`]): the runners every other operation uses call it.
 
 use super::storage::scan_keys;
-use super::{maybe, operation, Storage, MODE};
+use super::{maybe, operation, pause, Storage, MODE};
 use crate::commands::seeding::{self as commands, LegacyRecords};
 use crate::commands::{compare_and_set, mget, put_indexed, routes, Put, WriteOutcome};
 use crate::error::Result;
 use crate::keys::LegacyFamily;
+use crate::model::Backoff;
 use crate::seed::{self, SeedPlan};
 
 impl Storage {
@@ -40,6 +41,7 @@ impl Storage {
     pub(super) async fn seed(&self) -> Result<()> {
         let keys = self.keys();
         let snapshot_cmd = mget(&seed::snapshot_keys(keys));
+        let mut backoff = Backoff::new();
         for _ in 0..self.config().max_update_attempts {
             let snapshot: Vec<Option<Vec<u8>>> =
                 self.connection_before_init().cmd(&snapshot_cmd).await?;
@@ -47,6 +49,7 @@ impl Storage {
             if plan.is_empty() || self.apply_seed_plan(&plan).await? {
                 return Ok(());
             }
+            pause(backoff.next_wait()).await;
         }
         Err(self.contention(keys.proxy("localhost")))
     }

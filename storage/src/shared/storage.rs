@@ -15,12 +15,12 @@ use std::time::Instant;
 
 use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
 
-use super::{lock_init, maybe, operation, Connection, InitLock, MODE};
+use super::{lock_init, maybe, operation, pause, Connection, InitLock, MODE};
 use crate::commands::{self, Discovery, Listed, ListedRecord, ListingQuery, WriteOutcome};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::{KeySpace, LegacyFamily};
-use crate::model::{self, Listing, Record};
+use crate::model::{self, Backoff, Listing, Record};
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
 ///
@@ -48,13 +48,15 @@ struct Inner {
 
 impl Storage {
     /// A storage that connects and initializes on first use; no I/O happens here, so this
-    /// only fails on a bad configuration (for example a URL that is not `redis://`).
+    /// only fails on a bad configuration (a URL that is not `redis://`, a duration out of
+    /// bounds: see [`StorageConfig::validate`]).
     pub fn new<C>(config: C) -> Result<Self>
     where
         C: TryInto<StorageConfig>,
         Error: From<C::Error>,
     {
         let config = config.try_into()?;
+        config.validate()?;
         Ok(Storage {
             inner: Arc::new(Inner {
                 connection: Connection::new(&config)?,
@@ -255,7 +257,9 @@ impl Storage {
     /// The bytes at `key`, if there are any. One round trip.
     #[maybe]
     pub(super) async fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.read_cmd(&commands::get(key)).await
+        self.read_cmd(&commands::get(key))
+            .await
+            .map_err(|e| e.about(key))
     }
 
     /// The optimistic read-modify-write every `update_*` is: read, `edit`, validate, write
@@ -265,16 +269,31 @@ impl Storage {
     pub(super) async fn update<T: Record>(
         &self,
         key: String,
-        mut edit: impl FnMut(&mut T),
+        edit: impl FnMut(&mut T),
     ) -> Result<T> {
+        self.update_checked(key, edit, |_| Ok(())).await
+    }
+
+    /// [`update`](Self::update), refusing with `check`'s error (nothing written) an edited
+    /// record that breaks a rule of this storage's configuration.
+    #[maybe]
+    pub(super) async fn update_checked<T: Record>(
+        &self,
+        key: String,
+        mut edit: impl FnMut(&mut T),
+        check: impl Fn(&T) -> Result<()>,
+    ) -> Result<T> {
+        let mut backoff = Backoff::new();
         for _ in 0..self.config().max_update_attempts {
             let raw = self.read_raw(&key).await?;
             let (record, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
+            check(&record)?;
             let call = commands::compare_and_set(&key, raw.as_deref().unwrap_or_default(), &json);
             let reply: String = self.script(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(record);
             }
+            pause(backoff.next_wait()).await;
         }
         Err(self.contention(key))
     }

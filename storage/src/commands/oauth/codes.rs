@@ -6,6 +6,7 @@ use redis::ScriptInvocation;
 
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
+use crate::model::json_reason;
 use crate::model::oauth::codes::{code_issued_at, CodeRedemption};
 use crate::model::oauth::secrets::secret_hash;
 
@@ -41,8 +42,14 @@ pub fn code_redemption(
     let mut parts = reply.into_iter();
     Ok(match (parts.next().as_deref(), parts.next()) {
         (Some("redeemed"), Some(record)) => CodeRedemption::Redeemed(
-            serde_json::from_str(&record).map_err(|e| Error::corrupt(key, e))?,
+            serde_json::from_str(&record).map_err(|e| Error::corrupt(key, json_reason(&e)))?,
         ),
+        (Some("corrupt"), _) => {
+            return Err(Error::corrupt(
+                key,
+                "is not an authorization code record; left as it is",
+            ))
+        }
         (Some("replayed"), family) => CodeRedemption::Replayed {
             family: family.filter(|f| !f.is_empty()),
         },

@@ -75,16 +75,21 @@ pub fn poll_device(
 }
 
 /// Decodes the decide script's reply.
-pub fn device_decision(reply: String) -> DeviceDecision {
-    match reply.as_str() {
+pub fn device_decision(reply: String, key: &str) -> Result<DeviceDecision> {
+    Ok(match reply.as_str() {
         "ok" => DeviceDecision::Recorded,
         "unknown" => DeviceDecision::Unknown,
+        "corrupt" => return Err(corrupt_device(key)),
         _ => DeviceDecision::AlreadyDecided(reply),
-    }
+    })
+}
+
+fn corrupt_device(key: &str) -> Error {
+    Error::corrupt(key, "is not a device authorization record; left as it is")
 }
 
 /// Decodes the poll script's reply.
-pub fn device_poll(reply: Vec<String>) -> Result<DevicePoll> {
+pub fn device_poll(reply: Vec<String>, key: &str) -> Result<DevicePoll> {
     let mut parts = reply.into_iter();
     let status = parts.next().unwrap_or_default();
     Ok(match status.as_str() {
@@ -100,6 +105,7 @@ pub fn device_poll(reply: Vec<String>) -> Result<DevicePoll> {
         "redeemed" => DevicePoll::AlreadyRedeemed,
         "expired" => DevicePoll::Expired,
         "wrong_client" => DevicePoll::WrongClient,
+        "corrupt" => return Err(corrupt_device(key)),
         other => {
             return Err(Error::Protocol {
                 reason: format!("unexpected device poll reply `{other}`"),

@@ -129,7 +129,7 @@ impl RotationReply {
 }
 
 /// Decodes the rotation script's reply.
-pub fn rotation_reply(reply: Vec<String>, family: &str) -> Result<RotationReply> {
+pub fn rotation_reply(reply: Vec<String>, family: &str, key: &str) -> Result<RotationReply> {
     let mut parts = reply.into_iter();
     let status = parts.next().unwrap_or_default();
     let mut issued = |retry| RotationReply::Issued {
@@ -146,6 +146,12 @@ pub fn rotation_reply(reply: Vec<String>, family: &str) -> Result<RotationReply>
         "revoked" => RotationReply::Other(RefreshOutcome::Revoked),
         "wrong_client" => RotationReply::Other(RefreshOutcome::WrongClient),
         "unknown" => RotationReply::Other(RefreshOutcome::Unknown),
+        "corrupt" => {
+            return Err(Error::corrupt(
+                key,
+                "is not a refresh family record; left as it is",
+            ))
+        }
         other => {
             return Err(Error::Protocol {
                 reason: format!("unexpected rotation reply `{other}`"),

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::secrets::{random_token, secret_hash};
 use crate::error::{Error, Result};
-use crate::model::{Record, Secret, Timestamp};
+use crate::model::{validate, Record, Secret, Timestamp};
 
 /// What a client asks for when it registers (RFC 7591).
 #[derive(Clone, Debug, Default)]
@@ -86,10 +86,7 @@ impl Record for OAuthClient {
             return Err(Error::invalid("redirect_uris", "needs at least one URI"));
         }
         for uri in &self.redirect_uris {
-            let parsed = url::Url::parse(uri).map_err(|e| Error::invalid("redirect_uris", e))?;
-            if parsed.fragment().is_some() {
-                return Err(Error::invalid("redirect_uris", "must not have a fragment"));
-            }
+            validate::redirect_uri("redirect_uris", uri)?;
         }
         Ok(())
     }
@@ -106,8 +103,11 @@ pub struct RegisteredClient {
 }
 
 impl ClientRegistration {
-    /// The record to store and the secret to return.
+    /// The record to store and the secret to return. A `lifetime` must be at most ten years.
     pub fn into_client(self, now: Timestamp) -> Result<RegisteredClient> {
+        if let Some(lifetime) = self.lifetime {
+            validate::duration("lifetime", lifetime)?;
+        }
         let client_secret = if self.confidential {
             Some(Secret::new(random_token(32)?))
         } else {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::non_empty;
 use super::secrets::fill_random;
 use crate::error::{Error, Result};
+use crate::model::validate;
 
 /// A new authorization code: its issue time (Unix s, 8 bytes) and 24 random bytes. The time
 /// lets an unknown code be told apart from an expired one without storing anything.
@@ -45,8 +46,8 @@ pub struct CodeGrant {
 impl CodeGrant {
     /// Checks the grant before it is stored.
     pub fn check(&self) -> Result<()> {
-        non_empty("client_id", &self.client_id)?;
-        non_empty("redirect_uri", &self.redirect_uri)?;
+        validate::record_id("client_id", &self.client_id)?;
+        validate::redirect_uri("redirect_uri", &self.redirect_uri)?;
         non_empty("user", &self.user)?;
         match self.code_challenge_method.as_str() {
             "S256" | "plain" => non_empty("code_challenge", &self.code_challenge),

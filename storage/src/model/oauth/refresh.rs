@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::non_empty;
 use super::secrets::random_token;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{validate, Secret};
 
 /// A new refresh token of `family`: `{family}.{random}`, so the family (not a secret) is
@@ -48,6 +48,21 @@ impl RefreshGrant {
 /// When a family started at `now_ms` with `lifetime` ends, in Unix milliseconds.
 pub(crate) fn family_expiry_ms(now_ms: i64, lifetime: Duration) -> i64 {
     now_ms.saturating_add(i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A refresh family id as this crate makes them (base64url, part of a key); anything else
+/// (`*`, a path, a glob) is [`Error::Invalid`] naming `family`.
+pub(crate) fn check_family(family: &str) -> Result<()> {
+    let shaped = !family.is_empty()
+        && family.len() <= 64
+        && family
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if shaped {
+        Ok(())
+    } else {
+        Err(Error::invalid("family", "must be a family id this storage issued"))
+    }
 }
 
 /// A refresh token handed out: to the client, once. Only its hash is stored.

@@ -6,6 +6,7 @@ use crate::commands::create_with_ttl;
 use crate::commands::oauth::codes::{bind_code_family, code_redemption, consume_code};
 use crate::error::{Error, Result};
 use crate::model::oauth::codes::new_code;
+use crate::model::oauth::refresh::check_family;
 use crate::model::oauth::secrets::secret_hash;
 use crate::model::oauth::{CodeGrant, CodeRedemption};
 use crate::model::{Secret, Timestamp};
@@ -51,6 +52,7 @@ impl Storage {
     /// revoke it. Returns false if `code` is not a redeemed code. One round trip.
     #[operation]
     pub async fn bind_code_family(&self, code: &str, family: &str) -> Result<bool> {
+        check_family(family)?;
         let call = bind_code_family(self.keys(), code, family);
         let bound: u32 = self.script(&call).await?;
         Ok(bound == 1)

@@ -75,13 +75,15 @@ impl Storage {
     async fn decide_device(&self, user_code: &str, user: Option<&str>) -> Result<DeviceDecision> {
         let user_code = normalize_user_code(user_code)?;
         let keys = self.keys();
-        let lookup = get(&keys.device_user_code(&user_code));
-        let Some(device_hash) = self.cmd::<Option<String>>(&lookup).await? else {
+        let user_key = keys.device_user_code(&user_code);
+        let lookup = get(&user_key);
+        let found = self.read_cmd::<Option<String>>(&lookup).await;
+        let Some(device_hash) = found.map_err(|e| e.about(&user_key))? else {
             return Ok(DeviceDecision::Unknown);
         };
         let call = decide_device(keys, &device_hash, user);
         let reply: String = self.script(&call).await?;
-        Ok(device_decision(reply))
+        device_decision(reply, &keys.device_code(&device_hash))
     }
 
     /// A device's poll for its token: enforces the interval (`slow_down`), and reports an
@@ -90,6 +92,6 @@ impl Storage {
     pub async fn poll_device(&self, device_code: &str, client_id: &str) -> Result<DevicePoll> {
         let call = poll_device(self.keys(), device_code, client_id, now_ms());
         let reply: Vec<String> = self.script(&call).await?;
-        device_poll(reply)
+        device_poll(reply, &self.keys().device_code(&secret_hash(device_code)))
     }
 }

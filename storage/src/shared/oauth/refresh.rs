@@ -6,7 +6,9 @@ use crate::commands::oauth::refresh::{
     create_family, family_revocation, index_family, revoke_family, rotate_family, rotation_reply,
 };
 use crate::error::Result;
-use crate::model::oauth::refresh::{family_expiry_ms, family_of, new_refresh_token};
+use crate::model::oauth::refresh::{
+    check_family, family_expiry_ms, family_of, new_refresh_token,
+};
 use crate::model::oauth::secrets::{random_token, secret_hash};
 use crate::model::oauth::{now_ms, IssuedRefresh, RefreshGrant, RefreshOutcome};
 use crate::model::Secret;
@@ -60,7 +62,9 @@ impl Storage {
             client_id,
         );
         let reply: Vec<String> = self.script(&call).await?;
-        let outcome = rotation_reply(reply, family)?.into_outcome(family, Secret::new(successor));
+        let key = self.keys().oauth_family(family);
+        let outcome =
+            rotation_reply(reply, family, &key)?.into_outcome(family, Secret::new(successor));
         if let RefreshOutcome::Reused { family } = &outcome {
             tracing::warn!("refresh token reuse: family revoked");
             self.revoke_family(family).await?;
@@ -72,6 +76,7 @@ impl Storage {
     /// family was live. Two round trips (one if it issued no access token).
     #[operation]
     pub async fn revoke_family(&self, family: &str) -> Result<bool> {
+        check_family(family)?;
         let keys = self.keys();
         let call = revoke_family(keys, family);
         let reply: Vec<String> = self.script(&call).await?;

@@ -27,6 +27,6 @@ impl Storage {
     #[operation]
     pub async fn consume_state(&self, state: &str) -> Result<Option<String>> {
         let key = self.keys().oauth_state(&secret_hash(state));
-        self.cmd(&take(&key)).await
+        self.cmd(&take(&key)).await.map_err(|e| e.about(&key))
     }
 }

@@ -1,0 +1,58 @@
+//! Jittered exponential backoff between optimistic retries, so that writers who lost a race
+//! to each other do not all retry in the same instant and lose again ("full jitter": each
+//! wait is uniformly random up to a cap that doubles per attempt).
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The cap of the first wait.
+const FIRST_CAP: Duration = Duration::from_millis(1);
+/// The largest cap.
+const MAX_CAP: Duration = Duration::from_millis(64);
+
+/// The waits between the attempts of one optimistic write.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    cap: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Backoff { cap: FIRST_CAP }
+    }
+
+    /// How long to wait before the next attempt.
+    pub(crate) fn next_wait(&mut self) -> Duration {
+        let cap = self.cap;
+        self.cap = (cap * 2).min(MAX_CAP);
+        let nanos = u64::try_from(cap.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(random_u64() % nanos.saturating_add(1))
+    }
+}
+
+/// 64 random bits: std's per-process random hash seed, stirred by a counter. Not for
+/// secrets (those come from the operating system), only to spread retries and name holders.
+pub(crate) fn random_u64() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(NEXT.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_stay_under_a_doubling_cap_and_vary() {
+        let mut backoff = Backoff::new();
+        let waits: Vec<Duration> = (0..12).map(|_| backoff.next_wait()).collect();
+        for (i, wait) in waits.iter().enumerate() {
+            let cap = (FIRST_CAP * 2u32.pow(i as u32)).min(MAX_CAP);
+            assert!(*wait <= cap, "{i}: {wait:?} > {cap:?}");
+        }
+        let distinct: std::collections::HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 6, "jittered: {waits:?}");
+    }
+}
