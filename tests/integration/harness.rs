@@ -160,3 +160,76 @@ pub fn secret_hash(value: &str) -> String {
     use sha2::Digest;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(value.as_bytes()))
 }
+
+/// Every key of `config`'s key space (its prefix, and the OAuth keys spread by their own
+/// ids) with its type and sorted contents: what a test compares before and after a call
+/// that must change nothing, unaffected by the other tests sharing the server.
+pub fn dump_key_space(config: &StorageConfig) -> std::collections::BTreeMap<String, String> {
+    let mut connection = raw(config);
+    let keys = config.key_space();
+    let mut dump = std::collections::BTreeMap::new();
+    let spread = keys.prefix().replace(['{', '}'], "");
+    for prefix in [keys.prefix().to_owned(), spread] {
+        let pattern = format!("{}*", prefix.replace('[', "\\[").replace('*', "\\*"));
+        let found: Vec<String> = redis::cmd("KEYS")
+            .arg(&pattern)
+            .query(&mut connection)
+            .expect("KEYS");
+        for key in found {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&key)
+                .query(&mut connection)
+                .expect("TYPE");
+            let mut values: Vec<Vec<u8>> = match kind.as_str() {
+                "string" => vec![redis::cmd("GET")
+                    .arg(&key)
+                    .query(&mut connection)
+                    .unwrap_or_default()],
+                "set" => redis::cmd("SMEMBERS")
+                    .arg(&key)
+                    .query(&mut connection)
+                    .unwrap_or_default(),
+                "zset" => redis::cmd("ZRANGE")
+                    .arg(&key)
+                    .arg(0)
+                    .arg(-1)
+                    .arg("WITHSCORES")
+                    .query(&mut connection)
+                    .unwrap_or_default(),
+                "hash" => redis::cmd("HGETALL")
+                    .arg(&key)
+                    .query(&mut connection)
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            if kind != "zset" && kind != "hash" {
+                values.sort();
+            }
+            let text: Vec<String> = values
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect();
+            dump.insert(key, format!("{kind}: {}", text.join(" | ")));
+        }
+    }
+    dump
+}
+
+/// The keys whose content differs between two dumps (for a short failure message).
+pub fn changed_keys(
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut changed: Vec<String> = before
+        .iter()
+        .filter(|(key, value)| after.get(*key) != Some(value))
+        .map(|(key, _)| key.clone())
+        .collect();
+    changed.extend(
+        after
+            .keys()
+            .filter(|key| !before.contains_key(*key))
+            .cloned(),
+    );
+    changed
+}

@@ -8,6 +8,8 @@ mod certificates;
 pub(crate) mod locks;
 mod migration;
 pub(crate) mod oauth;
+#[cfg(test)]
+mod properties;
 mod proxies;
 mod routes;
 mod secret;

@@ -142,3 +142,46 @@ async fn bad_urls_are_invalid_input() {
         );
     }
 }
+
+/// Every URL form redis-rs accepts that can carry a password, and every public type that
+/// can print one: no password appears in `Debug` or `Display`, nor in the error of a
+/// connection that fails.
+#[maybe]
+#[maybe_test]
+async fn no_password_prints_in_any_url_form() {
+    let secret = "pw-Zq81-never-shown";
+    let forms = [
+        format!("redis://:{secret}@127.0.0.1:1/"),
+        format!("redis://gateway:{secret}@127.0.0.1:1/0"),
+        format!("rediss://gateway:{secret}@127.0.0.1:1/"),
+        format!("unix:///tmp/no-such-redis.sock?pass={secret}"),
+        format!("unix:///tmp/no-such-redis.sock?db=1&user=gw&pass={secret}"),
+        format!("redis+unix:///tmp/no-such-redis.sock?pass={secret}"),
+        format!("unix:///tmp/no-such-redis.sock?password={secret}"),
+    ];
+    for url in forms {
+        let config = StorageConfig::new(&url)
+            .unwrap()
+            .with_connect_timeout(Duration::from_millis(300));
+        // Without the `tls` feature a rediss:// storage cannot be made: that error counts.
+        let (storage, error) = match Storage::new(config.clone()) {
+            Ok(storage) => {
+                let error = storage.health_check().await;
+                (
+                    format!("{storage:?}"),
+                    error.expect_err("nothing listens there"),
+                )
+            }
+            Err(error) => (String::new(), error),
+        };
+        let shown = format!(
+            "{} {:?} {config:?} {storage} {error} {error:?}",
+            config.url, config.url
+        );
+        assert!(!shown.contains(secret), "{url}: {shown}");
+        assert!(
+            shown.contains("***"),
+            "{url}: the password is shown masked: {shown}"
+        );
+    }
+}

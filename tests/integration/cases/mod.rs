@@ -10,6 +10,7 @@ mod certificates;
 mod concurrency;
 mod connection;
 mod fixtures;
+mod hostile;
 mod initialization;
 mod locks;
 mod migration;

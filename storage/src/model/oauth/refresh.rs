@@ -61,7 +61,10 @@ pub(crate) fn check_family(family: &str) -> Result<()> {
     if shaped {
         Ok(())
     } else {
-        Err(Error::invalid("family", "must be a family id this storage issued"))
+        Err(Error::invalid(
+            "family",
+            "must be a family id this storage issued",
+        ))
     }
 }
 

@@ -6,9 +6,7 @@ use crate::commands::oauth::refresh::{
     create_family, family_revocation, index_family, revoke_family, rotate_family, rotation_reply,
 };
 use crate::error::Result;
-use crate::model::oauth::refresh::{
-    check_family, family_expiry_ms, family_of, new_refresh_token,
-};
+use crate::model::oauth::refresh::{check_family, family_expiry_ms, family_of, new_refresh_token};
 use crate::model::oauth::secrets::{random_token, secret_hash};
 use crate::model::oauth::{now_ms, IssuedRefresh, RefreshGrant, RefreshOutcome};
 use crate::model::Secret;
