@@ -125,6 +125,11 @@ pub struct StorageConfig {
     pub refresh_grace: Duration,
     /// How long a refresh token family lives from its first token. Default 30 days.
     pub refresh_family_ttl: Duration,
+    /// Whether this storage seeds the default proxies and routes. Default true, and a
+    /// gateway process must leave it so. Off only for tools that must look without writing
+    /// (an operator's `doctor` has to see that `localhost` is missing, not repair it
+    /// unasked); see [`without_seeding`](Self::without_seeding).
+    pub seed_defaults: bool,
     /// Whether a proxy may exclude `/` from authentication, which turns authentication off
     /// for its whole host. Default false: storing such a proxy is [`Error::Invalid`] naming
     /// `auth_excluded_paths`, so it cannot happen by a typo.
@@ -157,6 +162,7 @@ impl StorageConfig {
             refresh_family_ttl: Duration::from_secs(30 * 86_400),
             defaults_check_interval: Duration::from_secs(1),
             allow_root_auth_exclusion: false,
+            seed_defaults: true,
         })
     }
 
@@ -241,6 +247,13 @@ impl StorageConfig {
     /// Sets [`defaults_check_interval`](Self::defaults_check_interval).
     pub fn with_defaults_check_interval(mut self, interval: Duration) -> Self {
         self.defaults_check_interval = interval;
+        self
+    }
+
+    /// A storage that never writes the defaults, for inspection tools (see
+    /// [`seed_defaults`](Self::seed_defaults)).
+    pub fn without_seeding(mut self) -> Self {
+        self.seed_defaults = false;
         self
     }
 

@@ -4,6 +4,7 @@
 //!   combination, and the tests for `blocking` alone, `async` alone and both together, each a
 //!   separate cargo run (so a feature that only compiles when unified with the other fails),
 //!   then the `rediss://` test with `tls`.
+//!   `gwstore` (the operator's command line) is tested with them, running its binary.
 //! - `demo`: a blocking and an async component sharing one Redis, showing what each sees.
 //! - `bench`: this layer against raw redis-rs, a bridge and redis-benchmark, side by side.
 
@@ -86,6 +87,8 @@ fn check_both() -> Result<(), String> {
         "test-harness",
         "-p",
         "xtask",
+        "-p",
+        "gwstore",
     ])?;
     cargo(&["test", "-p", "storage", "--lib"])?;
     for features in FEATURE_SETS {

@@ -27,3 +27,11 @@ pub fn index_gaps(
         .arg(found);
     call
 }
+
+/// Removes the entries of `index` whose record (at `record_prefix` + member) is gone. Reply:
+/// how many.
+pub fn drop_dangling(index: &str, record_prefix: &str) -> ScriptInvocation<'static> {
+    let mut call = lua_script!("drop_dangling").prepare_invoke();
+    call.key(index).arg(record_prefix);
+    call
+}

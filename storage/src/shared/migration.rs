@@ -57,4 +57,21 @@ impl Storage {
         tracing::info!("migration finished: listings read the index sets alone");
         self.migration_status().await
     }
+
+    /// Removes every index entry whose record is gone (an old-layer process deleted the
+    /// record, or it was never written), in each family's index set and in the expiry
+    /// index. Records are never touched. Returns how many entries went, per family
+    /// (certificates count both their indexes). One round trip per index.
+    #[operation]
+    pub async fn drop_dangling_index_entries(&self) -> Result<FamilyCounts> {
+        let keys = self.keys();
+        let mut dropped = FamilyCounts::default();
+        for family in LegacyFamily::ALL {
+            let call = migration::drop_dangling(&family.index(keys), &family.record_prefix(keys));
+            *dropped.of(family) += self.script::<usize>(&call).await?;
+        }
+        let call = migration::drop_dangling(&keys.cert_expiry(), &keys.cert_record_prefix());
+        dropped.certificates += self.script::<usize>(&call).await?;
+        Ok(dropped)
+    }
 }

@@ -39,6 +39,9 @@ impl Storage {
     /// Snapshot, plan, write; again if another writer changed a record in between.
     #[maybe]
     pub(super) async fn seed(&self) -> Result<()> {
+        if !self.config().seed_defaults {
+            return Ok(());
+        }
         let keys = self.keys();
         let snapshot_cmd = mget(&seed::snapshot_keys(keys));
         let mut backoff = Backoff::new();

@@ -81,6 +81,14 @@ impl Record for OAuthClient {
     }
 
     fn normalize(&mut self) -> Result<()> {
+        OAuthClient::normalize(self)
+    }
+}
+
+impl OAuthClient {
+    /// Checks every rule (an id usable in a key, at least one redirect URI, each an OAuth
+    /// 2.1 redirect URI); the error names the first field that breaks one.
+    pub fn normalize(&mut self) -> Result<()> {
         crate::model::id_key("client_id", &self.client_id)?;
         if self.redirect_uris.is_empty() {
             return Err(Error::invalid("redirect_uris", "needs at least one URI"));
@@ -89,6 +97,19 @@ impl Record for OAuthClient {
             validate::redirect_uri("redirect_uris", uri)?;
         }
         Ok(())
+    }
+
+    /// How long the registration has left at `now`: `None` for ever, [`Error::Invalid`]
+    /// naming `expires_at` if it is over.
+    pub(crate) fn remaining_lifetime(&self, now: Timestamp) -> Result<Option<Duration>> {
+        let Some(expires_at) = &self.expires_at else {
+            return Ok(None);
+        };
+        let left = (expires_at.instant() - now.instant())
+            .to_std()
+            .map_err(|_| Error::invalid("expires_at", "is in the past"))?;
+        validate::duration("expires_at", left)?;
+        Ok(Some(left))
     }
 }
 

@@ -38,6 +38,30 @@ impl Storage {
         }
     }
 
+    /// Stores `client` as it is, replacing any client with its id: for restoring a backup or
+    /// moving clients to another Redis (new clients go through
+    /// [`register_client`](Self::register_client), which makes their id and secret). A
+    /// client with an `expires_at` keeps it as the record's TTL; one already expired is
+    /// [`Error::Invalid`] naming `expires_at`. One round trip.
+    #[operation]
+    pub async fn store_client(&self, mut client: OAuthClient) -> Result<OAuthClient> {
+        let lifetime = client.remaining_lifetime(Timestamp::now())?;
+        let json = model::encode(&mut client)?;
+        let keys = self.keys();
+        let id = &client.client_id;
+        let call = put_indexed(
+            &keys.oauth_client(id),
+            &keys.oauth_client_index(),
+            id,
+            &json,
+            Put::Replace,
+            lifetime,
+        );
+        let reply: String = self.script(&call).await?;
+        WriteOutcome::parse(&reply)?;
+        Ok(client)
+    }
+
     /// The client `client_id`, if registered (and not expired). One round trip.
     #[operation]
     pub async fn get_client(&self, client_id: &str) -> Result<Option<OAuthClient>> {

@@ -1,0 +1,263 @@
+//! `gwstore doctor`: everything that is wrong with the store, and the safe repairs.
+//!
+//! The checks only read (through a storage that never seeds). `--fix` applies only repairs
+//! that cannot lose anything: re-index (adds index entries), re-seed (creates missing
+//! defaults and adds the excluded paths `localhost` needs), drop index entries whose record
+//! is gone. It never deletes or rewrites a record of anyone's.
+
+use std::time::Duration;
+
+use storage::blocking::Storage;
+use storage::{CorruptRecord, DEFAULT_PROXIES, DEFAULT_ROUTES};
+
+use crate::terminal::{paint, progress, BAD, GOOD, WARN};
+use crate::{looking, seeding, Cli, Outcome};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Apply the safe repairs (re-index, re-seed, drop dangling index entries), then check
+    /// again.
+    #[arg(long)]
+    fix: bool,
+    /// Report certificates that expire within this many days.
+    #[arg(long, default_value_t = 30)]
+    days: u64,
+}
+
+/// One thing found wrong.
+struct Finding {
+    what: String,
+    /// The repair `--fix` applies, if there is a safe one.
+    fix: Option<&'static str>,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<Outcome, String> {
+    let storage = looking(cli)?;
+    let findings = check(&storage, args)?;
+    if !args.fix || findings.iter().all(|f| f.fix.is_none()) {
+        return Ok(report(&findings));
+    }
+    report(&findings);
+    println!("\nrepairing: re-index, re-seed, drop dangling index entries");
+    let fixer = seeding(cli)?;
+    fixer.initialize().map_err(|e| e.to_string())?;
+    fixer.reindex().map_err(|e| e.to_string())?;
+    let dropped = fixer
+        .drop_dangling_index_entries()
+        .map_err(|e| e.to_string())?;
+    println!("dropped {} dangling index entries\n", dropped.total());
+    Ok(report(&check(&storage, args)?))
+}
+
+fn report(findings: &[Finding]) -> Outcome {
+    if findings.is_empty() {
+        println!("{}", paint("healthy: nothing to report", GOOD));
+        return Outcome::Clean;
+    }
+    for finding in findings {
+        let fix = finding
+            .fix
+            .map_or(String::new(), |fix| format!(" (--fix: {fix})"));
+        println!("{} {}{fix}", paint("finding", WARN), finding.what);
+    }
+    println!("{} finding(s)", findings.len());
+    Outcome::Findings
+}
+
+fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
+    let error = |e: storage::Error| e.to_string();
+    let bar = progress(5);
+    let mut findings = Vec::new();
+
+    bar.set_message("records");
+    let proxies = storage.list_proxy_targets().map_err(error)?;
+    let routes = storage.list_all_routes().map_err(error)?;
+    let certs = storage.list_certificates().map_err(error)?;
+    let auth = storage.list_auth_configs().map_err(error)?;
+    let clients = storage.list_clients().map_err(error)?;
+    for corrupt in [
+        &proxies.corrupt,
+        &routes.corrupt,
+        &certs.corrupt,
+        &auth.corrupt,
+        &clients.corrupt,
+    ] {
+        findings.extend(corrupt.iter().map(corrupt_finding));
+    }
+    bar.inc(1);
+
+    bar.set_message("indexes");
+    let status = storage.migration_status().map_err(error)?;
+    for (family, unindexed, dangling) in [
+        ("proxies", status.unindexed.proxies, status.dangling.proxies),
+        ("routes", status.unindexed.routes, status.dangling.routes),
+        (
+            "certificates",
+            status.unindexed.certificates,
+            status.dangling.certificates,
+        ),
+        (
+            "auth configs",
+            status.unindexed.auth_configs,
+            status.dangling.auth_configs,
+        ),
+    ] {
+        if unindexed > 0 {
+            findings.push(Finding {
+                what: format!("{unindexed} {family} missing from their index set"),
+                fix: Some("re-index"),
+            });
+        }
+        if dangling > 0 {
+            findings.push(Finding {
+                what: format!("{dangling} {family} index entries name no record"),
+                fix: Some("drop dangling entries"),
+            });
+        }
+    }
+    bar.inc(1);
+
+    bar.set_message("expiry index");
+    let scores = expiry_scores(storage)?;
+    for cert in &certs.records {
+        let own = cert.expires_at.as_ref().map(|t| t.instant().timestamp());
+        let indexed = scores.get(&cert.cert_name).copied();
+        if own != indexed {
+            findings.push(Finding {
+                what: format!(
+                    "expiry index says {} for `{}`, its record says {}",
+                    indexed.map_or("nothing".into(), |s| s.to_string()),
+                    cert.cert_name,
+                    own.map_or("no expiry".into(), |s| s.to_string()),
+                ),
+                fix: own.is_some().then_some("re-index"),
+            });
+        }
+    }
+    bar.inc(1);
+
+    bar.set_message("defaults");
+    for default in DEFAULT_PROXIES {
+        match proxies
+            .records
+            .iter()
+            .find(|p| p.proxy_hostname == default.hostname)
+        {
+            None => findings.push(Finding {
+                what: format!("default proxy `{}` is missing", default.hostname),
+                fix: Some("re-seed"),
+            }),
+            Some(proxy) => {
+                let missing: Vec<&str> = default
+                    .auth_excluded_paths
+                    .iter()
+                    .copied()
+                    .filter(|path| !proxy.is_auth_excluded(path))
+                    .collect();
+                if !missing.is_empty() {
+                    findings.push(Finding {
+                        what: format!(
+                            "`{}` does not exclude {missing:?} from authentication: OAuth \
+                             endpoints demand a token",
+                            default.hostname
+                        ),
+                        fix: Some("re-seed"),
+                    });
+                }
+            }
+        }
+    }
+    for default in DEFAULT_ROUTES {
+        if !routes
+            .records
+            .iter()
+            .any(|r| r.route_id == default.route_id)
+        {
+            findings.push(Finding {
+                what: format!("default route `{}` is missing", default.route_id),
+                fix: Some("re-seed"),
+            });
+        }
+    }
+    bar.inc(1);
+
+    bar.set_message("certificates due");
+    let within = Duration::from_secs(args.days.saturating_mul(86_400));
+    let until = std::time::SystemTime::now() + within;
+    for cert in &certs.records {
+        let Some(expires) = &cert.expires_at else {
+            continue;
+        };
+        let due = std::time::SystemTime::from(expires.instant()) <= until;
+        if due {
+            findings.push(Finding {
+                what: format!(
+                    "certificate `{}` ({}) {} {expires} (due within {} days)",
+                    cert.cert_name,
+                    cert.domains.join(", "),
+                    if std::time::SystemTime::from(expires.instant())
+                        <= std::time::SystemTime::now()
+                    {
+                        "expired"
+                    } else {
+                        "expires"
+                    },
+                    args.days
+                ),
+                fix: None,
+            });
+        }
+    }
+    bar.inc(1);
+    bar.finish_and_clear();
+    if cluster_enabled(storage)? {
+        findings.push(Finding {
+            what: "Redis Cluster: slot checks of atomic operations are not implemented in \
+                   this version"
+                .to_owned(),
+            fix: None,
+        });
+    }
+    Ok(findings)
+}
+
+fn corrupt_finding(corrupt: &CorruptRecord) -> Finding {
+    Finding {
+        what: format!(
+            "{} {}: {} (left as it is: fix or delete it by hand)",
+            paint("corrupt", BAD),
+            corrupt.key,
+            corrupt.reason
+        ),
+        fix: None,
+    }
+}
+
+fn raw(storage: &Storage) -> Result<redis::Connection, String> {
+    redis::Client::open(storage.config().url.expose())
+        .and_then(|client| client.get_connection())
+        .map_err(|e| format!("raw connection: {e}"))
+}
+
+/// The expiry index as stored: certificate name to score.
+fn expiry_scores(storage: &Storage) -> Result<std::collections::HashMap<String, i64>, String> {
+    let pairs: Vec<(String, f64)> = redis::cmd("ZRANGE")
+        .arg(storage.keys().cert_expiry())
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut raw(storage)?)
+        .map_err(|e| format!("reading the expiry index: {e}"))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(name, score)| (name, score as i64))
+        .collect())
+}
+
+fn cluster_enabled(storage: &Storage) -> Result<bool, String> {
+    let info: String = redis::cmd("INFO")
+        .arg("cluster")
+        .query(&mut raw(storage)?)
+        .map_err(|e| format!("INFO cluster: {e}"))?;
+    Ok(info.contains("cluster_enabled:1"))
+}

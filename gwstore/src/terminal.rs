@@ -1,0 +1,70 @@
+//! What a person at a terminal sees: colour and progress only on a terminal, tables that
+//! line up, errors that say what to do next. Scripts get plain text.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// `text` in `colour` (an ANSI SGR code) when stdout is a terminal, else as it is.
+pub fn paint(text: &str, colour: &str) -> String {
+    if std::io::stdout().is_terminal() {
+        format!("\x1b[{colour}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Red.
+pub const BAD: &str = "31";
+/// Yellow.
+pub const WARN: &str = "33";
+/// Green.
+pub const GOOD: &str = "32";
+
+/// An error for stderr.
+pub fn error_line(error: &str) -> String {
+    let prefix = if std::io::stderr().is_terminal() {
+        "\x1b[31merror:\x1b[0m"
+    } else {
+        "error:"
+    };
+    format!("{prefix} {error}")
+}
+
+/// A progress bar over `steps` steps, drawn only when stderr is a terminal.
+pub fn progress(steps: u64) -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(steps), target);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Rows as a table with a header, columns padded to their widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = vec![line(header.to_vec())];
+    out.extend(
+        rows.iter()
+            .map(|row| line(row.iter().map(String::as_str).collect())),
+    );
+    out.join("\n")
+}

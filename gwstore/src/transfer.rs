@@ -1,0 +1,365 @@
+//! `gwstore export` and `gwstore import`: the configuration as JSON lines.
+//!
+//! The first line names the format and its version; each other line is one record:
+//! `{"family": "...", "id": "...", "record": {...}}`, families in a fixed order and records
+//! by id, so the same store always exports the same text, and an export imported into an
+//! empty Redis exports again to the same text. Secret material (certificate PEMs, a proxy's
+//! GitHub client secret) is written as `null` unless `--include-secrets`, and the header's
+//! `"secrets"` says which. Client secrets are exported as the hashes the store keeps.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+
+use serde_json::{json, Map, Value};
+use storage::blocking::Storage;
+use storage::oauth::OAuthClient;
+use storage::{AuthConfig, Certificate, ProxyTarget, Route};
+
+use crate::terminal::{paint, progress, BAD, GOOD, WARN};
+use crate::Outcome;
+
+/// What the first line says.
+const FORMAT: &str = "gwstore-export";
+/// The version this tool writes and reads.
+const VERSION: u64 = 1;
+/// Secret material, written as `null` without `--include-secrets`.
+const SECRET_FIELDS: [&str; 3] = ["fullchain_pem", "private_key_pem", "github_client_secret"];
+
+#[derive(clap::Args, Debug)]
+pub struct ExportArgs {
+    /// Where to write; standard output if not given.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Include secret material: certificate PEMs and proxies' GitHub client secrets.
+    #[arg(long)]
+    include_secrets: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The export to read; `-` for standard input.
+    input: PathBuf,
+    /// Write the plan's new records (each one atomically). Without it, only the plan shows.
+    #[arg(long)]
+    apply: bool,
+    /// With --apply, also replace records that differ from the file's.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+/// One record of the file, typed.
+enum Entry {
+    Proxy(Box<ProxyTarget>),
+    Route(Route),
+    Certificate(Certificate),
+    AuthConfig(AuthConfig),
+    Client(OAuthClient),
+}
+
+impl Entry {
+    fn family(&self) -> &'static str {
+        match self {
+            Entry::Proxy(_) => "proxy",
+            Entry::Route(_) => "route",
+            Entry::Certificate(_) => "certificate",
+            Entry::AuthConfig(_) => "auth_config",
+            Entry::Client(_) => "client",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Entry::Proxy(p) => &p.proxy_hostname,
+            Entry::Route(r) => &r.route_id,
+            Entry::Certificate(c) => &c.cert_name,
+            Entry::AuthConfig(a) => &a.id,
+            Entry::Client(c) => &c.client_id,
+        }
+    }
+
+    fn record(&self) -> Value {
+        let value = match self {
+            Entry::Proxy(p) => serde_json::to_value(p),
+            Entry::Route(r) => serde_json::to_value(r),
+            Entry::Certificate(c) => serde_json::to_value(c),
+            Entry::AuthConfig(a) => serde_json::to_value(a),
+            Entry::Client(c) => serde_json::to_value(c),
+        };
+        value.unwrap_or_default()
+    }
+
+    /// The line for this record, its secret material left out (as `null`) unless
+    /// `secrets`; the header says which.
+    fn line(&self, secrets: bool) -> String {
+        let mut record = self.record();
+        if !secrets {
+            for field in SECRET_FIELDS {
+                if record.get(field).is_some() {
+                    record[field] = Value::Null;
+                }
+            }
+        }
+        json!({ "family": self.family(), "id": self.id(), "record": record }).to_string()
+    }
+
+    fn parse(line: &Value) -> Result<Entry, String> {
+        let family = line["family"].as_str().ok_or("no `family`")?;
+        let id = line["id"].as_str().ok_or("no `id`")?;
+        let record = line["record"].clone();
+        let bad = |e: serde_json::Error| format!("`record`: {e}");
+        let invalid = |e: storage::Error| e.to_string();
+        let entry = match family {
+            "proxy" => {
+                let mut proxy: ProxyTarget = serde_json::from_value(record).map_err(bad)?;
+                proxy.normalize().map_err(invalid)?;
+                Entry::Proxy(Box::new(proxy))
+            }
+            "route" => {
+                let mut route: Route = serde_json::from_value(record).map_err(bad)?;
+                route.normalize().map_err(invalid)?;
+                Entry::Route(route)
+            }
+            "certificate" => {
+                let mut cert: Certificate = serde_json::from_value(record).map_err(bad)?;
+                cert.normalize().map_err(invalid)?;
+                Entry::Certificate(cert)
+            }
+            "auth_config" => {
+                let mut config: AuthConfig = serde_json::from_value(record).map_err(bad)?;
+                config.id = id.to_owned();
+                config.normalize().map_err(invalid)?;
+                Entry::AuthConfig(config)
+            }
+            "client" => {
+                let mut client: OAuthClient = serde_json::from_value(record).map_err(bad)?;
+                client.normalize().map_err(invalid)?;
+                Entry::Client(client)
+            }
+            other => return Err(format!("unknown family `{other}`")),
+        };
+        if entry.id() != id {
+            return Err(format!(
+                "`id` {id} does not name the record ({})",
+                entry.id()
+            ));
+        }
+        Ok(entry)
+    }
+
+    /// What the store holds under this record's id, as this tool would export it.
+    fn stored(&self, storage: &Storage) -> Result<Option<Value>, String> {
+        let found = match self {
+            Entry::Proxy(p) => storage
+                .get_proxy_target(&p.proxy_hostname)
+                .map(|r| r.map(|p| Entry::Proxy(Box::new(p)))),
+            Entry::Route(r) => storage.get_route(&r.route_id).map(|r| r.map(Entry::Route)),
+            Entry::Certificate(c) => storage
+                .get_certificate(&c.cert_name)
+                .map(|r| r.map(Entry::Certificate)),
+            Entry::AuthConfig(a) => storage
+                .get_auth_config(&a.id)
+                .map(|r| r.map(Entry::AuthConfig)),
+            Entry::Client(c) => storage
+                .get_client(&c.client_id)
+                .map(|r| r.map(Entry::Client)),
+        };
+        Ok(found
+            .map_err(|e| e.to_string())?
+            .map(|entry| entry.record()))
+    }
+
+    fn write(self, storage: &Storage) -> storage::Result<()> {
+        match self {
+            Entry::Proxy(p) => storage.store_proxy_target(*p).map(drop),
+            Entry::Route(r) => storage.store_route(r).map(drop),
+            Entry::Certificate(c) => storage.store_certificate(c).map(drop),
+            Entry::AuthConfig(a) => storage.store_auth_config(a).map(drop),
+            Entry::Client(c) => storage.store_client(c).map(drop),
+        }
+    }
+}
+
+pub fn export(storage: &Storage, args: &ExportArgs) -> Result<Outcome, String> {
+    let error = |e: storage::Error| e.to_string();
+    let bar = progress(5);
+    let mut entries = Vec::new();
+    let mut corrupt = Vec::new();
+    bar.set_message("proxies");
+    let listing = storage.list_proxy_targets().map_err(error)?;
+    corrupt.extend(listing.corrupt);
+    entries.extend(
+        listing
+            .records
+            .into_iter()
+            .map(|p| Entry::Proxy(Box::new(p))),
+    );
+    bar.inc(1);
+    bar.set_message("routes");
+    let listing = storage.list_all_routes().map_err(error)?;
+    corrupt.extend(listing.corrupt);
+    let mut routes: Vec<Route> = listing.records;
+    routes.sort_by(|a, b| a.route_id.cmp(&b.route_id));
+    entries.extend(routes.into_iter().map(Entry::Route));
+    bar.inc(1);
+    bar.set_message("certificates");
+    let listing = storage.list_certificates().map_err(error)?;
+    corrupt.extend(listing.corrupt);
+    entries.extend(listing.records.into_iter().map(Entry::Certificate));
+    bar.inc(1);
+    bar.set_message("auth configs");
+    let listing = storage.list_auth_configs().map_err(error)?;
+    corrupt.extend(listing.corrupt);
+    let mut configs = listing.records;
+    configs.sort_by(|a, b| a.id.cmp(&b.id));
+    entries.extend(configs.into_iter().map(Entry::AuthConfig));
+    bar.inc(1);
+    bar.set_message("clients");
+    let listing = storage.list_clients().map_err(error)?;
+    corrupt.extend(listing.corrupt);
+    entries.extend(listing.records.into_iter().map(Entry::Client));
+    bar.finish_and_clear();
+
+    let mut text = json!({ "format": FORMAT, "version": VERSION, "secrets": args.include_secrets })
+        .to_string();
+    text.push('\n');
+    for entry in &entries {
+        text.push_str(&entry.line(args.include_secrets));
+        text.push('\n');
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| e.to_string())?,
+    }
+    eprintln!("exported {} records", entries.len());
+    if corrupt.is_empty() {
+        return Ok(Outcome::Clean);
+    }
+    eprintln!("{} corrupt records were left out:", corrupt.len());
+    for record in &corrupt {
+        eprintln!("  {}: {}", record.key, record.reason);
+    }
+    Ok(Outcome::Findings)
+}
+
+pub fn import(storage: &Storage, args: &ImportArgs) -> Result<Outcome, String> {
+    let entries = read(&args.input)?;
+    let mut plan = Vec::new();
+    for entry in entries {
+        let action = match entry.stored(storage)? {
+            None => Action::Create,
+            Some(stored) if stored == entry.record() => Action::Unchanged,
+            Some(_) => Action::Conflict,
+        };
+        plan.push((entry, action));
+    }
+    let count = |wanted: Action| plan.iter().filter(|(_, a)| *a == wanted).count();
+    let (creates, unchanged, conflicts) = (
+        count(Action::Create),
+        count(Action::Unchanged),
+        count(Action::Conflict),
+    );
+    for (entry, action) in &plan {
+        let shown = match action {
+            Action::Create => paint("create", GOOD),
+            Action::Unchanged => "same  ".to_owned(),
+            Action::Conflict => paint("differs", WARN),
+        };
+        println!("{shown} {} {}", entry.family(), entry.id());
+    }
+    println!(
+        "plan: {creates} to create, {unchanged} unchanged, {conflicts} that differ from the store{}",
+        if args.overwrite { " (to overwrite)" } else { " (kept)" }
+    );
+    if !args.apply {
+        println!("nothing written; run again with --apply to write");
+        return Ok(Outcome::Clean);
+    }
+    let mut written = 0;
+    let mut failures = Vec::new();
+    for (entry, action) in plan {
+        let write = action == Action::Create || (action == Action::Conflict && args.overwrite);
+        if !write {
+            continue;
+        }
+        let name = format!("{} {}", entry.family(), entry.id());
+        match entry.write(storage) {
+            Ok(()) => written += 1,
+            Err(error) => failures.push(format!("{name}: {error}")),
+        }
+    }
+    println!("wrote {written} records");
+    for failure in &failures {
+        println!("{} {failure}", paint("failed", BAD));
+    }
+    let kept = if args.overwrite { 0 } else { conflicts };
+    if kept > 0 {
+        println!("{kept} records that differ were kept; pass --overwrite to replace them");
+    }
+    Ok(if failures.is_empty() && kept == 0 {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Create,
+    Unchanged,
+    Conflict,
+}
+
+/// Every line of `input`, parsed and validated: one bad line and nothing is written.
+fn read(input: &PathBuf) -> Result<Vec<Entry>, String> {
+    let reader: Box<dyn Read> = if input.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(input)
+                .map_err(|e| format!("cannot read {}: {e}", input.display()))?,
+        )
+    };
+    let mut lines = BufReader::new(reader).lines();
+    let header = lines
+        .next()
+        .ok_or("the file is empty: expected a gwstore export")?
+        .map_err(|e| e.to_string())?;
+    let header: Map<String, Value> = serde_json::from_str(&header)
+        .map_err(|_| "line 1 is not a gwstore export header".to_owned())?;
+    if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
+        return Err("line 1 does not name the gwstore-export format".to_owned());
+    }
+    let version = header.get("version").and_then(Value::as_u64);
+    if version != Some(VERSION) {
+        return Err(format!(
+            "export format version {version:?}; this gwstore reads version {VERSION}"
+        ));
+    }
+    let mut entries = Vec::new();
+    let mut errors = Vec::new();
+    for (number, line) in lines.enumerate() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<Value>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|value| Entry::parse(&value));
+        match parsed {
+            Ok(entry) => entries.push(entry),
+            Err(error) => errors.push(format!("line {}: {error}", number + 2)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(entries)
+    } else {
+        Err(format!(
+            "nothing imported: the file has {} invalid record(s):\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        ))
+    }
+}

@@ -1,0 +1,271 @@
+//! The binary as an operator runs it, against a real redis-server loaded with the legacy
+//! deployment's records and a corrupt one: every command, every exit code, and the
+//! export/import round trip.
+
+use std::collections::BTreeMap;
+
+use assert_cmd::Command;
+use storage::oauth::ClientRegistration;
+use test_harness::{fixtures, RedisServer};
+
+/// A server holding the legacy deployment (with its broken proxy) and a registered client.
+fn legacy_store() -> (RedisServer, String) {
+    let server = RedisServer::start();
+    fixtures::load_deployment(&mut server.raw(), "");
+    // Registered by a storage that does not seed, so the store stays as the old layer left it.
+    let config = storage::StorageConfig::new(&server.url())
+        .unwrap()
+        .without_seeding();
+    let registered = storage::blocking::Storage::new(config)
+        .and_then(|s| {
+            s.register_client(ClientRegistration {
+                client_name: "cli-test".into(),
+                redirect_uris: vec!["https://app.example/cb".into()],
+                confidential: true,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    let secret = registered.client_secret.unwrap().expose().to_owned();
+    (server, secret)
+}
+
+fn gwstore(server: &RedisServer) -> Command {
+    let mut command = Command::cargo_bin("gwstore").unwrap();
+    command.env("REDIS_URL", server.url());
+    command
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(server: &RedisServer, args: &[&str]) -> Run {
+    let output = gwstore(server).args(args).output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Every key and value, to compare before and after a command that must not write.
+fn dump(server: &RedisServer) -> BTreeMap<String, String> {
+    let mut raw = server.raw();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut raw).unwrap();
+    keys.into_iter()
+        .map(|key| {
+            let value: String = redis::cmd("DUMP")
+                .arg(&key)
+                .query::<Vec<u8>>(&mut raw)
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default();
+            (key, value)
+        })
+        .collect()
+}
+
+#[test]
+fn doctor_finds_what_is_wrong_writes_nothing_and_fixes_only_what_is_safe() {
+    let (server, _) = legacy_store();
+    let before = dump(&server);
+    let found = run(&server, &["doctor"]);
+    assert_eq!(found.code, 1, "{}", found.stdout);
+    for expected in [
+        "proxy:broken.example.com",
+        "missing from their index set",
+        "does not exclude",
+        "default route `authorize` is missing",
+        "expiry index says nothing for `example-cert`",
+        "certificate `example-cert`",
+    ] {
+        assert!(
+            found.stdout.contains(expected),
+            "no `{expected}` in:\n{}",
+            found.stdout
+        );
+    }
+    assert_eq!(dump(&server), before, "doctor without --fix wrote");
+
+    let fixed = run(&server, &["doctor", "--fix"]);
+    assert_eq!(
+        fixed.code, 1,
+        "a corrupt record and a due certificate remain"
+    );
+    let (_, after) = fixed
+        .stdout
+        .split_once("repairing:")
+        .expect("--fix says what it repairs");
+    assert!(!after.contains("does not exclude"), "{after}");
+    assert!(!after.contains("is missing"), "{after}");
+    assert!(!after.contains("index set"), "{after}");
+    let broken: String = redis::cmd("GET")
+        .arg("proxy:broken.example.com")
+        .query(&mut server.raw())
+        .unwrap();
+    assert_eq!(
+        broken,
+        fixtures::record("proxy:broken.example.com").text(),
+        "never rewritten"
+    );
+
+    // What remains is for a person: once they dealt with it, the store is healthy.
+    let _: () = redis::cmd("DEL")
+        .arg("proxy:broken.example.com")
+        .arg("cert:example-cert")
+        .query(&mut server.raw())
+        .unwrap();
+    let healthy = run(&server, &["doctor", "--fix"]);
+    assert_eq!(healthy.code, 0, "{}", healthy.stdout);
+    assert!(healthy.stdout.contains("healthy"));
+}
+
+#[test]
+fn a_redis_that_cannot_be_reached_exits_2_and_says_what_to_do() {
+    let mut command = Command::cargo_bin("gwstore").unwrap();
+    let output = command
+        .args(["--url", "redis://127.0.0.1:1/", "doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--url or REDIS_URL"), "{stderr}");
+}
+
+#[test]
+fn inspect_lists_each_family_shows_corrupt_records_and_no_secret() {
+    let (server, client_secret) = legacy_store();
+    let proxies = run(&server, &["inspect", "proxies"]);
+    assert_eq!(proxies.code, 1, "a corrupt proxy is a finding");
+    assert!(proxies.stdout.contains("api.example.com"));
+    assert!(proxies.stdout.contains("corrupt proxy:broken.example.com"));
+    let routes = run(&server, &["inspect", "routes"]);
+    assert_eq!(routes.code, 0);
+    assert!(routes.stdout.contains("admin-api") && routes.stdout.contains("metrics"));
+    let certs = run(&server, &["inspect", "certs"]);
+    assert_eq!(certs.code, 0);
+    assert!(certs.stdout.contains("example-cert") && certs.stdout.contains(" B"));
+    let json = run(&server, &["inspect", "certs", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        doc["records"][0]["private_key_pem"]["bytes"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let clients = run(&server, &["inspect", "clients", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&clients.stdout).unwrap();
+    assert_eq!(doc["records"][0]["client_secret_hash"], "hashed");
+    let configs = run(&server, &["inspect", "auth-configs"]);
+    assert_eq!(configs.code, 0);
+    let everything = [proxies, certs, json, clients]
+        .iter()
+        .map(|r| format!("{}{}", r.stdout, r.stderr))
+        .collect::<String>();
+    for secret in ["MIIEfake", "MIIBfake", "s3cr3t", client_secret.as_str()] {
+        assert!(!everything.contains(secret), "{secret} was printed");
+    }
+}
+
+#[test]
+fn migrate_shows_the_plan_asks_and_finishes() {
+    let (server, _) = legacy_store();
+    let status = run(&server, &["migrate", "status"]);
+    assert_eq!(status.code, 0);
+    assert!(status.stdout.contains("phase: mixed"));
+    assert!(status
+        .stdout
+        .contains("not indexed: 3 proxies, 3 routes, 1 certificates"));
+    let refused = run(&server, &["migrate", "finish"]);
+    assert_eq!(refused.code, 2, "no terminal to ask, no --yes");
+    assert!(refused.stdout.contains("finish will"));
+    assert!(refused.stderr.contains("--yes"));
+    let phase: Option<String> = redis::cmd("GET")
+        .arg("meta:migration")
+        .query(&mut server.raw())
+        .unwrap();
+    assert_eq!(phase, None, "refused means not finished");
+    let finished = run(&server, &["migrate", "finish", "--yes"]);
+    assert_eq!(finished.code, 0, "{}{}", finished.stdout, finished.stderr);
+    assert!(finished.stdout.contains("phase: finished"));
+    assert!(finished
+        .stdout
+        .contains("not indexed: 0 proxies, 0 routes, 0 certificates"));
+}
+
+#[test]
+fn export_then_import_into_an_empty_redis_then_export_gives_the_same_text() {
+    let (source, _) = legacy_store();
+    for secrets in [false, true] {
+        let mut args = vec!["export"];
+        if secrets {
+            args.push("--include-secrets");
+        }
+        let first = run(&source, &args);
+        assert_eq!(first.code, 1, "the corrupt proxy is reported and left out");
+        assert!(first.stderr.contains("proxy:broken.example.com"));
+        assert_eq!(first.stdout.contains("MIIEfake"), secrets);
+        let file =
+            std::env::temp_dir().join(format!("gwstore-export-{}-{secrets}", std::process::id()));
+        std::fs::write(&file, &first.stdout).unwrap();
+        let path = file.display().to_string();
+
+        let target = RedisServer::start();
+        let plan = run(&target, &["import", &path]);
+        assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+        assert!(plan.stdout.contains("nothing written"));
+        assert!(dump(&target).is_empty(), "the plan alone writes nothing");
+        let applied = run(&target, &["import", &path, "--apply"]);
+        assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+        let again = run(&target, &["export"]);
+        let again = if secrets {
+            run(&target, &["export", "--include-secrets"])
+        } else {
+            again
+        };
+        assert_eq!(again.stdout, first.stdout);
+
+        // A record that differs is kept, and named, unless --overwrite.
+        let _: () = redis::cmd("SET")
+            .arg("route:token")
+            .arg(r#"{"route_id":"token","path_pattern":"/token","target_type":"url","target_value":"http://other:1","priority":95,"created_at":"2026-01-01T00:00:00"}"#)
+            .query(&mut target.raw())
+            .unwrap();
+        let kept = run(&target, &["import", &path, "--apply"]);
+        assert_eq!(kept.code, 1);
+        assert!(
+            kept.stdout.contains("differs route token"),
+            "{}",
+            kept.stdout
+        );
+        assert!(kept.stdout.contains("--overwrite"));
+        let replaced = run(&target, &["import", &path, "--apply", "--overwrite"]);
+        assert_eq!(replaced.code, 0, "{}", replaced.stdout);
+        let _ = std::fs::remove_file(&file);
+    }
+}
+
+#[test]
+fn an_invalid_export_is_refused_whole() {
+    let target = RedisServer::start();
+    let file = std::env::temp_dir().join(format!("gwstore-bad-{}", std::process::id()));
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"format\":\"gwstore-export\",\"version\":1,\"secrets\":false}\n",
+            "{\"family\":\"route\",\"id\":\"ok\",\"record\":{\"route_id\":\"ok\",\"path_pattern\":\"/ok\",\"target_type\":\"url\",\"target_value\":\"http://a:1\",\"priority\":1}}\n",
+            "{\"family\":\"proxy\",\"id\":\"a/b\",\"record\":{\"proxy_hostname\":\"a/b\",\"target_url\":\"http://b:1\"}}\n",
+        ),
+    )
+    .unwrap();
+    let refused = run(&target, &["import", &file.display().to_string(), "--apply"]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("line 3"), "{}", refused.stderr);
+    assert!(
+        dump(&target).is_empty(),
+        "one bad line and nothing is written"
+    );
+    let _ = std::fs::remove_file(&file);
+}
