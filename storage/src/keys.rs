@@ -221,6 +221,17 @@ impl KeySpace {
         self.spread("oauth:state", state_hash)
     }
 
+    /// `meta:revision`: the store's revision, incremented by every change to proxies, routes,
+    /// certificates and auth configs.
+    pub fn revision(&self) -> String {
+        self.key(&["meta:revision"])
+    }
+
+    /// `meta:changes`: the change feed, a capped stream whose entry ids are the revisions.
+    pub fn changes(&self) -> String {
+        self.key(&["meta:changes"])
+    }
+
     /// `meta:migration`: the migration phase (`finished`, or absent for the mixed phase).
     pub fn migration_phase(&self) -> String {
         self.key(&["meta:migration"])
@@ -408,6 +419,8 @@ mod tests {
             keys.route_index(),
             keys.index_version(),
             keys.migration_phase(),
+            keys.revision(),
+            keys.changes(),
             keys.cert("example-cert"),
             keys.cert_domain("*.example.com"),
             keys.cert_index(),

@@ -203,6 +203,8 @@ pub(crate) fn snapshot_keys(keys: &KeySpace) -> Vec<String> {
 /// A default proxy that exists but lacks required defaults.
 #[derive(Debug)]
 pub(crate) struct ProxyRepair {
+    /// Its hostname.
+    pub hostname: String,
     /// Its key.
     pub key: String,
     /// The value it was read as; the repair applies only if it still holds it.
@@ -247,6 +249,7 @@ impl SeedPlan {
                     if default.repair(&mut proxy) {
                         let json = model::shaped_like(model::encode(&mut proxy)?, Some(raw));
                         plan.repair_proxies.push(ProxyRepair {
+                            hostname: default.hostname.to_owned(),
                             key,
                             expected: raw.clone(),
                             json,

@@ -35,6 +35,7 @@ pub fn put_certificate(
     for domain in dropped {
         call.key(keys.cert_domain(domain));
     }
+    super::with_feed(&mut call, keys);
     match previous {
         None => call.arg("absent").arg(""),
         Some((raw, _)) => call.arg("exact").arg(raw),
@@ -132,6 +133,7 @@ pub fn delete_certificate(
     for rewrite in rewrites {
         call.key(keys.proxy(&rewrite.hostname));
     }
+    super::with_feed(&mut call, keys);
     call.arg(raw)
         .arg(name)
         .arg(domains.len())

@@ -12,18 +12,23 @@ use redis::{Cmd, Pipeline, ScriptInvocation};
 
 use crate::error::{Error, Result};
 use crate::keys::{KeySpace, LegacyFamily};
+use crate::model::ChangeFamily;
 
-/// The script `lua/{name}.lua`, built once per process; redis-rs sends it by its hash
-/// (`EVALSHA`) and loads it only when the server does not know it yet.
+/// The script `lua/{name}.lua` after `lua/prologue.lua` (what every script shares), built
+/// once per process; redis-rs sends it by its hash (`EVALSHA`) and loads it only when the
+/// server does not know it yet.
 macro_rules! lua_script {
     ($name:literal) => {{
         static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-            redis::Script::new(include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/src/lua/",
-                $name,
-                ".lua"
-            )))
+            redis::Script::new(concat!(
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lua/prologue.lua")),
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/src/lua/",
+                    $name,
+                    ".lua"
+                ))
+            ))
         });
         &*SCRIPT
     }};
@@ -116,10 +121,41 @@ pub fn create_with_ttl(key: &str, value: &str, ttl: Duration) -> Cmd {
 }
 
 /// Replaces `key` only if it still holds `expected`. Reply: [`WriteOutcome`].
-pub fn compare_and_set(key: &str, expected: &[u8], new: &str) -> ScriptInvocation<'static> {
+/// `feed` names the change for the change feed: the record's family and id.
+pub fn compare_and_set(
+    keys: &KeySpace,
+    key: &str,
+    expected: &[u8],
+    new: &str,
+    feed: Option<(ChangeFamily, &str)>,
+) -> ScriptInvocation<'static> {
     let mut call = lua_script!("compare_and_set").prepare_invoke();
-    call.key(key).arg(expected).arg(new);
+    call.key(key);
+    with_feed(&mut call, keys);
+    call.arg(expected)
+        .arg(new)
+        .arg(feed.map(|(family, _)| family.as_str()).unwrap_or_default())
+        .arg(feed.map(|(_, id)| id).unwrap_or_default());
     call
+}
+
+/// Adds the change feed's keys (the revision and the stream), which the scripts that write
+/// configuration take last.
+pub(crate) fn with_feed(call: &mut ScriptInvocation<'static>, keys: &KeySpace) {
+    call.key(keys.revision()).key(keys.changes());
+}
+
+/// A record kept under a key and named in an index set by its id, and the family its
+/// changes are fed as (`None` for a family outside the change feed, such as OAuth clients).
+pub struct Indexed<'a> {
+    /// The record's key.
+    pub record: &'a str,
+    /// The index set's key.
+    pub index: &'a str,
+    /// The record's id, its member in the index.
+    pub member: &'a str,
+    /// The family for the change feed.
+    pub feed: Option<ChangeFamily>,
 }
 
 /// Whether a write may replace a record that exists.
@@ -134,32 +170,36 @@ pub enum Put {
 /// Writes a record and its index entry; `put` says whether it may replace one, `ttl` gives
 /// the record a lifetime. Reply: [`WriteOutcome`].
 pub fn put_indexed(
-    record: &str,
-    index: &str,
-    member: &str,
+    keys: &KeySpace,
+    target: &Indexed<'_>,
     json: &str,
     put: Put,
     ttl: Option<Duration>,
 ) -> ScriptInvocation<'static> {
     let mut call = lua_script!("put_indexed").prepare_invoke();
-    call.key(record)
-        .key(index)
-        .arg(json)
-        .arg(member)
+    call.key(target.record).key(target.index);
+    with_feed(&mut call, keys);
+    call.arg(json)
+        .arg(target.member)
         .arg(match put {
             Put::CreateOnly => "absent",
             Put::Replace => "any",
-        });
-    if let Some(ttl) = ttl {
-        call.arg(ttl.as_secs().max(1));
-    }
+        })
+        .arg(
+            ttl.map(|ttl| ttl.as_secs().max(1).to_string())
+                .unwrap_or_default(),
+        )
+        .arg(target.feed.map(ChangeFamily::as_str).unwrap_or_default());
     call
 }
 
 /// Removes a record and its index entry. Reply: how many records went (0 or 1).
-pub fn delete_indexed(record: &str, index: &str, member: &str) -> ScriptInvocation<'static> {
+pub fn delete_indexed(keys: &KeySpace, target: &Indexed<'_>) -> ScriptInvocation<'static> {
     let mut call = lua_script!("delete_indexed").prepare_invoke();
-    call.key(record).key(index).arg(member);
+    call.key(target.record).key(target.index);
+    with_feed(&mut call, keys);
+    call.arg(target.member)
+        .arg(target.feed.map(ChangeFamily::as_str).unwrap_or_default());
     call
 }
 
@@ -210,7 +250,9 @@ pub fn list_records(
     discovery: Discovery<'_>,
 ) -> ScriptInvocation<'static> {
     let mut call = lua_script!("list_records").prepare_invoke();
-    call.key(&query.index).key(keys.migration_phase());
+    call.key(&query.index)
+        .key(keys.migration_phase())
+        .key(keys.revision());
     if let Some(scores) = &query.scores {
         call.key(scores);
     }
@@ -237,8 +279,8 @@ pub fn list_records(
 pub enum Listed {
     /// The migration is mixed: scan the keyspace and ask again with what it found.
     Scan,
-    /// The records.
-    Records(Vec<ListedRecord>),
+    /// The records, at a store revision.
+    Records(u64, Vec<ListedRecord>),
 }
 
 /// One record a listing read.
@@ -267,6 +309,12 @@ pub fn listed(reply: Vec<Vec<u8>>) -> Result<Listed> {
             })
         }
     }
+    let revision = items
+        .next()
+        .and_then(|r| std::str::from_utf8(&r).ok()?.parse().ok())
+        .ok_or_else(|| Error::Protocol {
+            reason: "a listing without its revision".to_owned(),
+        })?;
     let mut records = Vec::with_capacity(items.len() / 4);
     while let (Some(member), Some(kind), Some(raw), Some(score)) =
         (items.next(), items.next(), items.next(), items.next())
@@ -281,7 +329,7 @@ pub fn listed(reply: Vec<Vec<u8>>) -> Result<Listed> {
                 .map(|s| s as i64),
         });
     }
-    Ok(Listed::Records(records))
+    Ok(Listed::Records(revision, records))
 }
 
 fn ttl_millis(ttl: Duration) -> u64 {
@@ -361,6 +409,7 @@ mod tests {
     fn listings_decode_records_wrong_types_scores_and_scan_requests() {
         let reply: Vec<Vec<u8>> = [
             "ok",
+            "7",
             "a",
             "json",
             "{}",
@@ -373,9 +422,10 @@ mod tests {
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
-        let Listed::Records(records) = listed(reply).unwrap() else {
+        let Listed::Records(revision, records) = listed(reply).unwrap() else {
             panic!("records expected");
         };
+        assert_eq!(revision, 7);
         assert_eq!(records[0].member, "a");
         assert_eq!(records[0].raw.as_deref(), Some(&b"{}"[..]));
         assert_eq!(records[0].score, None);
@@ -397,6 +447,6 @@ mod tests {
             "{:?}",
             list_records(&keys, &query, Discovery::Scanned(&found))
         );
-        assert!(shown.contains("keys: 2"), "{shown}");
+        assert!(shown.contains("keys: 3"), "{shown}");
     }
 }

@@ -30,6 +30,7 @@ pub fn put_route(
             call.arg("exact").arg(raw);
         }
     }
+    super::with_feed(&mut call, keys);
     call.arg(json).arg(id).arg(keys.route_record_prefix());
     call
 }
@@ -49,6 +50,7 @@ pub fn delete_route(
         call.key(keys.route_unique(&route.path_pattern, route.priority))
             .key(keys.route_priority(route.priority, route_id));
     }
+    super::with_feed(&mut call, keys);
     call.arg(raw).arg(route_id);
     call
 }
@@ -64,7 +66,8 @@ mod tests {
         let new = Route::to_url("r", "/new", 20, "http://a");
         let call = put_route(&keys, &new, "{}", Some((b"x", &old)));
         let shown = format!("{call:?}");
-        // Six keys: record, new unique, new priority, index, old unique, old priority.
-        assert!(shown.contains("keys: 6"), "{shown}");
+        // Eight keys: record, new unique, new priority, index, old unique, old priority, and
+        // the change feed's two.
+        assert!(shown.contains("keys: 8"), "{shown}");
     }
 }

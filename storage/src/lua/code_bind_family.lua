@@ -2,12 +2,6 @@
 -- KEYS[1] oauth:code:{hash}
 -- ARGV[1] family id
 -- Returns 1 when recorded, 0 when the code is not a redeemed one.
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'string')
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end

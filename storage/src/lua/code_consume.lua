@@ -4,12 +4,6 @@
 -- ARGV[1] client_id, ARGV[2] redirect_uri
 -- Returns {"redeemed", record}, {"replayed", family or ""}, {"unknown"},
 -- {"wrong_client"}, {"wrong_redirect_uri"} or {"corrupt"} (not a code record; left as it is).
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'string')
 local stored = redis.call('GET', KEYS[1])
 if not stored then return {'unknown'} end

@@ -2,12 +2,6 @@
 -- KEYS[1] device_code:{hash}
 -- ARGV[1] "approved" or "denied", ARGV[2] the approving user ("" when denying)
 -- Returns "ok", "unknown" or the status it already has.
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'hash')
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'unknown' end
 local status = redis.call('HGET', KEYS[1], 'status')

@@ -5,12 +5,6 @@
 -- Returns {"expired"}, {"wrong_client"}, {"slow_down", interval s}, {"pending"},
 -- {"denied"}, {"redeemed"}, {"approved", user, scope}, or {"corrupt"} for a record that
 -- lacks its fields (left as it is).
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'hash')
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'expired'} end
 local d = redis.call('HMGET', KEYS[1], 'client_id', 'interval', 'last_poll', 'status', 'user', 'scope')

@@ -3,11 +3,11 @@
 -- KEYS[1] the index: a set, or a sorted set (the expiry index)
 -- ARGV[1] the record key prefix
 -- Returns how many entries were removed.
-local function expect(key, kinds)
+local function expect_one_of(key, kinds)
   local found = redis.call('TYPE', key).ok
   if found ~= 'none' and not kinds[found] then error({err = 'WRONGTYPE key=' .. key}) end
 end
-expect(KEYS[1], {set = true, zset = true})
+expect_one_of(KEYS[1], {set = true, zset = true})
 local sorted = redis.call('TYPE', KEYS[1]).ok == 'zset'
 local members
 if sorted then

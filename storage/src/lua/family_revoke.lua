@@ -2,12 +2,6 @@
 -- name the access tokens issued in it.
 -- KEYS[1] oauth:refresh:{family}, KEYS[2] its access-token set
 -- Returns {1 if this call revoked it else 0, jti, jti, ...}.
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'hash')
 expect(KEYS[2], 'set')
 local revoked = 0

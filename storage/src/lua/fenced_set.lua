@@ -2,12 +2,6 @@
 -- KEYS[1] the key, KEYS[2] lock:fence:{lock}
 -- ARGV[1] the writer's token, ARGV[2] the value
 -- Returns "ok" or "fenced:{newest token}".
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'string')
 expect(KEYS[2], 'string')
 local newest = tonumber(redis.call('GET', KEYS[2]) or '0')

@@ -2,12 +2,6 @@
 -- KEYS[1] the owner key (cert:domain:{d})
 -- ARGV[1] the record key prefix
 -- Returns {owner, record} or an empty array when either is missing.
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'string')
 local owner = redis.call('GET', KEYS[1])
 if not owner then return {} end

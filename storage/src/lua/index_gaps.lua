@@ -3,12 +3,6 @@
 -- KEYS[1] the index set
 -- ARGV[1] the record key prefix, ARGV[2..] the ids a scan found
 -- Returns {unindexed, dangling}.
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'set')
 local unindexed = 0
 for i = 2, #ARGV do

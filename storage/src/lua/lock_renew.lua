@@ -2,12 +2,6 @@
 -- KEYS[1] lock:{name}
 -- ARGV[1] the holder's value, ARGV[2] TTL in milliseconds
 -- Returns 1 when renewed, 0 when the lock is no longer this holder's.
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'string')
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2])

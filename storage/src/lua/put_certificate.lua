@@ -2,20 +2,17 @@
 -- One certificate per domain: a domain owned by another live certificate is a conflict.
 -- KEYS[1] cert:{name}, KEYS[2] index:certs, KEYS[3] index:cert-expiry,
 -- KEYS[4] lock:fence:{lock} when fenced (else any key of the family),
--- KEYS[5 .. 4+n] cert:domain:{d} of the new domains, then those of domains the write drops
+-- KEYS[5 .. 4+n] cert:domain:{d} of the new domains, then those of domains the write drops,
+-- then the change feed's two keys
 -- ARGV[1] "absent" (create only) or "exact" (replace the record read as ARGV[2]),
 -- ARGV[2] expected record, ARGV[3] new JSON, ARGV[4] name, ARGV[5] expiry (Unix s) or "",
 -- ARGV[6] n, ARGV[7] fencing token or "", ARGV[8] certificate record key prefix
 -- Returns "ok", "stale", "fenced:{newest token}" or "conflict:{domain position}:{owner}".
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
-for i = 1, #KEYS do
+local nkeys = #KEYS - 2
+for i = 1, nkeys do
   expect(KEYS[i], (i == 2 and 'set') or (i == 3 and 'zset') or 'string')
 end
+check_feed()
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == 'absent' then
   if current then return 'stale' end
@@ -33,7 +30,7 @@ for i = 1, n do
     return 'conflict:' .. i .. ':' .. owner
   end
 end
-for i = 5 + n, #KEYS do
+for i = 5 + n, nkeys do
   if redis.call('GET', KEYS[i]) == ARGV[4] then redis.call('DEL', KEYS[i]) end
 end
 for i = 1, n do
@@ -46,4 +43,5 @@ if ARGV[5] == '' then
 else
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 end
+feed('certificate', ARGV[4], 'put')
 return 'ok'

@@ -6,12 +6,6 @@
 -- ARGV[5] client_id
 -- Returns {"rotated"|"retried", user, scope}, {"reused"}, {"revoked"}, {"wrong_client"} or
 -- {"unknown"}, or {"corrupt"} for a family record that lacks its fields (left as it is).
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'hash')
 expect(KEYS[2], 'set')
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end

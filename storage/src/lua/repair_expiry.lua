@@ -4,12 +4,6 @@
 -- ARGV, per certificate in KEYS order: name, the record as read, its expiry (Unix s) or ''
 -- (no expiry: it leaves the index)
 -- Returns how many entries changed.
--- Every key is checked for its type before anything is written: a call that fails changes
--- nothing, and the error names the key.
-local function expect(key, kind)
-  local found = redis.call('TYPE', key).ok
-  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
-end
 expect(KEYS[1], 'zset')
 local changed = 0
 for i = 2, #KEYS do

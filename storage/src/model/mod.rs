@@ -15,6 +15,7 @@ mod routes;
 mod secret;
 mod timestamp;
 pub(crate) mod validate;
+pub(crate) mod watch;
 
 pub use acme::Challenge;
 pub(crate) use acme::{account_key_owner, challenge_token, provider};
@@ -28,6 +29,7 @@ pub use proxies::{AuthMode, ProxyTarget, RouteMode};
 pub use routes::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
 pub use secret::Secret;
 pub use timestamp::Timestamp;
+pub use watch::{Change, ChangeFamily, ChangeOp, WatchEvent};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -50,6 +52,9 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
     /// does. `None` where the key is built otherwise.
     const KEY_FAMILY: Option<&'static str> = None;
 
+    /// The family its changes are fed as, for records the change feed carries.
+    const CHANGE_FAMILY: Option<ChangeFamily> = None;
+
     /// Takes the id from the key, for a record whose JSON does not carry it (the old layer
     /// keeps an auth config's id only in its key). Most records always carry theirs.
     fn adopt_id(&mut self, _id: &str) {}
@@ -62,6 +67,7 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
 impl Record for ProxyTarget {
     const ID_FIELD: &'static str = "proxy_hostname";
     const KEY_FAMILY: Option<&'static str> = Some("proxy:");
+    const CHANGE_FAMILY: Option<ChangeFamily> = Some(ChangeFamily::Proxy);
 
     fn fill_required(&mut self) {
         self.created_at.get_or_insert_with(Timestamp::now);
@@ -92,6 +98,7 @@ impl Record for Certificate {
 impl Record for AuthConfig {
     const ID_FIELD: &'static str = "id";
     const KEY_FAMILY: Option<&'static str> = Some("auth:config:pattern:");
+    const CHANGE_FAMILY: Option<ChangeFamily> = Some(ChangeFamily::AuthConfig);
 
     fn adopt_id(&mut self, id: &str) {
         id.clone_into(&mut self.id);
@@ -245,6 +252,10 @@ pub struct Listing<T> {
     pub records: Vec<T>,
     /// Records that did not, as [`Error::Corrupt`] values naming their keys.
     pub corrupt: Vec<CorruptRecord>,
+    /// The store revision the listing saw (see the change feed, `Storage::watch`): every
+    /// change up to it is in the listing, none after it. 0 for listings outside the feed
+    /// (OAuth clients) and for a store that never changed.
+    pub revision: u64,
 }
 
 /// One record a listing could not use.
@@ -275,6 +286,12 @@ impl<T> Listing<T> {
         self
     }
 
+    /// The listing, saying it saw `revision`.
+    pub(crate) fn at(mut self, revision: u64) -> Self {
+        self.revision = revision;
+        self
+    }
+
     /// Sorts the records (and the corrupt reports, by key).
     pub(crate) fn sorted_by(mut self, order: impl FnMut(&T, &T) -> std::cmp::Ordering) -> Self {
         self.records.sort_by(order);
@@ -291,6 +308,7 @@ impl<T> Listing<T> {
         let mut listing = Listing {
             records: Vec::new(),
             corrupt: Vec::new(),
+            revision: 0,
         };
         for (key, raw) in entries {
             if let Some(record) = listing.take(key, raw.as_deref()) {

@@ -2,10 +2,10 @@
 //! set, both changed together.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, ListingQuery, Put, WriteOutcome};
+use crate::commands::{self, Indexed, ListingQuery, Put, WriteOutcome};
 use crate::error::Result;
 use crate::keys::LegacyFamily;
-use crate::model::{self, AuthConfig, Listing};
+use crate::model::{self, AuthConfig, ChangeFamily, Listing};
 
 impl Storage {
     /// Stores `config`, replacing any config with the same id, and indexes it, atomically.
@@ -14,14 +14,13 @@ impl Storage {
     pub async fn store_auth_config(&self, mut config: AuthConfig) -> Result<AuthConfig> {
         let json = model::encode(&mut config)?;
         let keys = self.keys();
-        let call = commands::put_indexed(
-            &keys.auth_config(&config.id),
-            &keys.auth_config_index(),
-            &config.id,
-            &json,
-            Put::Replace,
-            None,
-        );
+        let target = Indexed {
+            record: &keys.auth_config(&config.id),
+            index: &keys.auth_config_index(),
+            member: &config.id,
+            feed: Some(ChangeFamily::AuthConfig),
+        };
+        let call = commands::put_indexed(keys, &target, &json, Put::Replace, None);
         let reply: String = self.script(&call).await?;
         WriteOutcome::parse(&reply)?;
         Ok(config)
@@ -72,7 +71,13 @@ impl Storage {
     pub async fn delete_auth_config(&self, id: &str) -> Result<bool> {
         let id = model::id_key("id", id)?;
         let keys = self.keys();
-        let call = commands::delete_indexed(&keys.auth_config(id), &keys.auth_config_index(), id);
+        let target = Indexed {
+            record: &keys.auth_config(id),
+            index: &keys.auth_config_index(),
+            member: id,
+            feed: Some(ChangeFamily::AuthConfig),
+        };
+        let call = commands::delete_indexed(keys, &target);
         let removed: u32 = self.script(&call).await?;
         Ok(removed > 0)
     }

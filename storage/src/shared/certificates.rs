@@ -131,8 +131,8 @@ impl Storage {
         let reply = self
             .read_script(&commands::list_records(keys, &expiring, Discovery::Ask))
             .await?;
-        let listed = match commands::listed(reply)? {
-            Listed::Records(records) => records,
+        let (revision, listed) = match commands::listed(reply)? {
+            Listed::Records(revision, records) => (revision, records),
             Listed::Scan => {
                 let every = commands::certificates::every_certificate_with_expiry(keys);
                 self.listed(&every, Some(LegacyFamily::Certificates))
@@ -140,6 +140,7 @@ impl Storage {
             }
         };
         let (due, repairs) = commands::certificates::expiry_check(keys, listed, until);
+        let due = due.at(revision);
         if !repairs.is_empty() {
             let call = commands::certificates::repair_expiry(keys, &repairs);
             let changed: u32 = self.script(&call).await?;
@@ -170,7 +171,7 @@ impl Storage {
                 return Ok(false);
             };
             let decoded: Option<Certificate> = model::decode(&key, &raw).ok();
-            let listed = self.listed(&proxies, Some(LegacyFamily::Proxies)).await?;
+            let (_, listed) = self.listed(&proxies, Some(LegacyFamily::Proxies)).await?;
             let hostnames: Vec<String> = listed.iter().map(|p| p.member.clone()).collect();
             let stored = listed
                 .into_iter()

@@ -1,10 +1,10 @@
 //! Proxy target operations.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, ListingQuery, Put, WriteOutcome};
+use crate::commands::{self, Indexed, ListingQuery, Put, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::keys::LegacyFamily;
-use crate::model::{self, Listing, ProxyTarget};
+use crate::model::{self, ChangeFamily, Listing, ProxyTarget};
 
 impl Storage {
     /// Stores `proxy` under its hostname, replacing any record there, and returns it in the
@@ -15,14 +15,13 @@ impl Storage {
         self.check_root_exclusion(&proxy)?;
         let json = model::encode(&mut proxy)?;
         let (keys, hostname) = (self.keys(), &proxy.proxy_hostname);
-        let call = commands::put_indexed(
-            &keys.proxy(hostname),
-            &keys.proxy_index(),
-            hostname,
-            &json,
-            Put::Replace,
-            None,
-        );
+        let target = Indexed {
+            record: &keys.proxy(hostname),
+            index: &keys.proxy_index(),
+            member: hostname,
+            feed: Some(ChangeFamily::Proxy),
+        };
+        let call = commands::put_indexed(keys, &target, &json, Put::Replace, None);
         let reply: String = self.script(&call).await?;
         WriteOutcome::parse(&reply)?;
         Ok(proxy)
@@ -61,7 +60,13 @@ impl Storage {
     pub async fn delete_proxy_target(&self, hostname: &str) -> Result<bool> {
         let hostname = model::hostname_key(hostname)?;
         let keys = self.keys();
-        let call = commands::delete_indexed(&keys.proxy(&hostname), &keys.proxy_index(), &hostname);
+        let target = Indexed {
+            record: &keys.proxy(&hostname),
+            index: &keys.proxy_index(),
+            member: &hostname,
+            feed: Some(ChangeFamily::Proxy),
+        };
+        let call = commands::delete_indexed(keys, &target);
         let removed: u32 = self.script(&call).await?;
         Ok(removed > 0)
     }

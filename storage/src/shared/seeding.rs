@@ -6,10 +6,10 @@
 use super::storage::scan_keys;
 use super::{maybe, operation, pause, Storage, MODE};
 use crate::commands::seeding::{self as commands, LegacyRecords};
-use crate::commands::{compare_and_set, mget, put_indexed, routes, Put, WriteOutcome};
+use crate::commands::{compare_and_set, mget, put_indexed, routes, Indexed, Put, WriteOutcome};
 use crate::error::Result;
 use crate::keys::LegacyFamily;
-use crate::model::Backoff;
+use crate::model::{Backoff, ChangeFamily};
 use crate::seed::{self, SeedPlan};
 
 impl Storage {
@@ -67,19 +67,19 @@ impl Storage {
         }
         let mut settled = true;
         for (hostname, json) in &plan.create_proxies {
-            let call = put_indexed(
-                &keys.proxy(hostname),
-                &keys.proxy_index(),
-                hostname,
-                json,
-                Put::CreateOnly,
-                None,
-            );
+            let target = Indexed {
+                record: &keys.proxy(hostname),
+                index: &keys.proxy_index(),
+                member: hostname,
+                feed: Some(ChangeFamily::Proxy),
+            };
+            let call = put_indexed(keys, &target, json, Put::CreateOnly, None);
             let reply: String = connection.script(&call).await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
         for repair in &plan.repair_proxies {
-            let call = compare_and_set(&repair.key, &repair.expected, &repair.json);
+            let feed = Some((ChangeFamily::Proxy, repair.hostname.as_str()));
+            let call = compare_and_set(keys, &repair.key, &repair.expected, &repair.json, feed);
             let reply: String = connection.script(&call).await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }

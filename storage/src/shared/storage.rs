@@ -288,7 +288,9 @@ impl Storage {
             let raw = self.read_raw(&key).await?;
             let (record, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
             check(&record)?;
-            let call = commands::compare_and_set(&key, raw.as_deref().unwrap_or_default(), &json);
+            let expected = raw.as_deref().unwrap_or_default();
+            let feed = T::CHANGE_FAMILY.map(|family| (family, record.id()));
+            let call = commands::compare_and_set(self.keys(), &key, expected, &json, feed);
             let reply: String = self.script(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(record);
@@ -325,7 +327,7 @@ impl Storage {
         &self,
         query: &ListingQuery,
         family: Option<LegacyFamily>,
-    ) -> Result<Vec<ListedRecord>> {
+    ) -> Result<(u64, Vec<ListedRecord>)> {
         let keys = self.keys();
         let discovery = match family {
             Some(_) => Discovery::Ask,
@@ -335,7 +337,7 @@ impl Storage {
             .read_script(&commands::list_records(keys, query, discovery))
             .await?;
         let family = match (commands::listed(reply)?, family) {
-            (Listed::Records(records), _) => return Ok(records),
+            (Listed::Records(revision, records), _) => return Ok((revision, records)),
             (Listed::Scan, Some(family)) => family,
             (Listed::Scan, None) => {
                 return Err(Error::Protocol {
@@ -346,7 +348,7 @@ impl Storage {
         let found = self.scan_ids(family).await?;
         let call = commands::list_records(keys, query, Discovery::Scanned(&found));
         match commands::listed(self.read_script(&call).await?)? {
-            Listed::Records(records) => Ok(records),
+            Listed::Records(revision, records) => Ok((revision, records)),
             Listed::Scan => Err(Error::Protocol {
                 reason: "a scanned listing asked for another scan".to_owned(),
             }),
@@ -362,12 +364,12 @@ impl Storage {
         family: Option<LegacyFamily>,
         order: impl FnMut(&T, &T) -> Ordering,
     ) -> Result<Listing<T>> {
-        let records = self.listed(&query, family).await?;
+        let (revision, records) = self.listed(&query, family).await?;
         let prefix = &query.record_prefix;
         let entries = records
             .into_iter()
             .map(|record| (format!("{prefix}{}", record.member), record.raw));
-        Ok(Listing::decode(entries).sorted_by(order))
+        Ok(Listing::decode(entries).sorted_by(order).at(revision))
     }
 }
 

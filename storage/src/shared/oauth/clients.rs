@@ -1,7 +1,7 @@
 //! Registered clients (RFC 7591).
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{delete_indexed, put_indexed, ListingQuery, Put, WriteOutcome};
+use crate::commands::{delete_indexed, put_indexed, Indexed, ListingQuery, Put, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::model::oauth::secrets::{hashes_match, secret_hash};
 use crate::model::oauth::{ClientRegistration, OAuthClient, RegisteredClient};
@@ -20,14 +20,13 @@ impl Storage {
         let json = model::encode(&mut registered.client)?;
         let keys = self.keys();
         let id = &registered.client.client_id;
-        let call = put_indexed(
-            &keys.oauth_client(id),
-            &keys.oauth_client_index(),
-            id,
-            &json,
-            Put::CreateOnly,
-            lifetime,
-        );
+        let target = Indexed {
+            record: &keys.oauth_client(id),
+            index: &keys.oauth_client_index(),
+            member: id,
+            feed: None,
+        };
+        let call = put_indexed(keys, &target, &json, Put::CreateOnly, lifetime);
         let reply: String = self.script(&call).await?;
         match WriteOutcome::parse(&reply)? {
             WriteOutcome::Written => Ok(registered),
@@ -49,14 +48,13 @@ impl Storage {
         let json = model::encode(&mut client)?;
         let keys = self.keys();
         let id = &client.client_id;
-        let call = put_indexed(
-            &keys.oauth_client(id),
-            &keys.oauth_client_index(),
-            id,
-            &json,
-            Put::Replace,
-            lifetime,
-        );
+        let target = Indexed {
+            record: &keys.oauth_client(id),
+            index: &keys.oauth_client_index(),
+            member: id,
+            feed: None,
+        };
+        let call = put_indexed(keys, &target, &json, Put::Replace, lifetime);
         let reply: String = self.script(&call).await?;
         WriteOutcome::parse(&reply)?;
         Ok(client)
@@ -99,7 +97,13 @@ impl Storage {
     pub async fn delete_client(&self, client_id: &str) -> Result<bool> {
         let id = model::id_key("client_id", client_id)?;
         let keys = self.keys();
-        let call = delete_indexed(&keys.oauth_client(id), &keys.oauth_client_index(), id);
+        let target = Indexed {
+            record: &keys.oauth_client(id),
+            index: &keys.oauth_client_index(),
+            member: id,
+            feed: None,
+        };
+        let call = delete_indexed(keys, &target);
         let removed: u32 = self.script(&call).await?;
         Ok(removed > 0)
     }

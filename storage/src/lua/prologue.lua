@@ -1,0 +1,35 @@
+-- Prepended to every script when it is built (`commands::lua_script!`): what they share.
+
+-- The type check every script makes of every key before it writes, so that a call that
+-- fails changes nothing and the error names the key.
+local function expect(key, kind)
+  local found = redis.call('TYPE', key).ok
+  if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
+end
+
+-- The change feed. A script that writes configuration gets the revision counter and the
+-- change stream as its last two keys; each change increments the revision and appends
+-- {family, id, op} to the stream under the id `{revision}-0`, so a watcher resumes from a
+-- revision by reading from its id. The stream is capped (about FEED_LENGTH entries).
+local FEED_LENGTH = 100000
+local FEED_REVISION, FEED_STREAM = KEYS[#KEYS - 1], KEYS[#KEYS]
+
+local function check_feed()
+  expect(FEED_REVISION, 'string')
+  expect(FEED_STREAM, 'stream')
+end
+
+local function feed(family, id, op)
+  local revision = tonumber(redis.call('GET', FEED_REVISION) or '0') or 0
+  -- A counter reset behind the stream's back must not make ids go backwards.
+  local last = redis.call('XREVRANGE', FEED_STREAM, '+', '-', 'COUNT', 1)[1]
+  if last then
+    local streamed = tonumber(string.match(last[1], '^(%d+)'))
+    if streamed > revision then revision = streamed end
+  end
+  revision = revision + 1
+  redis.call('SET', FEED_REVISION, revision)
+  redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
+    'family', family, 'id', id, 'op', op)
+  return revision
+end

@@ -1,0 +1,146 @@
+//! The change feed: what changed, at which revision.
+//!
+//! Every write to proxies, routes, certificates or auth configs increments one store
+//! revision and appends a [`Change`] to a capped stream, in the same script as the write.
+//! A watcher reads the stream from a revision on; when the stream no longer holds the
+//! revisions it needs (trimmed, or Redis lost its data), it says so with
+//! [`WatchEvent::Resync`] instead of skipping changes.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The families whose changes the feed carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChangeFamily {
+    /// Proxy targets, by hostname.
+    Proxy,
+    /// Routes, by route id.
+    Route,
+    /// Certificates, by name.
+    Certificate,
+    /// Auth configs, by id.
+    AuthConfig,
+}
+
+impl ChangeFamily {
+    /// The name the feed stores.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ChangeFamily::Proxy => "proxy",
+            ChangeFamily::Route => "route",
+            ChangeFamily::Certificate => "certificate",
+            ChangeFamily::AuthConfig => "auth_config",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "proxy" => ChangeFamily::Proxy,
+            "route" => ChangeFamily::Route,
+            "certificate" => ChangeFamily::Certificate,
+            "auth_config" => ChangeFamily::AuthConfig,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for ChangeFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a change did to its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeOp {
+    /// Created or replaced.
+    Put,
+    /// Deleted.
+    Delete,
+}
+
+/// One change, at one revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The store revision this change made.
+    pub revision: u64,
+    /// The family of the changed record.
+    pub family: ChangeFamily,
+    /// The changed record's id (hostname, route id, name).
+    pub id: String,
+    /// What happened to it.
+    pub op: ChangeOp,
+}
+
+/// What a watcher yields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// The next change, in revision order.
+    Change(Change),
+    /// Changes after `seen` are no longer in the feed (it was trimmed past them, or Redis
+    /// lost its data and started counting again): read everything again, for example with
+    /// a listing, which says its revision, and watch on from there.
+    Resync {
+        /// The last revision the watcher had delivered.
+        seen: u64,
+        /// The store's revision now.
+        current: u64,
+    },
+}
+
+/// Decodes one stream entry (`{revision}-0`, its fields) into a change.
+pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, String)]) -> Result<Change> {
+    let corrupt = |what: &str| Error::corrupt(key, format!("change feed entry {id}: {what}"));
+    let revision = id
+        .split_once('-')
+        .and_then(|(revision, _)| revision.parse().ok())
+        .ok_or_else(|| corrupt("its id is not a revision"))?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(field, _)| field == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let family = field("family")
+        .and_then(ChangeFamily::parse)
+        .ok_or_else(|| corrupt("no known family"))?;
+    let op = match field("op") {
+        Some("put") => ChangeOp::Put,
+        Some("delete") => ChangeOp::Delete,
+        _ => return Err(corrupt("no known op")),
+    };
+    let id = field("id").ok_or_else(|| corrupt("no id"))?.to_owned();
+    Ok(Change {
+        revision,
+        family,
+        id,
+        op,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_decode_and_nonsense_is_corrupt_by_key() {
+        let fields = |f: &str, op: &str| {
+            vec![
+                ("family".to_owned(), f.to_owned()),
+                ("id".to_owned(), "a.example".to_owned()),
+                ("op".to_owned(), op.to_owned()),
+            ]
+        };
+        let change = decode_entry("k", "42-0", &fields("proxy", "put")).unwrap();
+        assert_eq!(change.revision, 42);
+        assert_eq!(change.family, ChangeFamily::Proxy);
+        assert_eq!(change.op, ChangeOp::Put);
+        assert!(matches!(
+            decode_entry("k", "x-0", &fields("proxy", "put")),
+            Err(Error::Corrupt { .. })
+        ));
+        assert!(decode_entry("k", "1-0", &fields("tokens", "put")).is_err());
+        assert!(decode_entry("k", "1-0", &fields("route", "rename")).is_err());
+    }
+}
