@@ -125,6 +125,10 @@ pub struct StorageConfig {
     pub refresh_grace: Duration,
     /// How long a refresh token family lives from its first token. Default 30 days.
     pub refresh_family_ttl: Duration,
+    /// How often a [`LiveConfig`](crate::blocking::LiveConfig) rebuilds its snapshot from a
+    /// full listing while the migration is mixed: old-layer writers do not feed the change
+    /// feed, so this is how long their writes can take to show. Default 5 s.
+    pub live_reconcile_interval: Duration,
     /// Whether this storage seeds the default proxies and routes. Default true, and a
     /// gateway process must leave it so. Off only for tools that must look without writing
     /// (an operator's `doctor` has to see that `localhost` is missing, not repair it
@@ -163,6 +167,7 @@ impl StorageConfig {
             defaults_check_interval: Duration::from_secs(1),
             allow_root_auth_exclusion: false,
             seed_defaults: true,
+            live_reconcile_interval: Duration::from_secs(5),
         })
     }
 
@@ -250,6 +255,12 @@ impl StorageConfig {
         self
     }
 
+    /// Sets [`live_reconcile_interval`](Self::live_reconcile_interval).
+    pub fn with_live_reconcile_interval(mut self, interval: Duration) -> Self {
+        self.live_reconcile_interval = interval;
+        self
+    }
+
     /// A storage that never writes the defaults, for inspection tools (see
     /// [`seed_defaults`](Self::seed_defaults)).
     pub fn without_seeding(mut self) -> Self {
@@ -281,6 +292,7 @@ impl StorageConfig {
             ("refresh_grace", self.refresh_grace),
             ("refresh_family_ttl", self.refresh_family_ttl),
             ("defaults_check_interval", self.defaults_check_interval),
+            ("live_reconcile_interval", self.live_reconcile_interval),
         ];
         for (field, value) in durations {
             validate::duration(field, value)?;

@@ -19,13 +19,18 @@ use maybe_async::must_be_sync as maybe;
 const MODE: &str = "blocking";
 
 mod connection;
+mod feed;
+mod follower;
 mod lock_guard;
 mod runtime;
+mod watch;
 
 use connection::Connection;
+use feed::FeedConnection;
+use follower::Follower;
 use runtime::{lock_init, pause, InitLock};
 
 #[path = "../shared/mod.rs"]
 mod shared;
 
-pub use shared::{LockGuard, Storage};
+pub use shared::{LiveConfig, LockGuard, Storage, Watcher};

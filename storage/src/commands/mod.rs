@@ -41,6 +41,7 @@ pub(crate) mod migration;
 pub(crate) mod oauth;
 pub(crate) mod routes;
 pub(crate) mod seeding;
+pub(crate) mod watch;
 
 /// How many keys one SCAN step asks for: larger steps mean fewer round trips over a big
 /// keyspace, each still short enough (a few ms for Redis) not to stall other clients.

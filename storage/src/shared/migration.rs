@@ -21,9 +21,7 @@ impl Storage {
     #[operation]
     pub async fn migration_status(&self) -> Result<MigrationStatus> {
         let keys = self.keys();
-        let phase_key = keys.migration_phase();
-        let stored: Option<String> = self.read_cmd(&get(&phase_key)).await?;
-        let phase = MigrationPhase::from_stored(&phase_key, stored.as_deref())?;
+        let phase = self.migration_phase().await?;
         let mut unindexed = FamilyCounts::default();
         let mut dangling = FamilyCounts::default();
         for family in LegacyFamily::ALL {
@@ -38,6 +36,14 @@ impl Storage {
             unindexed,
             dangling,
         })
+    }
+
+    /// The migration's phase alone: one `GET`.
+    #[maybe]
+    pub(super) async fn migration_phase(&self) -> Result<MigrationPhase> {
+        let key = self.keys().migration_phase();
+        let stored: Option<String> = self.read_cmd(&get(&key)).await?;
+        MigrationPhase::from_stored(&key, stored.as_deref())
     }
 
     /// Finishes the migration: declares that no process of the old layer writes to this

@@ -11,11 +11,12 @@
 
 use storage_macros::operation;
 
-use super::{lock_init, maybe, pause, Connection, InitLock, MODE};
+use super::{lock_init, maybe, pause, Connection, FeedConnection, Follower, InitLock, MODE};
 
 mod acme;
 mod auth_configs;
 mod certificates;
+mod live;
 mod locks;
 mod migration;
 mod oauth;
@@ -23,6 +24,10 @@ mod proxies;
 mod routes;
 mod seeding;
 mod storage;
+mod watch;
 
+pub use live::LiveConfig;
+pub(super) use live::{follow, LiveState};
 pub use locks::LockGuard;
 pub use storage::Storage;
+pub use watch::Watcher;

@@ -1,0 +1,206 @@
+//! `LiveConfig`: the proxies and routes in memory, kept current by the change feed.
+//!
+//! A gateway reads its configuration on every request; a Redis round trip each time costs
+//! about 60 µs, a cache with a fixed lifetime serves stale routes for that lifetime. A live
+//! configuration is an immutable [`ConfigSnapshot`] behind an atomic pointer (arc-swap):
+//! lookups never touch Redis and never wait for a writer, and each sees one revision. A
+//! follower (a thread, or a task) applies each change from the feed as it arrives, building
+//! a new snapshot and swapping it in. Old-layer writers do not feed the changes; while the
+//! migration is mixed, the follower also rebuilds from a full listing every
+//! `live_reconcile_interval`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+
+use super::{maybe, operation, pause, Follower, Storage, MODE};
+use crate::error::Result;
+use crate::model::{Change, ChangeFamily, ConfigSnapshot, MigrationPhase, WatchEvent};
+
+/// What the follower and the readers share.
+pub(in super::super) struct LiveState {
+    current: ArcSwap<ConfigSnapshot>,
+    heard_at_ms: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl LiveState {
+    fn new(snapshot: ConfigSnapshot) -> Self {
+        LiveState {
+            current: ArcSwap::from_pointee(snapshot),
+            heard_at_ms: AtomicU64::new(unix_ms(SystemTime::now())),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// Tells the follower to stop at its next turn.
+    pub(in super::super) fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    fn heard(&self, at: SystemTime) {
+        self.heard_at_ms.store(unix_ms(at), Ordering::Relaxed);
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The gateway's proxies and routes in memory, kept current by the store's change feed.
+/// Lookups never touch Redis. Dropping it stops its follower.
+pub struct LiveConfig {
+    state: Arc<LiveState>,
+    _follower: Follower,
+}
+
+impl std::fmt::Debug for LiveConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveConfig")
+            .field("revision", &self.revision())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LiveConfig {
+    /// The current snapshot: every lookup on it sees one revision, however many changes
+    /// arrive meanwhile.
+    pub fn snapshot(&self) -> Arc<ConfigSnapshot> {
+        self.state.current.load_full()
+    }
+
+    /// The revision of the current snapshot.
+    pub fn revision(&self) -> u64 {
+        self.state.current.load().revision()
+    }
+
+    /// When the follower last heard from Redis (a change, or a read that found none): a
+    /// health check can tell a stale snapshot from a quiet store.
+    pub fn heard_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.state.heard_at_ms.load(Ordering::Relaxed))
+    }
+
+    /// Whether `path` on `hostname` is served without authentication, at the current
+    /// revision.
+    pub fn is_auth_excluded(&self, hostname: &str, path: &str) -> bool {
+        self.state.current.load().is_auth_excluded(hostname, path)
+    }
+}
+
+impl Storage {
+    /// A live configuration: a snapshot built from one listing of proxies and routes, then
+    /// kept current by a follower (a thread in the blocking API, a task on the current
+    /// runtime in the async one) that applies each change of the feed within milliseconds.
+    /// While the migration is mixed it also rebuilds from a full listing every
+    /// [`live_reconcile_interval`](crate::StorageConfig::live_reconcile_interval), the
+    /// staleness bound for old-layer writes.
+    #[operation]
+    pub async fn live_config(&self) -> Result<LiveConfig> {
+        let snapshot = self.config_snapshot().await?;
+        let state = Arc::new(LiveState::new(snapshot));
+        let follower = Follower::start(self.clone(), Arc::clone(&state));
+        Ok(LiveConfig {
+            state,
+            _follower: follower,
+        })
+    }
+
+    /// A snapshot from one listing of proxies and one of routes, at the lower of their two
+    /// revisions (the feed from there brings it to the later one).
+    #[maybe]
+    async fn config_snapshot(&self) -> Result<ConfigSnapshot> {
+        let proxies = self.list_proxy_targets().await?;
+        let routes = self.list_all_routes().await?;
+        let revision = proxies.revision.min(routes.revision);
+        Ok(ConfigSnapshot::new(
+            revision,
+            proxies.records,
+            routes.records,
+        ))
+    }
+}
+
+/// The follower: applies the feed to `state` until told to stop.
+#[maybe]
+pub(in super::super) async fn follow(storage: Storage, state: Arc<LiveState>) {
+    let reconcile_every = storage.config().live_reconcile_interval;
+    let mut reconciled = Instant::now();
+    let mut watcher = None;
+    while !state.stopped.load(Ordering::Relaxed) {
+        if watcher.is_none() {
+            let from = state.current.load().revision();
+            match storage.watch(from).await {
+                Ok(started) => watcher = Some(started),
+                Err(error) => {
+                    tracing::warn!(%error, "live configuration cannot watch; retrying");
+                    pause(Duration::from_millis(200)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(active) = watcher.as_mut() else {
+            continue;
+        };
+        match active.poll_event().await {
+            Ok(Some(WatchEvent::Change(change))) => apply(&storage, &state, change).await,
+            Ok(Some(WatchEvent::Resync { .. })) => rebuild(&storage, &state).await,
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "live configuration lost the feed; watching again");
+                watcher = None;
+            }
+        }
+        if let Some(heard) = watcher.as_ref().and_then(|w| w.heard_at()) {
+            state.heard(heard);
+        }
+        if reconciled.elapsed() >= reconcile_every {
+            reconciled = Instant::now();
+            let phase = storage.migration_phase().await;
+            if matches!(phase, Ok(MigrationPhase::Mixed)) {
+                rebuild(&storage, &state).await;
+            }
+        }
+    }
+}
+
+/// Applies one change: the changed record is read again and swapped into a new snapshot.
+/// A record that cannot be read keeps its previous value (and is logged), so one bad write
+/// does not take a route away from every request.
+#[maybe]
+async fn apply(storage: &Storage, state: &LiveState, change: Change) {
+    let current = state.current.load_full();
+    let revision = current.revision().max(change.revision);
+    let next = match change.family {
+        ChangeFamily::Proxy => match storage.get_proxy_target(&change.id).await {
+            Ok(proxy) => current.with_proxy(revision, &change.id, proxy),
+            Err(error) => {
+                tracing::warn!(%error, "live configuration keeps the previous proxy");
+                current.at(revision)
+            }
+        },
+        ChangeFamily::Route => match storage.get_route(&change.id).await {
+            Ok(route) => current.with_route(revision, &change.id, route),
+            Err(error) => {
+                tracing::warn!(%error, "live configuration keeps the previous route");
+                current.at(revision)
+            }
+        },
+        ChangeFamily::Certificate | ChangeFamily::AuthConfig => current.at(revision),
+    };
+    state.current.store(Arc::new(next));
+}
+
+/// Replaces the snapshot with one built from full listings.
+#[maybe]
+async fn rebuild(storage: &Storage, state: &LiveState) {
+    match storage.config_snapshot().await {
+        Ok(snapshot) => {
+            let revision = snapshot.revision().max(state.current.load().revision());
+            state.current.store(Arc::new(snapshot.at(revision)));
+        }
+        Err(error) => tracing::warn!(%error, "live configuration could not rebuild; keeps serving"),
+    }
+}

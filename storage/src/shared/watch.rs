@@ -1,0 +1,161 @@
+//! Watching the change feed from a revision on: every change in revision order, resumed
+//! after a reconnection, and an explicit resync where the feed lost what the watcher needs.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+use redis::streams::StreamReadReply;
+
+use super::{maybe, operation, pause, FeedConnection, Storage, MODE};
+use crate::commands::watch::{changes, read_changes, revision};
+use crate::error::Result;
+use crate::model::{Change, WatchEvent};
+
+/// How long one read waits on the feed before the watcher checks the store's revision
+/// (which tells a Redis that restarted empty apart from a quiet one).
+const READ_WAIT: Duration = Duration::from_millis(500);
+/// How long to wait before reading again after the connection failed.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+
+/// A watcher on the store's change feed, from a revision on; see
+/// [`Storage::watch`](Storage::watch).
+pub struct Watcher {
+    storage: Storage,
+    feed: FeedConnection,
+    seen: u64,
+    pending: VecDeque<WatchEvent>,
+    heard_at: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watcher")
+            .field("seen", &self.seen)
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Storage {
+    /// The store's revision: how many changes proxies, routes, certificates and auth
+    /// configs have had. One round trip.
+    #[operation]
+    pub async fn revision(&self) -> Result<u64> {
+        let current: Option<u64> = self.cmd(&revision(self.keys())).await?;
+        Ok(current.unwrap_or(0))
+    }
+
+    /// A watcher that yields every change after `from_revision`, in revision order. Start
+    /// from a listing's [`revision`](crate::Listing::revision) to follow it. The watcher has
+    /// a connection of its own; it resumes from the last revision it yielded after a
+    /// reconnection, and yields [`WatchEvent::Resync`] when the changes it needs are no
+    /// longer in the feed (trimmed, or Redis lost its data). Changes written by old-layer
+    /// processes are not in the feed (see the migration).
+    #[operation]
+    pub async fn watch(&self, from_revision: u64) -> Result<Watcher> {
+        self.ready().await?;
+        Ok(Watcher {
+            storage: self.clone(),
+            feed: FeedConnection::new(self.config())?,
+            seen: from_revision,
+            pending: VecDeque::new(),
+            heard_at: None,
+        })
+    }
+}
+
+impl Watcher {
+    /// The last revision this watcher yielded (or started from).
+    pub fn revision(&self) -> u64 {
+        self.seen
+    }
+
+    /// When the watcher last heard from Redis (a change, or a read that found none).
+    pub fn heard_at(&self) -> Option<SystemTime> {
+        self.heard_at
+    }
+
+    /// The next event; waits for one. Connection failures are retried (resuming from the
+    /// last revision yielded); errors that a retry cannot cure are returned.
+    #[maybe]
+    pub async fn next_event(&mut self) -> Result<WatchEvent> {
+        loop {
+            if let Some(event) = self.poll_event().await? {
+                return Ok(event);
+            }
+        }
+    }
+
+    /// The next event if one comes within a short wait (half a second), else `None`: for a
+    /// loop that has other things to do between events.
+    #[maybe]
+    pub async fn poll_event(&mut self) -> Result<Option<WatchEvent>> {
+        if let Some(event) = self.pending.pop_front() {
+            if let WatchEvent::Change(change) = &event {
+                self.seen = change.revision;
+            }
+            return Ok(Some(event));
+        }
+        let keys = self.storage.keys();
+        let read = read_changes(keys, self.seen, READ_WAIT);
+        let reply: Option<StreamReadReply> = match self.feed.query(&read, READ_WAIT).await {
+            Ok(reply) => reply,
+            Err(error) if error.is_connection_error() || error.is_timeout() => {
+                tracing::warn!(%error, "change feed read failed; resuming");
+                pause(RECONNECT_PAUSE).await;
+                return Ok(None);
+            }
+            Err(error) => return Err(error),
+        };
+        self.heard_at = Some(SystemTime::now());
+        let found = changes(keys, reply)?;
+        if found.is_empty() {
+            self.check_for_restart().await?;
+        } else {
+            self.queue(found).await?;
+        }
+        Ok(None)
+    }
+
+    /// Queues what a read found, or a resync if it does not follow on from `seen`.
+    #[maybe]
+    async fn queue(&mut self, found: Vec<Change>) -> Result<()> {
+        let expected = self.seen + 1;
+        if found
+            .first()
+            .is_some_and(|first| first.revision != expected)
+        {
+            let current = self.storage.revision().await?;
+            self.resync(current);
+            return Ok(());
+        }
+        self.pending
+            .extend(found.into_iter().map(WatchEvent::Change));
+        Ok(())
+    }
+
+    /// A store whose revision went below what was seen lost its data (a restart without
+    /// persistence, a flush): what the watcher holds is gone.
+    #[maybe]
+    async fn check_for_restart(&mut self) -> Result<()> {
+        let current = self.storage.revision().await?;
+        if current < self.seen {
+            self.resync(current);
+        }
+        Ok(())
+    }
+
+    fn resync(&mut self, current: u64) {
+        tracing::warn!(
+            seen = self.seen,
+            current,
+            "change feed lost changes; resync"
+        );
+        self.pending.clear();
+        self.pending.push_back(WatchEvent::Resync {
+            seen: self.seen,
+            current,
+        });
+        self.seen = current;
+    }
+}
