@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use maybe_async::must_be_async as maybe;
-use storage::asynchronous::Storage;
+use storage::asynchronous::{LiveConfig, Storage, Watcher};
 use storage_macros::test_async as maybe_test;
 
 /// Runs `work(0..n)` as `n` tokio tasks released together, and returns their results in order.

@@ -1,7 +1,7 @@
 //! The cases, compiled against `storage::blocking`.
 
 use maybe_async::must_be_sync as maybe;
-use storage::blocking::Storage;
+use storage::blocking::{LiveConfig, Storage, Watcher};
 use storage_macros::test_blocking as maybe_test;
 
 /// Runs `work(0..n)` on `n` threads released together, and returns their results in order.

@@ -64,3 +64,104 @@ async fn one_mode_writes_what_the_other_reads() {
     let proxy = storage.get_proxy_target("shared.example").await.unwrap();
     assert_eq!(proxy.unwrap().target_url, "http://b:1");
 }
+
+/// Writers of both modes at once, a watcher and a live configuration of each mode: when the
+/// writers stop, both watchers saw every revision once and in order, and both snapshots
+/// equal a fresh listing at the final revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_and_watchers_of_both_modes_see_one_history() {
+    use std::time::{Duration, Instant};
+    use storage::{Route, WatchEvent};
+
+    let config = harness::config("both-live");
+    let async_storage = asynchronous::Storage::connect(config.clone())
+        .await
+        .unwrap();
+    let start = async_storage.revision().await.unwrap();
+    let async_live = async_storage.live_config().await.unwrap();
+    let mut async_watcher = async_storage.watch(start).await.unwrap();
+    let blocking_storage = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || blocking::Storage::connect(config).unwrap())
+            .await
+            .unwrap()
+    };
+    let blocking_live = {
+        let storage = blocking_storage.clone();
+        tokio::task::spawn_blocking(move || storage.live_config().unwrap())
+            .await
+            .unwrap()
+    };
+
+    let writer = {
+        let storage = blocking_storage.clone();
+        std::thread::spawn(move || {
+            for i in 0..20 {
+                storage
+                    .store_proxy_target(ProxyTarget::new(format!("b{i}.example"), "http://b:1"))
+                    .unwrap();
+            }
+        })
+    };
+    for i in 0..20 {
+        async_storage
+            .store_route(Route::to_url(
+                format!("a{i}"),
+                format!("/a/{i}"),
+                5,
+                "http://b:1",
+            ))
+            .await
+            .unwrap();
+    }
+    writer.join().unwrap();
+    let end = async_storage.revision().await.unwrap();
+    assert_eq!(end - start, 40);
+
+    let blocking_events = {
+        let storage = blocking_storage.clone();
+        tokio::task::spawn_blocking(move || {
+            storage
+                .watch(start)
+                .unwrap()
+                .take(40)
+                .map(|event| match event.unwrap() {
+                    WatchEvent::Change(change) => change.revision,
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<u64>>()
+        })
+        .await
+        .unwrap()
+    };
+    let mut async_events = Vec::new();
+    while async_events.len() < 40 {
+        match async_watcher.next_event().await.unwrap() {
+            WatchEvent::Change(change) => async_events.push(change.revision),
+            other => panic!("{other:?}"),
+        }
+    }
+    let expected: Vec<u64> = (start + 1..=end).collect();
+    assert_eq!(blocking_events, expected);
+    assert_eq!(async_events, expected);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (async_live.revision() < end || blocking_live.revision() < end)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let proxies = async_storage.list_proxy_targets().await.unwrap();
+    let routes = async_storage.list_routes().await.unwrap();
+    for live in [async_live.snapshot(), blocking_live.snapshot()] {
+        assert_eq!(live.revision(), end);
+        assert_eq!(live.proxy_count(), proxies.records.len());
+        assert_eq!(live.route_count(), routes.records.len());
+        for proxy in &proxies.records {
+            assert_eq!(live.proxy(&proxy.proxy_hostname), Some(proxy));
+        }
+    }
+    tokio::task::spawn_blocking(move || drop(blocking_live))
+        .await
+        .unwrap();
+}

@@ -108,8 +108,8 @@ impl ConfigSnapshot {
             .iter()
             .filter(|matched| {
                 let route = &matched.route;
-                let in_scope = route.scope == RouteScope::Global
-                    || route.proxy_hostnames.contains(&host);
+                let in_scope =
+                    route.scope == RouteScope::Global || route.proxy_hostnames.contains(&host);
                 in_scope && allowed_by(proxy, &route.route_id)
             })
             .find(|matched| matched.matches(path))

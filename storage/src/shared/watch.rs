@@ -91,9 +91,10 @@ impl Watcher {
     #[maybe]
     pub async fn poll_event(&mut self) -> Result<Option<WatchEvent>> {
         if let Some(event) = self.pending.pop_front() {
-            if let WatchEvent::Change(change) = &event {
-                self.seen = change.revision;
-            }
+            self.seen = match &event {
+                WatchEvent::Change(change) => change.revision,
+                WatchEvent::Resync { current, .. } => *current,
+            };
             return Ok(Some(event));
         }
         let keys = self.storage.keys();
@@ -156,6 +157,5 @@ impl Watcher {
             seen: self.seen,
             current,
         });
-        self.seen = current;
     }
 }

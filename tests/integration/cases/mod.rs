@@ -1,6 +1,6 @@
 //! Test cases written once: `#[maybe]` and `.await` are stripped in the blocking copy.
 
-use super::{concurrently, maybe, maybe_test, pause, Storage};
+use super::{concurrently, maybe, maybe_test, pause, LiveConfig, Storage, Watcher};
 use crate::harness;
 use storage::StorageConfig;
 
@@ -12,6 +12,7 @@ mod connection;
 mod fixtures;
 mod hostile;
 mod initialization;
+mod live;
 mod locks;
 mod migration;
 mod oauth;
