@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Some("check-both") => check_both(),
         Some("demo") => demo::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        // The benchmark's second process; not for people.
+        Some("bench-follower") => bench::follower_main(&args[1..]),
         _ => Err(USAGE.to_owned()),
     };
     match result {

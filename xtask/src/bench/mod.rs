@@ -5,6 +5,7 @@
 //! and `target/bench/list_routes.svg`, and prints the table. Always runs an optimized build:
 //! a debug build re-runs itself with `--release`.
 
+mod live;
 mod measure;
 mod report;
 mod round_trips;
@@ -16,6 +17,8 @@ use measure::Effort;
 use report::Report;
 use scenarios::Bench;
 use test_harness::RedisServer;
+
+pub use live::follower_main;
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if cfg!(debug_assertions) {
@@ -62,6 +65,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     scenarios::list_routes(&mut bench, sizes)?;
     let migration_sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
     scenarios::migration_listings(&mut bench, migration_sizes)?;
+    live::live_config(&mut bench)?;
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     report.write(&dir)?;
