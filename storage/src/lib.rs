@@ -50,6 +50,10 @@
 //! runs them through a runner, and decodes the reply with `model`. Decisions such as how to
 //! repair an operator's `localhost` record are in `seed`, not next to the I/O.
 //!
+//! **Changes at memory speed.** Every configuration write also bumps the store revision and
+//! appends to a change feed in the same script (`lua/prologue.lua`); `watch` follows the
+//! feed, and `LiveConfig` keeps an immutable snapshot of proxies and routes current from it.
+//!
 //! The design notes (why each choice, and the facts about the existing deployment's
 //! records) are in `docs/DESIGN.md` at the top of the repository.
 //!

@@ -32,11 +32,11 @@ pub fn changes(keys: &KeySpace, reply: Option<StreamReadReply>) -> Result<Vec<Ch
     let mut changes = Vec::new();
     for stream in reply.into_iter().flat_map(|reply| reply.keys) {
         for entry in stream.ids {
-            let fields: Vec<(String, String)> = entry
+            let fields: Vec<(String, Vec<u8>)> = entry
                 .map
                 .iter()
                 .filter_map(|(name, value)| {
-                    let value: String = redis::from_redis_value_ref(value).ok()?;
+                    let value: Vec<u8> = redis::from_redis_value_ref(value).ok()?;
                     Some((name.clone(), value))
                 })
                 .collect();

@@ -10,5 +10,5 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 'stale'
 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-if ARGV[3] ~= '' then feed(ARGV[3], ARGV[4], 'put') end
+if ARGV[3] ~= '' then feed(ARGV[3], ARGV[4], 'put', ARGV[2]) end
 return 'ok'

@@ -34,7 +34,7 @@ for i = 0, r - 1 do
 end
 for i = 0, r - 1 do
   redis.call('SET', KEYS[5 + d + i], ARGV[8 + 3 * i])
-  feed('proxy', ARGV[6 + 3 * i], 'put')
+  feed('proxy', ARGV[6 + 3 * i], 'put', ARGV[8 + 3 * i])
 end
 for i = 5, 4 + d do
   if redis.call('GET', KEYS[i]) == ARGV[2] then redis.call('DEL', KEYS[i]) end

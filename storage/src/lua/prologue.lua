@@ -10,8 +10,10 @@ end
 -- The change feed. A script that writes configuration gets the revision counter and the
 -- change stream as its last two keys; each change increments the revision and appends
 -- {family, id, op} to the stream under the id `{revision}-0`, so a watcher resumes from a
--- revision by reading from its id. The stream is capped (about FEED_LENGTH entries).
-local FEED_LENGTH = 100000
+-- revision by reading from its id. A proxy or route written carries its new record too
+-- (`value`), so a live configuration applies it without reading it back. The stream is
+-- capped (about FEED_LENGTH entries): a watcher further behind is told to resync.
+local FEED_LENGTH = 10000
 local FEED_REVISION, FEED_STREAM = KEYS[#KEYS - 1], KEYS[#KEYS]
 
 local function check_feed()
@@ -19,7 +21,7 @@ local function check_feed()
   expect(FEED_STREAM, 'stream')
 end
 
-local function feed(family, id, op)
+local function feed(family, id, op, value)
   local revision = tonumber(redis.call('GET', FEED_REVISION) or '0') or 0
   -- A counter reset behind the stream's back must not make ids go backwards.
   local last = redis.call('XREVRANGE', FEED_STREAM, '+', '-', 'COUNT', 1)[1]
@@ -29,7 +31,12 @@ local function feed(family, id, op)
   end
   revision = revision + 1
   redis.call('SET', FEED_REVISION, revision)
-  redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
-    'family', family, 'id', id, 'op', op)
+  if value then
+    redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
+      'family', family, 'id', id, 'op', op, 'value', value)
+  else
+    redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
+      'family', family, 'id', id, 'op', op)
+  end
   return revision
 end

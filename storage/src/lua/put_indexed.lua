@@ -16,5 +16,5 @@ else
   redis.call('SET', KEYS[1], ARGV[1])
 end
 redis.call('SADD', KEYS[2], ARGV[2])
-if ARGV[5] ~= '' then feed(ARGV[5], ARGV[2], 'put') end
+if ARGV[5] ~= '' then feed(ARGV[5], ARGV[2], 'put', ARGV[1]) end
 return 'ok'

@@ -32,5 +32,5 @@ redis.call('SET', KEYS[1], ARGV[3])
 redis.call('SET', KEYS[2], ARGV[4])
 redis.call('SET', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[4])
-feed('route', ARGV[4], 'put')
+feed('route', ARGV[4], 'put', ARGV[3])
 return 'ok'

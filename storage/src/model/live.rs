@@ -140,8 +140,10 @@ impl ConfigSnapshot {
         next.routes
             .retain(|matched| matched.route.route_id != route_id);
         if let Some(route) = route.filter(|route| route.enabled) {
-            next.routes.push(Arc::new(MatchedRoute::new(route)));
-            next.sort_routes();
+            let at = next
+                .routes
+                .partition_point(|m| Route::listing_order(&m.route, &route).is_lt());
+            next.routes.insert(at, Arc::new(MatchedRoute::new(route)));
         }
         next
     }

@@ -61,7 +61,7 @@ pub enum ChangeOp {
 }
 
 /// One change, at one revision.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Change {
     /// The store revision this change made.
     pub revision: u64,
@@ -71,6 +71,20 @@ pub struct Change {
     pub id: String,
     /// What happened to it.
     pub op: ChangeOp,
+    /// The record written, for proxies and routes: what a live configuration applies
+    /// without reading it back. Never printed (a proxy may hold a secret).
+    pub(crate) value: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Change")
+            .field("revision", &self.revision)
+            .field("family", &self.family)
+            .field("id", &self.id)
+            .field("op", &self.op)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a watcher yields.
@@ -90,7 +104,7 @@ pub enum WatchEvent {
 }
 
 /// Decodes one stream entry (`{revision}-0`, its fields) into a change.
-pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, String)]) -> Result<Change> {
+pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, Vec<u8>)]) -> Result<Change> {
     let corrupt = |what: &str| Error::corrupt(key, format!("change feed entry {id}: {what}"));
     let revision = id
         .split_once('-')
@@ -100,7 +114,7 @@ pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, String)]) -> 
         fields
             .iter()
             .find(|(field, _)| field == name)
-            .map(|(_, value)| value.as_str())
+            .and_then(|(_, value)| std::str::from_utf8(value).ok())
     };
     let family = field("family")
         .and_then(ChangeFamily::parse)
@@ -111,11 +125,16 @@ pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, String)]) -> 
         _ => return Err(corrupt("no known op")),
     };
     let id = field("id").ok_or_else(|| corrupt("no id"))?.to_owned();
+    let value = fields
+        .iter()
+        .find(|(field, _)| field == "value")
+        .map(|(_, value)| value.clone());
     Ok(Change {
         revision,
         family,
         id,
         op,
+        value,
     })
 }
 
@@ -127,9 +146,9 @@ mod tests {
     fn entries_decode_and_nonsense_is_corrupt_by_key() {
         let fields = |f: &str, op: &str| {
             vec![
-                ("family".to_owned(), f.to_owned()),
-                ("id".to_owned(), "a.example".to_owned()),
-                ("op".to_owned(), op.to_owned()),
+                ("family".to_owned(), f.as_bytes().to_vec()),
+                ("id".to_owned(), b"a.example".to_vec()),
+                ("op".to_owned(), op.as_bytes().to_vec()),
             ]
         };
         let change = decode_entry("k", "42-0", &fields("proxy", "put")).unwrap();
