@@ -280,13 +280,15 @@ pub fn follower_main(args: &[String]) -> Result<(), String> {
     let mut raw = redis::Client::open(url.as_str())
         .and_then(|c| c.get_connection())
         .map_err(|e| format!("raw watcher: {e}"))?;
+    // From the revision now, read before "ready": no probe can come before it.
+    let mut last = format!("{}-0", storage.revision().map_err(err("revision"))?);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let raw_watcher = std::thread::spawn(move || {
-        let mut last = "$".to_owned();
         let mut seen = 0;
-        while seen < count {
-            let reply: redis::streams::StreamReadReply = match redis::cmd("XREAD")
+        while seen < count && Instant::now() < deadline {
+            let reply: Option<redis::streams::StreamReadReply> = match redis::cmd("XREAD")
                 .arg("BLOCK")
-                .arg(0)
+                .arg(1000)
                 .arg("STREAMS")
                 .arg(&stream)
                 .arg(&last)
@@ -295,6 +297,7 @@ pub fn follower_main(args: &[String]) -> Result<(), String> {
                 Ok(reply) => reply,
                 Err(_) => return,
             };
+            let Some(reply) = reply else { continue };
             let at = unix_nanos();
             for entry in reply.keys.into_iter().flat_map(|k| k.ids) {
                 last = entry.id.clone();
@@ -307,7 +310,6 @@ pub fn follower_main(args: &[String]) -> Result<(), String> {
         }
     });
     println!("ready");
-    let deadline = Instant::now() + Duration::from_secs(60);
     let mut next = 0;
     while next < count && Instant::now() < deadline {
         let snapshot = live.snapshot();
