@@ -16,9 +16,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwap;
 
 use super::{maybe, operation, pause, Follower, Storage, MODE};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{
-    self, Change, ChangeFamily, ChangeOp, ConfigSnapshot, MigrationPhase, WatchEvent,
+    self, Change, ChangeFamily, ChangeOp, ConfigSnapshot, MigrationPhase, Record, WatchEvent,
 };
 
 /// What the follower and the readers share.
@@ -187,39 +187,33 @@ async fn apply(storage: &Storage, state: &LiveState, change: Change) {
     let revision = current.revision().max(change.revision);
     let keys = storage.keys();
     let next = match change.family {
-        ChangeFamily::Proxy => {
-            let key = keys.proxy(&change.id);
-            let proxy = match &change.value {
-                Some(value) => model::decode(&key, value).map(Some),
-                None if change.op == ChangeOp::Delete => Ok(None),
-                None => storage.get_proxy_target(&change.id).await,
-            };
-            match proxy {
-                Ok(proxy) => current.with_proxy(revision, &change.id, proxy),
-                Err(error) => {
-                    tracing::warn!(%error, "live configuration keeps the previous proxy");
-                    current.at(revision)
-                }
-            }
-        }
-        ChangeFamily::Route => {
-            let key = keys.route(&change.id);
-            let route = match &change.value {
-                Some(value) => model::decode(&key, value).map(Some),
-                None if change.op == ChangeOp::Delete => Ok(None),
-                None => storage.get_route(&change.id).await,
-            };
-            match route {
-                Ok(route) => current.with_route(revision, &change.id, route),
-                Err(error) => {
-                    tracing::warn!(%error, "live configuration keeps the previous route");
-                    current.at(revision)
-                }
-            }
-        }
+        ChangeFamily::Proxy => match changed(storage, keys.proxy(&change.id), &change).await {
+            Ok(proxy) => current.with_proxy(revision, &change.id, proxy),
+            Err(error) => kept(&current, revision, error),
+        },
+        ChangeFamily::Route => match changed(storage, keys.route(&change.id), &change).await {
+            Ok(route) => current.with_route(revision, &change.id, route),
+            Err(error) => kept(&current, revision, error),
+        },
         ChangeFamily::Certificate | ChangeFamily::AuthConfig => current.at(revision),
     };
     state.current.store(Arc::new(next));
+}
+
+/// The record a change left at `key`: the one it carries, none for a delete, else read back.
+#[maybe]
+async fn changed<T: Record>(storage: &Storage, key: String, change: &Change) -> Result<Option<T>> {
+    match &change.value {
+        Some(value) => model::decode(&key, value).map(Some),
+        None if change.op == ChangeOp::Delete => Ok(None),
+        None => storage.read(&key).await,
+    }
+}
+
+/// The snapshot moved to `revision` with the changed record's previous value.
+fn kept(current: &ConfigSnapshot, revision: u64, error: Error) -> ConfigSnapshot {
+    tracing::warn!(%error, "live configuration keeps the previous value of a changed record");
+    current.at(revision)
 }
 
 /// Replaces the snapshot with one built from full listings.
