@@ -88,3 +88,39 @@ async fn concurrent_store_route_with_one_path_has_one_winner() {
     assert_eq!(contested.len(), 1);
     assert_eq!(contested[0].route_id, winner);
 }
+
+/// 32 writers on one record: with jittered backoff between lost races, every update lands
+/// within the default attempts, none ends in `Contention`.
+#[maybe]
+#[maybe_test]
+async fn thirty_two_writers_on_one_record_all_land() {
+    let storage = storage("race-32").await;
+    let mut proxy = ProxyTarget::new("race32.example", "http://backend:8080");
+    proxy.custom_headers = Some(BTreeMap::new());
+    storage.store_proxy_target(proxy).await.unwrap();
+    const WRITERS: usize = 32;
+    const ROUNDS: usize = 4;
+    let results = concurrently(WRITERS, |writer| {
+        let storage = storage.clone();
+        async move {
+            for round in 0..ROUNDS {
+                storage
+                    .update_proxy_target("race32.example", |p| {
+                        let headers = p.custom_headers.get_or_insert_with(BTreeMap::new);
+                        headers.insert(format!("X-{writer}-{round}"), "1".into());
+                    })
+                    .await?;
+            }
+            Ok::<(), Error>(())
+        }
+    })
+    .await;
+    let contention = results.iter().filter(|r| r.is_err()).count();
+    assert_eq!(contention, 0, "{results:?}");
+    let stored = storage
+        .get_proxy_target("race32.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.custom_headers.unwrap().len(), WRITERS * ROUNDS);
+}
