@@ -3,8 +3,9 @@
 //!
 //! - [`RedisServer`]: a throwaway `redis-server` on a free loopback port, with no
 //!   persistence, stopped when dropped or when the process that started it dies. Plain,
-//!   password-protected or TLS-only; cluster nodes and sentinels are the same binary with
-//!   other arguments, which [`ServerOptions`] passes through.
+//!   password-protected, TLS-only, or a sentinel.
+//! - [`RedisCluster`] and [`SentinelGroup`]: the topologies beyond one server, from the same
+//!   launcher, for tests that need a cluster or a failover.
 //! - [`fixtures`]: the records the existing deployment wrote, byte for byte, from
 //!   `fixtures/legacy-records.jsonl` at the top of the repository.
 //! - [`legacy`]: a writer that writes exactly as the old storage layer did, and what its
@@ -17,5 +18,7 @@
 pub mod fixtures;
 pub mod legacy;
 mod server;
+mod topology;
 
 pub use server::{RedisServer, ServerOptions, INSTALL_HINT};
+pub use topology::{RedisCluster, SentinelGroup, MASTER_NAME};

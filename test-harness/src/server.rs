@@ -25,6 +25,16 @@ pub struct ServerOptions {
     args: Vec<String>,
     password: Option<String>,
     tls: Option<TlsFiles>,
+    sentinel: Option<Monitor>,
+}
+
+/// What a sentinel watches.
+#[derive(Clone, Debug)]
+struct Monitor {
+    master_name: String,
+    master_port: u16,
+    quorum: u32,
+    down_after: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +63,25 @@ impl ServerOptions {
     /// Requires `password` (`--requirepass`); readiness is checked with it.
     pub fn password(mut self, password: &str) -> Self {
         self.password = Some(password.to_owned());
+        self
+    }
+
+    /// Runs as a sentinel (`redis-server sentinel.conf --sentinel`) watching the master on
+    /// `master_port` under `master_name`, with `quorum` and the time after which an
+    /// unanswering master is taken for down.
+    pub fn sentinel(
+        mut self,
+        master_name: &str,
+        master_port: u16,
+        quorum: u32,
+        down_after: Duration,
+    ) -> Self {
+        self.sentinel = Some(Monitor {
+            master_name: master_name.to_owned(),
+            master_port,
+            quorum,
+            down_after,
+        });
         self
     }
 
@@ -180,7 +209,11 @@ impl RedisServer {
     fn launch(&mut self) -> Result<(), String> {
         let binary = redis_server_binary()?;
         let mut args = vec![binary.display().to_string()];
-        args.extend(self.arguments());
+        if let Some(monitor) = &self.options.sentinel {
+            args.extend(self.sentinel_arguments(monitor)?);
+        } else {
+            args.extend(self.arguments());
+        }
         let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
         let script = format!(
             "{} >/dev/null 2>&1 & pid=$!; echo $pid; read _; kill $pid 2>/dev/null; wait $pid",
@@ -254,6 +287,37 @@ impl RedisServer {
         }
         args.extend(self.options.args.iter().cloned());
         args
+    }
+
+    /// A sentinel's arguments; its configuration file is written once, so a restarted
+    /// sentinel keeps what it learned (sentinels rewrite their file).
+    fn sentinel_arguments(&self, monitor: &Monitor) -> Result<Vec<String>, String> {
+        let file = self.dir.join("sentinel.conf");
+        if !file.exists() {
+            let conf = format!(
+                "sentinel monitor {name} 127.0.0.1 {port} {quorum}\n\
+                 sentinel down-after-milliseconds {name} {down}\n\
+                 sentinel failover-timeout {name} 5000\n\
+                 sentinel parallel-syncs {name} 1\n",
+                name = monitor.master_name,
+                port = monitor.master_port,
+                quorum = monitor.quorum,
+                down = monitor.down_after.as_millis(),
+            );
+            std::fs::write(&file, conf).map_err(|e| format!("write {}: {e}", file.display()))?;
+        }
+        Ok(vec![
+            file.display().to_string(),
+            "--sentinel".into(),
+            "--port".into(),
+            self.port.to_string(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+            "--dir".into(),
+            self.dir.display().to_string(),
+            "--loglevel".into(),
+            "warning".into(),
+        ])
     }
 
     fn wait_ready(&self) -> bool {
