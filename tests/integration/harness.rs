@@ -113,37 +113,7 @@ pub fn dump_everything(config: &StorageConfig) -> String {
         for key in keys {
             dump.push_str(&key);
             dump.push('\n');
-            let kind: String = redis::cmd("TYPE")
-                .arg(&key)
-                .query(&mut connection)
-                .expect("TYPE");
-            let values: Vec<Vec<u8>> = match kind.as_str() {
-                "string" => vec![redis::cmd("GET")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .unwrap_or_default()],
-                "set" => redis::cmd("SMEMBERS")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .unwrap_or_default(),
-                "zset" => redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .query(&mut connection)
-                    .unwrap_or_default(),
-                "hash" => redis::cmd("HGETALL")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .unwrap_or_default(),
-                "list" => redis::cmd("LRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .query(&mut connection)
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
+            let (_, values) = contents(&mut connection, &key);
             for value in values {
                 dump.push_str(&String::from_utf8_lossy(&value));
                 dump.push('\n');
@@ -176,33 +146,8 @@ pub fn dump_key_space(config: &StorageConfig) -> std::collections::BTreeMap<Stri
             .query(&mut connection)
             .expect("KEYS");
         for key in found {
-            let kind: String = redis::cmd("TYPE")
-                .arg(&key)
-                .query(&mut connection)
-                .expect("TYPE");
-            let mut values: Vec<Vec<u8>> = match kind.as_str() {
-                "string" => vec![redis::cmd("GET")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .unwrap_or_default()],
-                "set" => redis::cmd("SMEMBERS")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .unwrap_or_default(),
-                "zset" => redis::cmd("ZRANGE")
-                    .arg(&key)
-                    .arg(0)
-                    .arg(-1)
-                    .arg("WITHSCORES")
-                    .query(&mut connection)
-                    .unwrap_or_default(),
-                "hash" => redis::cmd("HGETALL")
-                    .arg(&key)
-                    .query(&mut connection)
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            if kind != "zset" && kind != "hash" {
+            let (kind, mut values) = contents(&mut connection, &key);
+            if kind != "zset" && kind != "hash" && kind != "list" {
                 values.sort();
             }
             let text: Vec<String> = values
@@ -232,4 +177,30 @@ pub fn changed_keys(
             .cloned(),
     );
     changed
+}
+
+/// The type of `key` and what it holds: a string's value, a set's members, a sorted set's
+/// members with their scores, a hash's fields and values, a list's items.
+fn contents(connection: &mut redis::Connection, key: &str) -> (String, Vec<Vec<u8>>) {
+    let kind: String = redis::cmd("TYPE").arg(key).query(connection).expect("TYPE");
+    let mut cmd = match kind.as_str() {
+        "string" => redis::cmd("GET"),
+        "set" => redis::cmd("SMEMBERS"),
+        "zset" => redis::cmd("ZRANGE"),
+        "hash" => redis::cmd("HGETALL"),
+        "list" => redis::cmd("LRANGE"),
+        _ => return (kind, Vec::new()),
+    };
+    cmd.arg(key);
+    if kind == "zset" {
+        cmd.arg(0).arg(-1).arg("WITHSCORES");
+    } else if kind == "list" {
+        cmd.arg(0).arg(-1);
+    }
+    let values = if kind == "string" {
+        vec![cmd.query::<Vec<u8>>(connection).unwrap_or_default()]
+    } else {
+        cmd.query(connection).unwrap_or_default()
+    };
+    (kind, values)
 }
