@@ -109,7 +109,17 @@ impl Watcher {
             Err(error) => return Err(error),
         };
         self.heard_at = Some(SystemTime::now());
-        let found = changes(keys, reply)?;
+        let found = match changes(keys, reply) {
+            Ok(found) => found,
+            Err(error) => {
+                // An entry this crate did not write: what it stood for is unknown, so it
+                // counts as a lost change, and the watcher goes on after it.
+                tracing::warn!(%error, "unreadable change feed entry; resync");
+                let current = self.storage.revision().await?;
+                self.resync(current);
+                return Ok(None);
+            }
+        };
         if found.is_empty() {
             self.check_for_restart().await?;
         } else {

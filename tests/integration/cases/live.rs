@@ -228,3 +228,34 @@ async fn a_legacy_write_reaches_the_live_configuration_within_the_reconcile_inte
     );
     assert!(live.is_auth_excluded("localhost", "/token"));
 }
+
+#[maybe]
+#[maybe_test]
+async fn an_entry_this_crate_did_not_write_is_a_resync_not_a_stall() {
+    let storage = storage("live-garbage").await;
+    let start = storage.revision().await.unwrap();
+    let mut watcher = storage.watch(start).await.unwrap();
+    let _: () = redis::cmd("XADD")
+        .arg(storage.keys().changes())
+        .arg(format!("{}-0", start + 1))
+        .arg("nonsense")
+        .arg("x")
+        .query(&mut harness::raw(storage.config()))
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(storage.keys().revision())
+        .arg(start + 1)
+        .query(&mut harness::raw(storage.config()))
+        .unwrap();
+    storage
+        .store_proxy_target(ProxyTarget::new("next.example", "http://b:1"))
+        .await
+        .unwrap();
+    let end = storage.revision().await.unwrap();
+    let events = events_until(&mut watcher, end).await;
+    assert!(
+        matches!(events.first(), Some(WatchEvent::Resync { .. })),
+        "{events:?}"
+    );
+    assert_eq!(watcher.revision(), end, "it went on past the entry");
+}

@@ -58,7 +58,10 @@ impl Storage {
 
     #[maybe]
     async fn revoke_indexed_grants(&self, index: &str) -> Result<usize> {
-        let members: Vec<String> = self.cmd(&live_grants(index, now_ms())).await?;
+        let members: Vec<String> = self
+            .cmd(&live_grants(index, now_ms()))
+            .await
+            .map_err(|e| e.about(index))?;
         let keys = self.keys();
         let (jtis, families) = split_grants(&members);
         // The tokens and the index itself in one round trip; the index's own count is last.
