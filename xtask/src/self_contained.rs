@@ -105,8 +105,8 @@ mod tests {
 
     #[test]
     fn paths_inside_pass_and_paths_outside_fail() {
-        let text = r#"#[path = "../shared/mod.rs"]
-const A: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/x.json");"#;
+        let text = r#"#[path = "../common/mod.rs"]
+const A: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sibling/fixtures/x.json");"#;
         let found = relative_paths(text);
         assert_eq!(found.len(), 2);
         let module = Path::new("storage/src/blocking");

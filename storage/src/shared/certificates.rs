@@ -135,7 +135,7 @@ impl Storage {
             Listed::Records(revision, records) => (revision, records),
             Listed::Scan => {
                 let every = commands::certificates::every_certificate_with_expiry(keys);
-                self.listed(&every, Some(LegacyFamily::Certificates))
+                self.listed_with_scan(&every, LegacyFamily::Certificates)
                     .await?
             }
         };

@@ -345,8 +345,20 @@ impl Storage {
                 })
             }
         };
+        self.listed_with_scan(query, family).await
+    }
+
+    /// The records `query` names and those a keyspace scan for `family` finds: what the
+    /// mixed phase reads, for a caller that already knows the phase. A scan and one round
+    /// trip.
+    #[maybe]
+    pub(super) async fn listed_with_scan(
+        &self,
+        query: &ListingQuery,
+        family: LegacyFamily,
+    ) -> Result<(u64, Vec<ListedRecord>)> {
         let found = self.scan_ids(family).await?;
-        let call = commands::list_records(keys, query, Discovery::Scanned(&found));
+        let call = commands::list_records(self.keys(), query, Discovery::Scanned(&found));
         match commands::listed(self.read_script(&call).await?)? {
             Listed::Records(revision, records) => Ok((revision, records)),
             Listed::Scan => Err(Error::Protocol {
