@@ -9,32 +9,38 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
 use crate::model::validate;
+use crate::topology::{check_cluster_prefix, Nodes, Topology};
 
-/// A `redis://`, `rediss://` or `unix://` URL whose password is hidden when printed.
+/// Where Redis is, as a URL whose password is hidden when printed: `redis://`, `rediss://`
+/// or `unix://` for one server, `redis+cluster://` for a Redis Cluster and
+/// `redis+sentinel://` for a master found through Sentinel (see [`Topology`]).
 #[derive(Clone, PartialEq, Eq)]
-pub struct RedisUrl(url::Url);
+pub struct RedisUrl {
+    text: String,
+    nodes: Nodes,
+}
 
 impl RedisUrl {
     /// Parses and checks the scheme; the error never echoes the URL.
     pub fn parse(text: &str) -> Result<Self> {
-        let url = url::Url::parse(text).map_err(|e| Error::invalid("url", e))?;
-        match url.scheme() {
-            "redis" | "rediss" | "unix" | "redis+unix" => Ok(RedisUrl(url)),
-            other => Err(Error::invalid(
-                "url",
-                format!("scheme `{other}` is not redis, rediss or unix"),
-            )),
-        }
+        Ok(RedisUrl {
+            text: text.to_owned(),
+            nodes: Nodes::parse(text)?,
+        })
     }
 
     /// The URL with its password, for handing to a Redis client. Never log it.
     pub fn expose(&self) -> &str {
-        self.0.as_str()
+        &self.text
     }
 
-    #[cfg(any(feature = "blocking", feature = "async"))]
-    pub(crate) fn client(&self) -> Result<redis::Client> {
-        redis::Client::open(self.expose()).map_err(|e| Error::invalid("url", e.to_string()))
+    /// Which kind of deployment the URL names.
+    pub fn topology(&self) -> Topology {
+        self.nodes.topology
+    }
+
+    pub(crate) fn nodes(&self) -> &Nodes {
+        &self.nodes
     }
 }
 
@@ -42,7 +48,10 @@ impl fmt::Display for RedisUrl {
     /// The URL with its password replaced by `***`: in the authority (`redis://:pw@host`)
     /// and in the query, where unix-socket URLs carry it (`unix:///path?pass=pw`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut shown = self.0.clone();
+        if self.nodes.topology != Topology::Standalone {
+            return f.write_str(&mask_authority(&self.text));
+        }
+        let mut shown = self.nodes.urls[0].clone();
         if shown.password().is_some() {
             // Cannot fail: the URL already has a password, hence a host.
             let _ = shown.set_password(Some("***"));
@@ -65,6 +74,22 @@ impl fmt::Display for RedisUrl {
             shown.query_pairs_mut().clear().extend_pairs(pairs);
         }
         f.write_str(shown.as_str())
+    }
+}
+
+/// A multi-host URL with the password of its `user:password@` part replaced by `***`.
+fn mask_authority(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return "***".to_owned();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((credentials, hosts)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{hosts}{tail}")
+        }
+        None => text.to_owned(),
     }
 }
 
@@ -144,6 +169,21 @@ pub struct StorageConfig {
     /// once, whatever the interval: a Redis that restarted empty is seeded before the first
     /// read on the new connection answers.
     pub defaults_check_interval: Duration,
+    /// On a cluster or through Sentinel: how long a call keeps trying while its master is
+    /// unreachable or read-only, waiting for a replica to take over, before it fails with
+    /// the last error. Default 5 s; set it above the deployment's failure detection
+    /// (`down-after-milliseconds` or `cluster-node-timeout`) plus the failover itself to ride
+    /// through one. One server has no failover to wait for: there `connect_timeout` is the
+    /// whole wait.
+    pub failover_wait: Duration,
+    /// How many replicas must acknowledge each write before it returns (`WAIT`). Default 0:
+    /// a write returns once the master has it, and a failover in the next moments can lose
+    /// it. With `n > 0`, a write that fewer replicas confirm within
+    /// [`replica_timeout`](Self::replica_timeout) fails with [`Error::NotReplicated`]
+    /// (it is applied on the master, but not yet safe from a failover).
+    pub min_replicas: u32,
+    /// How long a write waits for [`min_replicas`](Self::min_replicas). Default 1 s.
+    pub replica_timeout: Duration,
 }
 
 impl StorageConfig {
@@ -168,7 +208,67 @@ impl StorageConfig {
             allow_root_auth_exclusion: false,
             seed_defaults: true,
             live_reconcile_interval: Duration::from_secs(5),
+            failover_wait: Duration::from_secs(5),
+            min_replicas: 0,
+            replica_timeout: Duration::from_secs(1),
         })
+    }
+
+    /// Settings with defaults for a Redis Cluster reached through `seeds` (`redis://host:port`
+    /// URLs, sharing their scheme and credentials), with the configuration families under
+    /// the hash tag `{gw}:`.
+    ///
+    /// ```
+    /// use storage::{StorageConfig, Topology};
+    ///
+    /// let config = StorageConfig::cluster(["redis://:pw@10.0.0.1:7000", "redis://:pw@10.0.0.2:7000"])?;
+    /// assert_eq!(config.url.topology(), Topology::Cluster);
+    /// assert_eq!(config.key_prefix, "{gw}:");
+    /// assert_eq!(config.url.to_string(), "redis+cluster://:***@10.0.0.1:7000,10.0.0.2:7000");
+    /// # Ok::<(), storage::Error>(())
+    /// ```
+    pub fn cluster<S: AsRef<str>>(seeds: impl IntoIterator<Item = S>) -> Result<Self> {
+        let url = multi_host_url("cluster", seeds, "")?;
+        Ok(StorageConfig::new(&url)?.with_key_prefix(CLUSTER_PREFIX))
+    }
+
+    /// Settings with defaults for the master that the sentinels at `sentinels` (`redis://
+    /// host:port` URLs) know as `master_name`. A password for the master goes in a URL
+    /// instead: `redis+sentinel://:pw@host:26379,host:26380/gateway`.
+    ///
+    /// ```
+    /// use storage::{StorageConfig, Topology};
+    ///
+    /// let config = StorageConfig::sentinel("gateway", ["redis://10.0.0.1:26379", "redis://10.0.0.2:26379"])?;
+    /// assert_eq!(config.url.topology(), Topology::Sentinel);
+    /// assert_eq!(config.url.expose(), "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/gateway");
+    /// # Ok::<(), storage::Error>(())
+    /// ```
+    pub fn sentinel<S: AsRef<str>>(
+        master_name: &str,
+        sentinels: impl IntoIterator<Item = S>,
+    ) -> Result<Self> {
+        if master_name.is_empty() || master_name.contains(['/', '?', '#', '@', ',']) {
+            return Err(Error::invalid(
+                "master_name",
+                "must be a plain non-empty name",
+            ));
+        }
+        StorageConfig::new(&multi_host_url("sentinel", sentinels, &format!("/{master_name}"))?)
+    }
+
+    /// Sets [`failover_wait`](Self::failover_wait).
+    pub fn with_failover_wait(mut self, wait: Duration) -> Self {
+        self.failover_wait = wait;
+        self
+    }
+
+    /// Makes every write wait until `replicas` replicas have it, for at most `timeout` (see
+    /// [`min_replicas`](Self::min_replicas)).
+    pub fn with_min_replicas(mut self, replicas: u32, timeout: Duration) -> Self {
+        self.min_replicas = replicas;
+        self.replica_timeout = timeout;
+        self
     }
 
     /// Sets [`key_prefix`](Self::key_prefix).
@@ -293,6 +393,8 @@ impl StorageConfig {
             ("refresh_family_ttl", self.refresh_family_ttl),
             ("defaults_check_interval", self.defaults_check_interval),
             ("live_reconcile_interval", self.live_reconcile_interval),
+            ("failover_wait", self.failover_wait),
+            ("replica_timeout", self.replica_timeout),
         ];
         for (field, value) in durations {
             validate::duration(field, value)?;
@@ -303,6 +405,9 @@ impl StorageConfig {
         if self.max_update_attempts == 0 {
             return Err(Error::invalid("max_update_attempts", "must be at least 1"));
         }
+        if self.url.topology() == Topology::Cluster {
+            check_cluster_prefix(&self.key_prefix)?;
+        }
         Ok(())
     }
 
@@ -310,6 +415,51 @@ impl StorageConfig {
     pub fn key_space(&self) -> KeySpace {
         KeySpace::new(&self.key_prefix)
     }
+}
+
+/// The prefix [`StorageConfig::cluster`] gives: one hash tag for every configuration key.
+const CLUSTER_PREFIX: &str = "{gw}:";
+
+/// `redis+{kind}://[credentials@]host,host{path}` from plain node URLs, which must share a
+/// scheme and credentials.
+fn multi_host_url<S: AsRef<str>>(
+    kind: &str,
+    nodes: impl IntoIterator<Item = S>,
+    path: &str,
+) -> Result<String> {
+    let mut scheme = None;
+    let mut credentials = None;
+    let mut hosts = Vec::new();
+    for node in nodes {
+        let url = url::Url::parse(node.as_ref()).map_err(|e| Error::invalid("url", e))?;
+        if !matches!(url.scheme(), "redis" | "rediss") {
+            return Err(Error::invalid("url", "each node must be a redis:// or rediss:// URL"));
+        }
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            _ => return Err(Error::invalid("url", "a node URL has no host")),
+        };
+        let auth = match url.password() {
+            Some(password) => format!("{}:{password}@", url.username()),
+            None if !url.username().is_empty() => format!("{}@", url.username()),
+            None => String::new(),
+        };
+        if scheme.get_or_insert_with(|| url.scheme().to_owned()) != url.scheme()
+            || credentials.get_or_insert_with(|| auth.clone()) != &auth
+        {
+            return Err(Error::invalid(
+                "url",
+                "every node must have the same scheme and credentials",
+            ));
+        }
+        hosts.push(host);
+    }
+    let Some(scheme) = scheme else {
+        return Err(Error::invalid("url", "names no node"));
+    };
+    let credentials = credentials.unwrap_or_default();
+    Ok(format!("{scheme}+{kind}://{credentials}{}{path}", hosts.join(",")))
 }
 
 impl TryFrom<&str> for StorageConfig {

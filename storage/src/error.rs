@@ -37,6 +37,25 @@ pub enum Error {
         /// What the server reported.
         reason: String,
     },
+    /// The connection broke after a write that must not run twice (consuming a code,
+    /// rotating a refresh token, taking a lock, creating a record) was sent and before Redis
+    /// answered: it may or may not have been applied, so it was not retried. Read to find
+    /// out which.
+    #[error("the write's outcome is unknown: the connection broke before Redis answered: {reason}")]
+    OutcomeUnknown {
+        /// What the client reported.
+        reason: String,
+    },
+    /// The write is applied on the master, but fewer replicas than
+    /// [`StorageConfig::min_replicas`](crate::StorageConfig::min_replicas) confirmed it in
+    /// time: a failover now could lose it.
+    #[error("the write reached {acknowledged} of {wanted} replicas in time")]
+    NotReplicated {
+        /// Replicas that confirmed the write.
+        acknowledged: u32,
+        /// Replicas the configuration asks for.
+        wanted: u32,
+    },
     /// A key holds another Redis type than this crate keeps there (a hash where a JSON string
     /// or a set belongs): something else wrote it. Nothing was changed.
     #[error("key `{key}` holds another Redis type than expected")]
@@ -160,6 +179,16 @@ impl Error {
     /// True when the server is a read-only replica.
     pub fn is_read_only(&self) -> bool {
         matches!(self, Error::ReadOnly { .. })
+    }
+
+    /// True when a write may or may not have been applied (see [`Error::OutcomeUnknown`]).
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(self, Error::OutcomeUnknown { .. })
+    }
+
+    /// True when a write is applied but fewer replicas than asked confirmed it.
+    pub fn is_not_replicated(&self) -> bool {
+        matches!(self, Error::NotReplicated { .. })
     }
 
     /// True when a key held another Redis type than expected.

@@ -104,6 +104,8 @@ mod defaults;
 mod error;
 mod keys;
 mod model;
+mod retry;
+mod topology;
 pub mod oauth;
 pub mod seed;
 
@@ -118,6 +120,7 @@ pub use config::{RedisUrl, StorageConfig};
 pub use defaults::{DEFAULT_PROXIES, DEFAULT_ROUTES};
 pub use error::{Error, Result};
 pub use keys::KeySpace;
+pub use topology::Topology;
 pub use model::{
     AuthConfig, AuthMode, Certificate, Challenge, Change, ChangeFamily, ChangeOp, ConfigSnapshot,
     CorruptRecord, FamilyCounts, Fence, Listing, MigrationPhase, MigrationStatus, ProxyTarget,

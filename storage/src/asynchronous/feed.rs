@@ -4,24 +4,25 @@
 
 use std::time::Duration;
 
-use redis::{AsyncConnectionConfig, Cmd, FromRedisValue};
+use redis::{Cmd, FromRedisValue};
 
+use super::link::{Endpoint, Link};
 use crate::config::StorageConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-/// A connection that waits on the change feed; it reconnects on the next read after a
-/// failure.
+/// A connection that waits on the change feed; it reconnects (through Sentinel, to the
+/// master of now) on the next read after a failure.
 pub(super) struct FeedConnection {
-    client: redis::Client,
     config: StorageConfig,
-    connection: Option<redis::aio::MultiplexedConnection>,
+    endpoint: Option<Endpoint>,
+    connection: Option<Link>,
 }
 
 impl FeedConnection {
     pub(super) fn new(config: &StorageConfig) -> Result<Self> {
         Ok(FeedConnection {
-            client: config.url.client()?,
             config: config.clone(),
+            endpoint: None,
             connection: None,
         })
     }
@@ -32,15 +33,16 @@ impl FeedConnection {
         cmd: &Cmd,
         block: Duration,
     ) -> Result<T> {
+        let timeout = block + self.config.response_timeout;
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => {
-                let settings = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(self.config.connect_timeout))
-                    .set_response_timeout(Some(block + self.config.response_timeout));
-                let connection = self
-                    .client
-                    .get_multiplexed_async_connection_with_config(&settings)
+                let endpoint = match &mut self.endpoint {
+                    Some(endpoint) => endpoint,
+                    None => self.endpoint.insert(Endpoint::new(&self.config, timeout)?),
+                };
+                let connection = endpoint
+                    .open(self.config.connect_timeout, timeout, 0)
                     .await?;
                 self.connection.insert(connection)
             }
@@ -49,6 +51,6 @@ impl FeedConnection {
         if result.is_err() {
             self.connection = None;
         }
-        Ok(result?)
+        result.map_err(Error::from)
     }
 }

@@ -1,8 +1,9 @@
-//! The async API, on redis' tokio client with one multiplexed, auto-reconnecting connection.
+//! The async API, on redis' tokio client with one multiplexed connection (or redis-rs' async
+//! cluster connection), rebuilt after a failure.
 //!
 //! Generated from the same source as [`crate::blocking`]: `shared/` compiled with
 //! `maybe_async::must_be_async`. The types and operations mirror each other. What only this
-//! mode has (the connection manager, tokio's mutex and sleep, a lock released by a spawned
+//! mode has (the shared connection, tokio's mutex and sleep, a lock released by a spawned
 //! task) is in this folder.
 //!
 //! ```no_run
@@ -23,6 +24,7 @@ const MODE: &str = "async";
 mod connection;
 mod feed;
 mod follower;
+mod link;
 mod lock_guard;
 mod runtime;
 mod watch;
@@ -30,6 +32,7 @@ mod watch;
 use connection::Connection;
 use feed::FeedConnection;
 use follower::Follower;
+use link::Link;
 use runtime::{lock_init, pause, InitLock};
 
 #[path = "../shared/mod.rs"]

@@ -5,35 +5,38 @@ use std::time::Duration;
 
 use redis::{Cmd, FromRedisValue};
 
+use super::link::{Endpoint, Link};
 use crate::config::StorageConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-/// A connection that waits on the change feed; it reconnects on the next read after a
-/// failure.
+/// A connection that waits on the change feed; it reconnects (through Sentinel, to the
+/// master of now) on the next read after a failure.
 pub(super) struct FeedConnection {
-    client: redis::Client,
     config: StorageConfig,
-    connection: Option<redis::Connection>,
+    endpoint: Option<Endpoint>,
+    connection: Option<Link>,
 }
 
 impl FeedConnection {
     pub(super) fn new(config: &StorageConfig) -> Result<Self> {
         Ok(FeedConnection {
-            client: config.url.client()?,
             config: config.clone(),
+            endpoint: None,
             connection: None,
         })
     }
 
     /// Runs `cmd`, which may block Redis-side for up to `block`.
     pub(super) fn query<T: FromRedisValue>(&mut self, cmd: &Cmd, block: Duration) -> Result<T> {
+        let timeout = block + self.config.response_timeout;
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => {
-                let connection = self
-                    .client
-                    .get_connection_with_timeout(self.config.connect_timeout)?;
-                connection.set_read_timeout(Some(block + self.config.response_timeout))?;
+                let endpoint = match &mut self.endpoint {
+                    Some(endpoint) => endpoint,
+                    None => self.endpoint.insert(Endpoint::new(&self.config, timeout)?),
+                };
+                let connection = endpoint.open(self.config.connect_timeout, timeout)?;
                 self.connection.insert(connection)
             }
         };
@@ -41,6 +44,6 @@ impl FeedConnection {
         if result.is_err() {
             self.connection = None;
         }
-        Ok(result?)
+        result.map_err(Error::from)
     }
 }

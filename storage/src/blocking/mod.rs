@@ -21,6 +21,7 @@ const MODE: &str = "blocking";
 mod connection;
 mod feed;
 mod follower;
+mod link;
 mod lock_guard;
 mod runtime;
 mod watch;
@@ -28,6 +29,7 @@ mod watch;
 use connection::Connection;
 use feed::FeedConnection;
 use follower::Follower;
+use link::Link;
 use runtime::{lock_init, pause, InitLock};
 
 #[path = "../shared/mod.rs"]

@@ -1,6 +1,6 @@
 //! ACME writes that a lock's fence guards.
 
-use redis::ScriptInvocation;
+use crate::commands::ScriptCall;
 
 use crate::keys::KeySpace;
 use crate::model::Fence;
@@ -12,8 +12,8 @@ pub fn fenced_set(
     key: &str,
     value: &str,
     fence: &Fence,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("fenced_set").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("fenced_set");
     call.key(key)
         .key(keys.fence(&fence.lock))
         .arg(fence.token)

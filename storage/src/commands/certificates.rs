@@ -1,7 +1,7 @@
 //! Writing certificates with their domain and expiry indexes, finding them by domain or
 //! expiry, and deleting one together with every proxy's reference to it.
 
-use redis::ScriptInvocation;
+use crate::commands::ScriptCall;
 
 use super::{ListedRecord, ListingQuery};
 use crate::error::{Error, Result};
@@ -18,9 +18,9 @@ pub fn put_certificate(
     json: &str,
     previous: Option<(&[u8], &Certificate)>,
     fence: Option<&Fence>,
-) -> ScriptInvocation<'static> {
+) -> ScriptCall {
     let name = &cert.cert_name;
-    let mut call = lua_script!("put_certificate").prepare_invoke();
+    let mut call = lua_script!("put_certificate");
     call.key(keys.cert(name))
         .key(keys.cert_index())
         .key(keys.cert_expiry())
@@ -120,9 +120,9 @@ pub fn delete_certificate(
     decoded: Option<&Certificate>,
     rewrites: &[ProxyRewrite],
     scanned: &[String],
-) -> ScriptInvocation<'static> {
+) -> ScriptCall {
     let domains = decoded.map(|c| c.domains.as_slice()).unwrap_or_default();
-    let mut call = lua_script!("delete_certificate").prepare_invoke();
+    let mut call = lua_script!("delete_certificate");
     call.key(keys.cert(name))
         .key(keys.cert_index())
         .key(keys.cert_expiry())
@@ -149,8 +149,8 @@ pub fn delete_certificate(
 }
 
 /// The certificate that owns `domain`, in one round trip. Reply: `[name, record]` or empty.
-pub fn certificate_by_domain(keys: &KeySpace, domain: &str) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("get_by_owner").prepare_invoke();
+pub fn certificate_by_domain(keys: &KeySpace, domain: &str) -> ScriptCall {
+    let mut call = lua_script!("get_by_owner");
     call.key(keys.cert_domain(domain))
         .arg(keys.cert_record_prefix());
     call
@@ -195,8 +195,8 @@ pub struct ExpiryRepair {
 
 /// Sets each repair's index entry, where the certificate is still stored as read. Reply:
 /// how many entries changed.
-pub fn repair_expiry(keys: &KeySpace, repairs: &[ExpiryRepair]) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("repair_expiry").prepare_invoke();
+pub fn repair_expiry(keys: &KeySpace, repairs: &[ExpiryRepair]) -> ScriptCall {
+    let mut call = lua_script!("repair_expiry");
     call.key(keys.cert_expiry());
     for repair in repairs {
         call.key(keys.cert(&repair.name));

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redis::ScriptInvocation;
+use crate::commands::ScriptCall;
 
 use super::ttl_millis;
 use crate::keys::KeySpace;
@@ -13,8 +13,8 @@ pub fn lock_acquire(
     name: &str,
     holder: &str,
     ttl: Duration,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("lock_acquire").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("lock_acquire");
     call.key(keys.lock(name))
         .key(keys.fence(name))
         .arg(holder)
@@ -28,15 +28,15 @@ pub fn lock_renew(
     name: &str,
     value: &str,
     ttl: Duration,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("lock_renew").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("lock_renew");
     call.key(keys.lock(name)).arg(value).arg(ttl_millis(ttl));
     call
 }
 
 /// Releases the lock if `value` still holds it. Reply: 1, or 0 if it was no longer held.
-pub fn lock_release(keys: &KeySpace, name: &str, value: &str) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("lock_release").prepare_invoke();
+pub fn lock_release(keys: &KeySpace, name: &str, value: &str) -> ScriptCall {
+    let mut call = lua_script!("lock_release");
     call.key(keys.lock(name)).arg(value);
     call
 }

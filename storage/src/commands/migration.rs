@@ -1,7 +1,9 @@
 //! Reading and setting the migration phase, and measuring how far an index is from its
 //! records.
 
-use redis::{Cmd, ScriptInvocation};
+use redis::Cmd;
+
+use crate::commands::ScriptCall;
 
 use crate::keys::{KeySpace, LegacyFamily};
 use crate::model::MigrationPhase;
@@ -20,8 +22,8 @@ pub fn index_gaps(
     keys: &KeySpace,
     family: LegacyFamily,
     found: &[String],
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("index_gaps").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("index_gaps");
     call.key(family.index(keys))
         .arg(family.record_prefix(keys))
         .arg(found);
@@ -30,8 +32,8 @@ pub fn index_gaps(
 
 /// Removes the entries of `index` whose record (at `record_prefix` + member) is gone. Reply:
 /// how many.
-pub fn drop_dangling(index: &str, record_prefix: &str) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("drop_dangling").prepare_invoke();
+pub fn drop_dangling(index: &str, record_prefix: &str) -> ScriptCall {
+    let mut call = lua_script!("drop_dangling");
     call.key(index).arg(record_prefix);
     call
 }

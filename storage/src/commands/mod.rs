@@ -8,15 +8,15 @@
 
 use std::time::Duration;
 
-use redis::{Cmd, Pipeline, ScriptInvocation};
+use redis::{Cmd, Pipeline, ScriptInvocation, ToRedisArgs};
 
 use crate::error::{Error, Result};
 use crate::keys::{KeySpace, LegacyFamily};
 use crate::model::ChangeFamily;
 
-/// The script `lua/{name}.lua` after `lua/prologue.lua` (what every script shares), built
-/// once per process; redis-rs sends it by its hash (`EVALSHA`) and loads it only when the
-/// server does not know it yet.
+/// A call of the script `lua/{name}.lua` after `lua/prologue.lua` (what every script
+/// shares), the script built once per process; redis-rs sends it by its hash (`EVALSHA`) and
+/// loads it only when the server does not know it yet.
 macro_rules! lua_script {
     ($name:literal) => {{
         static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
@@ -30,18 +30,88 @@ macro_rules! lua_script {
                 ))
             ))
         });
-        &*SCRIPT
+        $crate::commands::ScriptCall::new(&SCRIPT)
     }};
 }
 
 pub(crate) mod acme;
 pub(crate) mod certificates;
+pub(crate) mod cluster;
 pub(crate) mod locks;
 pub(crate) mod migration;
 pub(crate) mod oauth;
 pub(crate) mod routes;
 pub(crate) mod seeding;
 pub(crate) mod watch;
+
+/// A script call and the key that places it: on a cluster, the call runs on the master of
+/// that key's slot, and a `WAIT` for its replicas must go there too. Built like redis-rs'
+/// `ScriptInvocation`, whose keys are not readable back.
+#[derive(Debug)]
+pub struct ScriptCall {
+    invocation: ScriptInvocation<'static>,
+    first_key: Option<Vec<u8>>,
+}
+
+impl ScriptCall {
+    pub(crate) fn new(script: &'static redis::Script) -> Self {
+        ScriptCall {
+            invocation: script.prepare_invoke(),
+            first_key: None,
+        }
+    }
+
+    /// Adds `key` to `KEYS`.
+    pub fn key<T: ToRedisArgs>(&mut self, key: T) -> &mut Self {
+        if self.first_key.is_none() {
+            self.first_key = key.to_redis_args().into_iter().next();
+        }
+        self.invocation.key(key);
+        self
+    }
+
+    /// Adds `arg` to `ARGV`.
+    pub fn arg<T: ToRedisArgs>(&mut self, arg: T) -> &mut Self {
+        self.invocation.arg(arg);
+        self
+    }
+
+    /// The call as redis-rs runs it.
+    pub fn invocation(&self) -> &ScriptInvocation<'static> {
+        &self.invocation
+    }
+
+    /// The first key, which places the call on a cluster.
+    pub fn first_key(&self) -> Option<&[u8]> {
+        self.first_key.as_deref()
+    }
+}
+
+/// One call as a connection runs it: its reply comes back as a `Value` for the caller to
+/// decode, whichever mode and topology ran it.
+#[derive(Clone, Copy)]
+pub enum Call<'a> {
+    /// A command.
+    Cmd(&'a Cmd),
+    /// A pipeline: one round trip.
+    Pipe(&'a Pipeline),
+    /// A script, sent by its hash.
+    Script(&'a ScriptCall),
+    /// A command for one node, such as one master's step of a keyspace scan.
+    On(&'a cluster::NodeAddress, &'a Cmd),
+}
+
+impl Call<'_> {
+    /// The first key: on a cluster, where the call runs and where `WAIT` must follow it.
+    pub fn first_key(&self) -> Option<Vec<u8>> {
+        match self {
+            Call::Cmd(cmd) => cluster::key_of(cmd),
+            Call::Pipe(pipe) => pipe.cmd_iter().next().and_then(cluster::key_of),
+            Call::Script(call) => call.first_key().map(<[u8]>::to_vec),
+            Call::On(..) => None,
+        }
+    }
+}
 
 /// How many keys one SCAN step asks for: larger steps mean fewer round trips over a big
 /// keyspace, each still short enough (a few ms for Redis) not to stall other clients.
@@ -129,8 +199,8 @@ pub fn compare_and_set(
     expected: &[u8],
     new: &str,
     feed: Option<(ChangeFamily, &str)>,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("compare_and_set").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("compare_and_set");
     call.key(key);
     with_feed(&mut call, keys);
     call.arg(expected)
@@ -142,7 +212,7 @@ pub fn compare_and_set(
 
 /// Adds the change feed's keys (the revision and the stream), which the scripts that write
 /// configuration take last.
-pub(crate) fn with_feed(call: &mut ScriptInvocation<'static>, keys: &KeySpace) {
+pub(crate) fn with_feed(call: &mut ScriptCall, keys: &KeySpace) {
     call.key(keys.revision()).key(keys.changes());
 }
 
@@ -176,8 +246,8 @@ pub fn put_indexed(
     json: &str,
     put: Put,
     ttl: Option<Duration>,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("put_indexed").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("put_indexed");
     call.key(target.record).key(target.index);
     with_feed(&mut call, keys);
     call.arg(json)
@@ -195,8 +265,8 @@ pub fn put_indexed(
 }
 
 /// Removes a record and its index entry. Reply: how many records went (0 or 1).
-pub fn delete_indexed(keys: &KeySpace, target: &Indexed<'_>) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("delete_indexed").prepare_invoke();
+pub fn delete_indexed(keys: &KeySpace, target: &Indexed<'_>) -> ScriptCall {
+    let mut call = lua_script!("delete_indexed");
     call.key(target.record).key(target.index);
     with_feed(&mut call, keys);
     call.arg(target.member)
@@ -249,8 +319,8 @@ pub fn list_records(
     keys: &KeySpace,
     query: &ListingQuery,
     discovery: Discovery<'_>,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("list_records").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("list_records");
     call.key(&query.index)
         .key(keys.migration_phase())
         .key(keys.revision());

@@ -1,6 +1,6 @@
 //! Writing and deleting routes with their legacy index keys, in one script each.
 
-use redis::ScriptInvocation;
+use crate::commands::ScriptCall;
 
 use crate::keys::KeySpace;
 use crate::model::Route;
@@ -13,9 +13,9 @@ pub fn put_route(
     route: &Route,
     json: &str,
     previous: Option<(&[u8], &Route)>,
-) -> ScriptInvocation<'static> {
+) -> ScriptCall {
     let id = &route.route_id;
-    let mut call = lua_script!("put_route").prepare_invoke();
+    let mut call = lua_script!("put_route");
     call.key(keys.route(id))
         .key(keys.route_unique(&route.path_pattern, route.priority))
         .key(keys.route_priority(route.priority, id))
@@ -43,8 +43,8 @@ pub fn delete_route(
     route_id: &str,
     raw: &[u8],
     decoded: Option<&Route>,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("delete_route").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("delete_route");
     call.key(keys.route(route_id)).key(keys.route_index());
     if let Some(route) = decoded {
         call.key(keys.route_unique(&route.path_pattern, route.priority))

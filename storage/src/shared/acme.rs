@@ -40,7 +40,7 @@ impl Storage {
     pub async fn delete_challenge(&self, token: &str) -> Result<bool> {
         model::challenge_token(token)?;
         let key = self.keys().challenge(token);
-        let removed: u32 = self.cmd(&commands::del(&key)).await?;
+        let removed: u32 = self.cmd_once(&commands::del(&key)).await?;
         Ok(removed > 0)
     }
 

@@ -186,7 +186,7 @@ impl Storage {
                 &rewrites,
                 &hostnames,
             );
-            let reply: String = self.script(&call).await?;
+            let reply: String = self.script_once(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(true);
             }

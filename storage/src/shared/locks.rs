@@ -97,7 +97,7 @@ impl LockGuard {
     #[maybe]
     pub(in super::super) async fn release_now(&self) -> Result<bool> {
         let call = commands::lock_release(self.storage.keys(), &self.name, &self.value);
-        let released: u32 = self.storage.script(&call).await?;
+        let released: u32 = self.storage.script_once(&call).await?;
         Ok(released == 1)
     }
 }
@@ -110,7 +110,7 @@ impl Storage {
         lock::check(name, ttl)?;
         let holder = lock::holder_id();
         let call = commands::lock_acquire(self.keys(), name, &holder, ttl);
-        let token: Option<u64> = self.script(&call).await?;
+        let token: Option<u64> = self.script_once(&call).await?;
         Ok(token.map(|token| LockGuard {
             storage: self.clone(),
             name: name.to_owned(),

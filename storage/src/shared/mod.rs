@@ -11,11 +11,12 @@
 
 use storage_macros::operation;
 
-use super::{lock_init, maybe, pause, Connection, FeedConnection, Follower, InitLock, MODE};
+use super::{lock_init, maybe, pause, Connection, FeedConnection, Follower, InitLock, Link, MODE};
 
 mod acme;
 mod auth_configs;
 mod certificates;
+mod connection;
 mod live;
 mod locks;
 mod migration;

@@ -67,7 +67,7 @@ impl Storage {
             feed: Some(ChangeFamily::Proxy),
         };
         let call = commands::delete_indexed(keys, &target);
-        let removed: u32 = self.script(&call).await?;
+        let removed: u32 = self.script_once(&call).await?;
         Ok(removed > 0)
     }
 

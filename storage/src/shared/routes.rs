@@ -63,7 +63,7 @@ impl Storage {
             let decoded: Option<Route> = model::decode(&key, &raw).ok();
             let call =
                 commands::routes::delete_route(self.keys(), route_id, &raw, decoded.as_ref());
-            let reply: String = self.script(&call).await?;
+            let reply: String = self.script_once(&call).await?;
             if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
                 return Ok(true);
             }

@@ -13,14 +13,15 @@ use std::sync::atomic::{self, AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Instant;
 
-use redis::{Cmd, FromRedisValue, Pipeline, ScriptInvocation};
+use redis::{Cmd, FromRedisValue, Pipeline};
 
 use super::{lock_init, maybe, operation, pause, Connection, InitLock, MODE};
-use crate::commands::{self, Discovery, Listed, ListedRecord, ListingQuery, WriteOutcome};
+use crate::commands::{self, Discovery, Listed, ListedRecord, ListingQuery, ScriptCall, WriteOutcome};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::{KeySpace, LegacyFamily};
 use crate::model::{self, Backoff, Listing, Record};
+use crate::retry::Effect;
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
 ///
@@ -97,7 +98,10 @@ impl Storage {
     /// Whether Redis answers `PING`. Does not initialize, on purpose: a probe must not write.
     #[operation]
     pub async fn health_check(&self) -> Result<()> {
-        let _: String = self.connection_before_init().cmd(&commands::ping()).await?;
+        let _: String = self
+            .connection_before_init()
+            .cmd(&commands::ping(), Effect::Read)
+            .await?;
         Ok(())
     }
 }
@@ -153,25 +157,45 @@ impl Storage {
         u64::try_from(self.inner.born.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Runs one command, after initializing.
+    /// Runs one command that writes, after initializing; sent again after a failure that
+    /// left its outcome unknown, so running it twice must do what running it once does.
     #[maybe]
     pub(super) async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
         self.ready().await?;
-        self.inner.connection.cmd(cmd).await
+        self.inner.connection.cmd(cmd, Effect::Write).await
     }
 
-    /// Runs a pipeline (one round trip), after initializing.
+    /// [`cmd`](Self::cmd) for a write that must not run twice (creating only if absent): a
+    /// failure after it was sent is [`Error::OutcomeUnknown`].
+    #[maybe]
+    pub(super) async fn cmd_once<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.ready().await?;
+        self.inner.connection.cmd(cmd, Effect::WriteOnce).await
+    }
+
+    /// Runs a pipeline of writes (one round trip; on a cluster one per slot), after
+    /// initializing. Sent again like [`cmd`](Self::cmd).
     #[maybe]
     pub(super) async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
         self.ready().await?;
-        self.inner.connection.pipe(pipe).await
+        self.inner.connection.pipe(pipe, Effect::Write).await
     }
 
-    /// Runs a script call, after initializing.
+    /// Runs a script call that writes, after initializing. Sent again like
+    /// [`cmd`](Self::cmd).
     #[maybe]
-    pub(super) async fn script<T: FromRedisValue>(&self, call: &ScriptInvocation<'_>) -> Result<T> {
+    pub(super) async fn script<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
         self.ready().await?;
-        self.inner.connection.script(call).await
+        self.inner.connection.script(call, Effect::Write).await
+    }
+
+    /// [`script`](Self::script) for a write that must not run twice (consuming a code,
+    /// rotating a token, taking a lock): a failure after it was sent is
+    /// [`Error::OutcomeUnknown`].
+    #[maybe]
+    pub(super) async fn script_once<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
+        self.ready().await?;
+        self.inner.connection.script(call, Effect::WriteOnce).await
     }
 
     /// Runs a command that only reads. If the connection was re-established while it ran,
@@ -181,28 +205,25 @@ impl Storage {
     pub(super) async fn read_cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
         self.ready().await?;
         let epoch = self.inner.connection.epoch();
-        let reply = self.inner.connection.cmd(cmd).await;
+        let reply = self.inner.connection.cmd(cmd, Effect::Read).await;
         if self.inner.connection.epoch() == epoch {
             return reply;
         }
         self.ready().await?;
-        self.inner.connection.cmd(cmd).await
+        self.inner.connection.cmd(cmd, Effect::Read).await
     }
 
     /// [`read_cmd`](Self::read_cmd) for a script that only reads.
     #[maybe]
-    pub(super) async fn read_script<T: FromRedisValue>(
-        &self,
-        call: &ScriptInvocation<'_>,
-    ) -> Result<T> {
+    pub(super) async fn read_script<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
         self.ready().await?;
         let epoch = self.inner.connection.epoch();
-        let reply = self.inner.connection.script(call).await;
+        let reply = self.inner.connection.script(call, Effect::Read).await;
         if self.inner.connection.epoch() == epoch {
             return reply;
         }
         self.ready().await?;
-        self.inner.connection.script(call).await
+        self.inner.connection.script(call, Effect::Read).await
     }
 
     /// Every key matching `pattern`, after initializing.
@@ -219,21 +240,26 @@ impl Storage {
     }
 }
 
-/// Every key matching `pattern`, in `SCAN` steps over the whole keyspace. Takes the
-/// connection, so that initialization can scan before it is done.
+/// Every key matching `pattern`, in `SCAN` steps over the whole keyspace: on a cluster,
+/// over every master's. Takes the connection, so that initialization can scan before it is
+/// done.
 #[maybe]
 pub(super) async fn scan_keys(connection: &Connection, pattern: &str) -> Result<Vec<String>> {
     let mut found = Vec::new();
-    let mut cursor = 0;
-    loop {
-        let (next, mut batch): (u64, Vec<String>) =
-            connection.cmd(&commands::scan(cursor, pattern)).await?;
-        found.append(&mut batch);
-        if next == 0 {
-            return Ok(found);
+    for node in connection.scan_nodes().await? {
+        let mut cursor = 0;
+        loop {
+            let (next, mut batch): (u64, Vec<String>) = connection
+                .read_on(&node, &commands::scan(cursor, pattern))
+                .await?;
+            found.append(&mut batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
         }
-        cursor = next;
     }
+    Ok(found)
 }
 
 /// What every family's operations share: reads, optimistic updates, listings.

@@ -41,7 +41,7 @@ impl Storage {
     /// configs have had. One round trip.
     #[operation]
     pub async fn revision(&self) -> Result<u64> {
-        let current: Option<u64> = self.cmd(&revision(self.keys())).await?;
+        let current: Option<u64> = self.read_cmd(&revision(self.keys())).await?;
         Ok(current.unwrap_or(0))
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redis::ScriptInvocation;
+use crate::commands::ScriptCall;
 
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
@@ -16,8 +16,8 @@ pub fn consume_code(
     code: &str,
     client_id: &str,
     redirect_uri: &str,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("code_consume").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("code_consume");
     call.key(keys.oauth_code(&secret_hash(code)))
         .arg(client_id)
         .arg(redirect_uri);
@@ -25,8 +25,8 @@ pub fn consume_code(
 }
 
 /// Records on a redeemed code which family was issued from it.
-pub fn bind_code_family(keys: &KeySpace, code: &str, family: &str) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("code_bind_family").prepare_invoke();
+pub fn bind_code_family(keys: &KeySpace, code: &str, family: &str) -> ScriptCall {
+    let mut call = lua_script!("code_bind_family");
     call.key(keys.oauth_code(&secret_hash(code))).arg(family);
     call
 }

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use redis::{Pipeline, ScriptInvocation};
+use redis::Pipeline;
+
+use crate::commands::ScriptCall;
 
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
@@ -48,8 +50,8 @@ pub fn decide_device(
     keys: &KeySpace,
     device_hash: &str,
     approved_by: Option<&str>,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("device_decide").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("device_decide");
     call.key(keys.device_code(device_hash))
         .arg(if approved_by.is_some() {
             "approved"
@@ -66,8 +68,8 @@ pub fn poll_device(
     device_code: &str,
     client_id: &str,
     now_ms: i64,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("device_poll").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("device_poll");
     call.key(keys.device_code(&secret_hash(device_code)))
         .arg(client_id)
         .arg(now_ms);

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use redis::{Pipeline, ScriptInvocation};
+use redis::Pipeline;
+
+use crate::commands::ScriptCall;
 
 use super::access_tokens::index_grant;
 use crate::error::{Error, Result};
@@ -78,8 +80,8 @@ pub fn rotate_family(
     now_ms: i64,
     grace: Duration,
     client_id: &str,
-) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("refresh_rotate").prepare_invoke();
+) -> ScriptCall {
+    let mut call = lua_script!("refresh_rotate");
     call.key(keys.oauth_family(family))
         .key(keys.oauth_family_used(family))
         .arg(presented_hash)
@@ -162,8 +164,8 @@ pub fn rotation_reply(reply: Vec<String>, family: &str, key: &str) -> Result<Rot
 
 /// Marks the family revoked (if it still exists) and names its access tokens. Reply: decode
 /// with [`family_revocation`].
-pub fn revoke_family(keys: &KeySpace, family: &str) -> ScriptInvocation<'static> {
-    let mut call = lua_script!("family_revoke").prepare_invoke();
+pub fn revoke_family(keys: &KeySpace, family: &str) -> ScriptCall {
+    let mut call = lua_script!("family_revoke");
     call.key(keys.oauth_family(family))
         .key(keys.oauth_family_tokens(family));
     call

@@ -36,7 +36,7 @@ impl Storage {
     #[operation]
     pub async fn revoke_access_token(&self, jti: &str) -> Result<bool> {
         let key = self.keys().oauth_token(model::id_key("jti", jti)?);
-        let removed: u32 = self.cmd(&del(&key)).await?;
+        let removed: u32 = self.cmd_once(&del(&key)).await?;
         Ok(removed > 0)
     }
 
@@ -59,7 +59,7 @@ impl Storage {
     #[maybe]
     async fn revoke_indexed_grants(&self, index: &str) -> Result<usize> {
         let members: Vec<String> = self
-            .cmd(&live_grants(index, now_ms()))
+            .read_cmd(&live_grants(index, now_ms()))
             .await
             .map_err(|e| e.about(index))?;
         let keys = self.keys();

@@ -27,7 +27,7 @@ impl Storage {
             feed: None,
         };
         let call = put_indexed(keys, &target, &json, Put::CreateOnly, lifetime);
-        let reply: String = self.script(&call).await?;
+        let reply: String = self.script_once(&call).await?;
         match WriteOutcome::parse(&reply)? {
             WriteOutcome::Written => Ok(registered),
             _ => Err(Error::Conflict {
@@ -104,7 +104,7 @@ impl Storage {
             feed: None,
         };
         let call = delete_indexed(keys, &target);
-        let removed: u32 = self.script(&call).await?;
+        let removed: u32 = self.script_once(&call).await?;
         Ok(removed > 0)
     }
 

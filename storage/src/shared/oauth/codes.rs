@@ -23,7 +23,7 @@ impl Storage {
         let json = serde_json::to_string(grant).map_err(|e| Error::invalid("grant", e))?;
         let key = self.keys().oauth_code(&secret_hash(&code));
         let set = create_with_ttl(&key, &json, self.config().code_ttl);
-        let created: Option<String> = self.cmd(&set).await?;
+        let created: Option<String> = self.cmd_once(&set).await?;
         created.map(|_| Secret::new(code)).ok_or(Error::Conflict {
             key,
             owner: "an existing code".to_owned(),
@@ -42,7 +42,7 @@ impl Storage {
     ) -> Result<CodeRedemption> {
         let keys = self.keys();
         let call = consume_code(keys, code, client_id, redirect_uri);
-        let reply: Vec<String> = self.script(&call).await?;
+        let reply: Vec<String> = self.script_once(&call).await?;
         let key = keys.oauth_code(&secret_hash(code));
         let now = Timestamp::now().instant().timestamp();
         code_redemption(reply, &key, code, now, self.config().code_ttl)

@@ -33,7 +33,7 @@ impl Storage {
                 &device_hash,
                 config.device_ttl,
             );
-            let claimed: Option<String> = self.cmd(&claim).await?;
+            let claimed: Option<String> = self.cmd_once(&claim).await?;
             if claimed.is_none() {
                 continue; // another device holds this user code right now
             }
@@ -82,7 +82,7 @@ impl Storage {
             return Ok(DeviceDecision::Unknown);
         };
         let call = decide_device(keys, &device_hash, user);
-        let reply: String = self.script(&call).await?;
+        let reply: String = self.script_once(&call).await?;
         device_decision(reply, &keys.device_code(&device_hash))
     }
 
@@ -91,7 +91,7 @@ impl Storage {
     #[operation]
     pub async fn poll_device(&self, device_code: &str, client_id: &str) -> Result<DevicePoll> {
         let call = poll_device(self.keys(), device_code, client_id, now_ms());
-        let reply: Vec<String> = self.script(&call).await?;
+        let reply: Vec<String> = self.script_once(&call).await?;
         device_poll(reply, &self.keys().device_code(&secret_hash(device_code)))
     }
 }

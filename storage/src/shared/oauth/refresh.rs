@@ -59,7 +59,7 @@ impl Storage {
             self.config().refresh_grace,
             client_id,
         );
-        let reply: Vec<String> = self.script(&call).await?;
+        let reply: Vec<String> = self.script_once(&call).await?;
         let key = self.keys().oauth_family(family);
         let outcome =
             rotation_reply(reply, family, &key)?.into_outcome(family, Secret::new(successor));
@@ -77,7 +77,7 @@ impl Storage {
         check_family(family)?;
         let keys = self.keys();
         let call = revoke_family(keys, family);
-        let reply: Vec<String> = self.script(&call).await?;
+        let reply: Vec<String> = self.script_once(&call).await?;
         let (revoked, jtis) = family_revocation(reply);
         if !jtis.is_empty() {
             let pipe = delete_each(jtis.iter().map(|jti| keys.oauth_token(jti)));

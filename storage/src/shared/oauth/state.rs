@@ -16,7 +16,7 @@ impl Storage {
         state::check(state)?;
         let key = self.keys().oauth_state(&secret_hash(state));
         let set = create_with_ttl(&key, payload, self.config().state_ttl);
-        let created: Option<String> = self.cmd(&set).await?;
+        let created: Option<String> = self.cmd_once(&set).await?;
         created.map(drop).ok_or(Error::Conflict {
             key,
             owner: "an existing state".to_owned(),
@@ -27,6 +27,6 @@ impl Storage {
     #[operation]
     pub async fn consume_state(&self, state: &str) -> Result<Option<String>> {
         let key = self.keys().oauth_state(&secret_hash(state));
-        self.cmd(&take(&key)).await.map_err(|e| e.about(&key))
+        self.cmd_once(&take(&key)).await.map_err(|e| e.about(&key))
     }
 }

@@ -1,0 +1,189 @@
+//! Where the async mode's connection goes, and what it is: a multiplexed connection to the
+//! one server or to the master Sentinel names now, or redis-rs' async cluster connection.
+//!
+//! Opening through Sentinel asks the sentinels for the master each time, so a connection
+//! rebuilt after a failover reaches the new master. A cluster connection routes each call
+//! by its key's slot itself.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::sentinel::SentinelClient;
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value};
+
+use crate::commands::cluster::{wait, NodeAddress};
+use crate::commands::{ping, Call};
+use crate::config::StorageConfig;
+use crate::error::Result;
+use crate::topology::{clients, Topology};
+
+/// What connections are opened to.
+pub(super) enum Endpoint {
+    Server(redis::Client),
+    Sentinel(tokio::sync::Mutex<SentinelClient>),
+    Cluster(ClusterClient),
+}
+
+impl Endpoint {
+    /// The endpoint of `config`, whose connections answer within `response_timeout`.
+    pub(super) fn new(config: &StorageConfig, response_timeout: Duration) -> Result<Self> {
+        Ok(match config.url.topology() {
+            Topology::Standalone => Endpoint::Server(clients::server(config)?),
+            Topology::Sentinel => {
+                Endpoint::Sentinel(tokio::sync::Mutex::new(clients::sentinel(config)?))
+            }
+            Topology::Cluster => Endpoint::Cluster(clients::cluster(config, response_timeout)?),
+        })
+    }
+
+    /// A new connection, numbered `generation`, whose calls time out after
+    /// `response_timeout`.
+    pub(super) async fn open(
+        &self,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+        generation: u64,
+    ) -> RedisResult<Link> {
+        let settings = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(Some(response_timeout));
+        let kind = match self {
+            Endpoint::Server(client) => Kind::Node(
+                client
+                    .get_multiplexed_async_connection_with_config(&settings)
+                    .await?,
+            ),
+            Endpoint::Sentinel(sentinel) => {
+                let master = sentinel.lock().await.async_get_client().await?;
+                Kind::Node(
+                    master
+                        .get_multiplexed_async_connection_with_config(&settings)
+                        .await?,
+                )
+            }
+            Endpoint::Cluster(client) => Kind::Cluster(client.get_async_connection().await?),
+        };
+        Ok(Link {
+            kind,
+            broken: false,
+            generation,
+            born: Instant::now(),
+            used_at: Arc::new(AtomicU64::new(0)),
+        })
+    }
+}
+
+#[derive(Clone)]
+enum Kind {
+    Node(MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+/// A handle on the shared connection; clones multiplex over it.
+#[derive(Clone)]
+pub(super) struct Link {
+    kind: Kind,
+    /// Set when a call failed in a way that asks for a new connection (it broke, or it
+    /// reaches a demoted master): the storage then opens another.
+    pub(super) broken: bool,
+    /// Which connection this is, so that a task holding an old one does not drop its
+    /// replacement.
+    pub(super) generation: u64,
+    born: Instant,
+    /// Milliseconds after `born` of the last call, over every clone.
+    used_at: Arc<AtomicU64>,
+}
+
+impl Link {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How long since a call last ran on this connection.
+    pub(super) fn idle_for(&self) -> Duration {
+        let since = self.now_ms().saturating_sub(self.used_at.load(Ordering::Relaxed));
+        Duration::from_millis(since)
+    }
+
+    /// Marks the connection as just used.
+    pub(super) fn touch(&mut self) {
+        self.used_at.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Runs `call`.
+    pub(super) async fn query(&mut self, call: Call<'_>) -> RedisResult<Value> {
+        match call {
+            Call::Cmd(cmd) => cmd.query_async(self).await,
+            Call::Pipe(pipe) => pipe.query_async(self).await,
+            Call::Script(script) => script.invocation().invoke_async(self).await,
+            Call::On(node, cmd) => match (&mut self.kind, node) {
+                (Kind::Cluster(cluster), NodeAddress::Master { host, port }) => {
+                    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                        host: host.clone(),
+                        port: *port,
+                    });
+                    cluster.route_command(cmd.clone(), routing).await
+                }
+                _ => cmd.query_async(self).await,
+            },
+        }
+    }
+
+    /// Whether the connection still answers.
+    pub(super) async fn ping(&mut self) -> RedisResult<()> {
+        ping().query_async::<String>(self).await.map(drop)
+    }
+
+    /// `WAIT` on the connection that ran the write whose first key is `key`: on a cluster,
+    /// the connection to that key's master. Reply: how many replicas have the write.
+    pub(super) async fn wait_for_replicas(
+        &mut self,
+        key: Option<&[u8]>,
+        replicas: u32,
+        timeout: Duration,
+    ) -> RedisResult<u32> {
+        let cmd = wait(replicas, timeout);
+        match (&mut self.kind, key) {
+            (Kind::Cluster(cluster), Some(key)) => {
+                let route = Route::with_key(key, SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                let reply = cluster.route_command(cmd, routing).await?;
+                Ok(u32::from_redis_value(reply)?)
+            }
+            _ => cmd.query_async(self).await,
+        }
+    }
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match &mut self.kind {
+            Kind::Node(connection) => connection.req_packed_command(cmd),
+            Kind::Cluster(cluster) => cluster.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipe: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match &mut self.kind {
+            Kind::Node(connection) => connection.req_packed_commands(pipe, offset, count),
+            Kind::Cluster(cluster) => cluster.req_packed_commands(pipe, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match &self.kind {
+            Kind::Node(connection) => connection.get_db(),
+            Kind::Cluster(cluster) => cluster.get_db(),
+        }
+    }
+}

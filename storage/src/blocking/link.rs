@@ -1,0 +1,187 @@
+//! Where the blocking mode's connections go, and what one is: a connection to the one
+//! server or to the master Sentinel names now, or a redis-rs cluster connection.
+//!
+//! Opening through Sentinel asks the sentinels for the master each time, so a connection
+//! rebuilt after a failover reaches the new master. A cluster connection routes each call
+//! by its key's slot itself.
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use redis::cluster::{ClusterClient, ClusterConnection};
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+use redis::sentinel::SentinelClient;
+use redis::{Cmd, ConnectionLike, FromRedisValue, RedisResult, Value};
+
+use crate::commands::cluster::{wait, NodeAddress};
+use crate::commands::{ping, Call};
+use crate::config::StorageConfig;
+use crate::error::Result;
+use crate::topology::{clients, Topology};
+
+/// What connections are opened to.
+pub(super) enum Endpoint {
+    Server(redis::Client),
+    Sentinel(Mutex<SentinelClient>),
+    Cluster(ClusterClient),
+}
+
+impl Endpoint {
+    /// The endpoint of `config`, whose connections answer within `response_timeout`.
+    pub(super) fn new(config: &StorageConfig, response_timeout: Duration) -> Result<Self> {
+        Ok(match config.url.topology() {
+            Topology::Standalone => Endpoint::Server(clients::server(config)?),
+            Topology::Sentinel => Endpoint::Sentinel(Mutex::new(clients::sentinel(config)?)),
+            Topology::Cluster => Endpoint::Cluster(clients::cluster(config, response_timeout)?),
+        })
+    }
+
+    /// A new connection, with `response_timeout` on every read and write.
+    pub(super) fn open(
+        &self,
+        connect_timeout: Duration,
+        response_timeout: Duration,
+    ) -> RedisResult<Link> {
+        let node = |client: &redis::Client| -> RedisResult<Link> {
+            let connection = client.get_connection_with_timeout(connect_timeout)?;
+            connection.set_read_timeout(Some(response_timeout))?;
+            connection.set_write_timeout(Some(response_timeout))?;
+            Ok(Link::new(Kind::Node(connection)))
+        };
+        match self {
+            Endpoint::Server(client) => node(client),
+            Endpoint::Sentinel(sentinel) => {
+                let master = sentinel
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_client()?;
+                node(&master)
+            }
+            Endpoint::Cluster(client) => Ok(Link::new(Kind::Cluster(client.get_connection()?))),
+        }
+    }
+}
+
+enum Kind {
+    Node(redis::Connection),
+    Cluster(ClusterConnection),
+}
+
+/// One connection, with what the pool needs to know about it.
+pub(super) struct Link {
+    kind: Kind,
+    /// Set when a call failed in a way that asks for a new connection (it broke, or it
+    /// reaches a demoted master): the pool then drops it.
+    pub(super) broken: bool,
+    last_used: Instant,
+}
+
+impl Link {
+    fn new(kind: Kind) -> Self {
+        Link {
+            kind,
+            broken: false,
+            last_used: Instant::now(),
+        }
+    }
+
+    /// How long since a call last ran on this connection.
+    pub(super) fn idle_for(&self) -> Duration {
+        self.last_used.elapsed()
+    }
+
+    /// Marks the connection as just used.
+    pub(super) fn touch(&mut self) {
+        self.last_used = Instant::now();
+    }
+
+    /// Runs `call`.
+    pub(super) fn query(&mut self, call: Call<'_>) -> RedisResult<Value> {
+        match call {
+            Call::Cmd(cmd) => cmd.query(self),
+            Call::Pipe(pipe) => pipe.query(self),
+            Call::Script(script) => script.invocation().invoke(self),
+            Call::On(node, cmd) => self.query_on(node, cmd),
+        }
+    }
+
+    /// Whether the connection still answers.
+    pub(super) fn ping(&mut self) -> RedisResult<()> {
+        ping().query::<String>(self).map(drop)
+    }
+
+    /// `WAIT` on the connection that ran the write whose first key is `key`: on a cluster,
+    /// the connection to that key's master. Reply: how many replicas have the write.
+    pub(super) fn wait_for_replicas(
+        &mut self,
+        key: Option<&[u8]>,
+        replicas: u32,
+        timeout: Duration,
+    ) -> RedisResult<u32> {
+        let cmd = wait(replicas, timeout);
+        match (&mut self.kind, key) {
+            (Kind::Cluster(cluster), Some(key)) => {
+                let route = Route::with_key(key, SlotAddr::Master);
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
+                u32::from_redis_value(cluster.route_command(&cmd, routing)?)
+                    .map_err(redis::RedisError::from)
+            }
+            _ => cmd.query(self),
+        }
+    }
+
+    fn query_on(&mut self, node: &NodeAddress, cmd: &Cmd) -> RedisResult<Value> {
+        match (&mut self.kind, node) {
+            (Kind::Cluster(cluster), NodeAddress::Master { host, port }) => {
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                });
+                cluster.route_command(cmd, routing)
+            }
+            _ => cmd.query(self),
+        }
+    }
+}
+
+impl ConnectionLike for Link {
+    fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
+        match &mut self.kind {
+            Kind::Node(connection) => connection.req_packed_command(cmd),
+            Kind::Cluster(cluster) => cluster.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands(
+        &mut self,
+        cmd: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> RedisResult<Vec<Value>> {
+        match &mut self.kind {
+            Kind::Node(connection) => connection.req_packed_commands(cmd, offset, count),
+            Kind::Cluster(cluster) => cluster.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match &self.kind {
+            Kind::Node(connection) => connection.get_db(),
+            Kind::Cluster(cluster) => cluster.get_db(),
+        }
+    }
+
+    fn check_connection(&mut self) -> bool {
+        match &mut self.kind {
+            Kind::Node(connection) => connection.check_connection(),
+            Kind::Cluster(cluster) => cluster.check_connection(),
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        match &self.kind {
+            Kind::Node(connection) => connection.is_open(),
+            Kind::Cluster(cluster) => cluster.is_open(),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! When a call that failed is sent again, and when it must not be.
+//!
+//! A failed call either was certainly not applied (the connection could not be opened, or
+//! the server refused it unexecuted: a replica's `READONLY`, a cluster's `TRYAGAIN`,
+//! `CLUSTERDOWN`, `MOVED`, a master still `LOADING`), or may have been (the connection
+//! broke or timed out after the call was sent). The first kind is always safe to send again,
+//! once the connection is rebuilt, maybe to a new master. The second kind is sent again only
+//! if running it twice does what running it once does ([`Effect::Write`]); otherwise the
+//! caller gets [`Error::OutcomeUnknown`] and decides.
+//!
+//! On a cluster or through Sentinel, failures are retried with jittered backoff until
+//! `failover_wait` runs out, which is how a call rides through a failover. One server has no
+//! failover to wait for: a broken connection is retried at once on a new one, a few times,
+//! and anything else is the caller's error straight away. Pure: the modes' connections ask
+//! it what to do.
+
+use std::time::{Duration, Instant};
+
+use crate::config::StorageConfig;
+use crate::error::Error;
+use crate::model::Backoff;
+use crate::topology::Topology;
+
+/// What a call does, which decides whether it may run twice and whether it waits for
+/// replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Reads only.
+    Read,
+    /// Writes, and a second run changes nothing more (a `SET` of the same record, a
+    /// compare-and-set, an index repair).
+    Write,
+    /// Writes, and a second run differs from the first: consuming a one-time code, rotating
+    /// a refresh token, taking a lock, creating only if absent.
+    WriteOnce,
+}
+
+impl Effect {
+    pub(crate) fn writes(self) -> bool {
+        self != Effect::Read
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Rebuild the connection (to whichever node is master now), wait, and send again.
+    Retry(Duration),
+    /// Give up with this error.
+    Fail(Error),
+}
+
+/// What a failure says about whether the call was applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Applied {
+    /// Refused before it ran, or never sent.
+    No,
+    /// Sent, with no answer: maybe.
+    Maybe,
+    /// Redis ran it and answered with an error: nothing to retry.
+    Answered,
+}
+
+/// Refusals that mean "not here, not now": the call did not run.
+const REFUSED_UNRUN: [&str; 6] = [
+    "READONLY",
+    "TRYAGAIN",
+    "CLUSTERDOWN",
+    "MASTERDOWN",
+    "LOADING",
+    "MOVED",
+];
+
+fn applied(error: &redis::RedisError) -> Applied {
+    let code = error.code().unwrap_or_default();
+    if REFUSED_UNRUN.contains(&code) || code == "ASK" || error.is_connection_refusal() {
+        Applied::No
+    } else if error.is_connection_dropped() || error.is_io_error() || error.is_timeout() {
+        Applied::Maybe
+    } else {
+        Applied::Answered
+    }
+}
+
+/// Whether a failure means the connection should be rebuilt: it broke, or it reaches a node
+/// that is no longer the master.
+pub(crate) fn needs_new_connection(error: &redis::RedisError) -> bool {
+    applied(error) != Applied::Answered
+}
+
+/// The retry budget of one call.
+#[derive(Debug)]
+pub(crate) struct RetryBudget {
+    effect: Effect,
+    follows_failover: bool,
+    deadline: Instant,
+    immediate_retries: u32,
+    backoff: Backoff,
+}
+
+impl RetryBudget {
+    /// A budget for one call that does `effect`, under `config`; one server allows
+    /// `immediate_retries` retries of a broken connection.
+    pub(crate) fn new(config: &StorageConfig, effect: Effect, immediate_retries: u32) -> Self {
+        RetryBudget {
+            effect,
+            follows_failover: config.url.topology() != Topology::Standalone,
+            deadline: Instant::now() + config.failover_wait,
+            immediate_retries,
+            backoff: Backoff::new(),
+        }
+    }
+
+    /// After no connection could be had: nothing was sent.
+    pub(crate) fn after_connect_failure(&mut self, error: Error) -> Step {
+        if self.follows_failover && Instant::now() < self.deadline {
+            Step::Retry(self.backoff.next_wait())
+        } else {
+            Step::Fail(error)
+        }
+    }
+
+    /// After the call failed with `error`.
+    pub(crate) fn after(&mut self, error: redis::RedisError) -> Step {
+        let applied = applied(&error);
+        if applied == Applied::Maybe && self.effect == Effect::WriteOnce {
+            return Step::Fail(Error::OutcomeUnknown {
+                reason: error.to_string(),
+            });
+        }
+        if applied == Applied::Answered {
+            return Step::Fail(error.into());
+        }
+        if self.follows_failover {
+            return if Instant::now() < self.deadline {
+                Step::Retry(self.backoff.next_wait())
+            } else {
+                Step::Fail(error.into())
+            };
+        }
+        if error.is_connection_dropped() && self.immediate_retries > 0 {
+            self.immediate_retries -= 1;
+            Step::Retry(Duration::ZERO)
+        } else {
+            Step::Fail(error.into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str) -> StorageConfig {
+        StorageConfig::new(url)
+            .unwrap()
+            .with_key_prefix("{gw}:")
+            .with_failover_wait(Duration::from_secs(60))
+    }
+
+    fn dropped() -> redis::RedisError {
+        std::io::Error::from(std::io::ErrorKind::ConnectionReset).into()
+    }
+
+    fn refused() -> redis::RedisError {
+        std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into()
+    }
+
+    fn server(kind: redis::ServerErrorKind) -> redis::RedisError {
+        redis::RedisError::from((redis::ErrorKind::Server(kind), "server", "said no".to_owned()))
+    }
+
+    #[test]
+    fn a_write_that_may_have_run_is_not_sent_twice() {
+        for url in ["redis://h", "redis+sentinel://h:26379/gateway"] {
+            let mut budget = RetryBudget::new(&config(url), Effect::WriteOnce, 3);
+            let step = budget.after(dropped());
+            assert!(
+                matches!(step, Step::Fail(Error::OutcomeUnknown { .. })),
+                "{url}: {step:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_write_is_retried_while_a_failover_may_be_running() {
+        let mut budget =
+            RetryBudget::new(&config("redis+sentinel://h:26379/gateway"), Effect::WriteOnce, 0);
+        assert!(matches!(budget.after(refused()), Step::Retry(_)));
+        let step = budget.after(server(redis::ServerErrorKind::ReadOnly));
+        assert!(matches!(step, Step::Retry(_)), "{step:?}");
+    }
+
+    #[test]
+    fn one_server_retries_a_broken_connection_a_few_times_and_nothing_else() {
+        let mut budget = RetryBudget::new(&config("redis://h"), Effect::Write, 1);
+        assert!(matches!(budget.after(dropped()), Step::Retry(wait) if wait.is_zero()));
+        assert!(matches!(budget.after(dropped()), Step::Fail(Error::Connection { .. })));
+        let mut budget = RetryBudget::new(&config("redis://h"), Effect::Write, 1);
+        assert!(matches!(budget.after(server(redis::ServerErrorKind::ReadOnly)), Step::Fail(Error::ReadOnly { .. })));
+    }
+
+    #[test]
+    fn errors_redis_answered_are_final() {
+        let mut budget =
+            RetryBudget::new(&config("redis+cluster://h:7000"), Effect::Write, 3);
+        assert!(matches!(budget.after(server(redis::ServerErrorKind::ResponseError)), Step::Fail(Error::Redis { .. })));
+    }
+
+    #[test]
+    fn the_failover_wait_bounds_the_retries() {
+        let config = config("redis+cluster://h:7000").with_failover_wait(Duration::from_millis(1));
+        let mut budget = RetryBudget::new(&config, Effect::Write, 3);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(matches!(budget.after(refused()), Step::Fail(_)));
+        let lost = Error::Connection {
+            reason: "down".to_owned(),
+        };
+        assert!(matches!(budget.after_connect_failure(lost), Step::Fail(_)));
+    }
+}

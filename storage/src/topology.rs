@@ -1,0 +1,258 @@
+//! Which Redis deployment a URL names: one server, a Redis Cluster, or a master found
+//! through Sentinel, and the node addresses behind it.
+//!
+//! A cluster or sentinel URL lists several hosts in its authority, which `url::Url` cannot
+//! hold, so it is split here into one ordinary URL per node. The split is pure; the modes
+//! turn it into redis-rs clients.
+
+use crate::error::{Error, Result};
+
+/// The kind of Redis deployment a [`RedisUrl`](crate::RedisUrl) names.
+///
+/// | URL | topology |
+/// |---|---|
+/// | `redis://host:6379/0`, `rediss://…`, `unix:///path` | [`Standalone`](Self::Standalone) |
+/// | `redis+cluster://host:7000,host:7001` | [`Cluster`](Self::Cluster): the hosts are seeds |
+/// | `redis+sentinel://host:26379,host:26380/gateway` | [`Sentinel`](Self::Sentinel): the hosts are sentinels, the path names the master |
+///
+/// Credentials in a cluster or sentinel URL are the data nodes' (`redis+sentinel://:pw@…`
+/// authenticates to the master, not to the sentinels); `rediss+cluster` and
+/// `rediss+sentinel` use TLS to every node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topology {
+    /// One Redis server at a fixed address.
+    Standalone,
+    /// A Redis Cluster, found from one or more seed nodes.
+    Cluster,
+    /// A master that Sentinel names, followed across failovers.
+    Sentinel,
+}
+
+/// A URL split into its topology and nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Nodes {
+    pub(crate) topology: Topology,
+    /// The server, the cluster's seeds, or the sentinels: each a plain `redis://` or
+    /// `rediss://` URL (cluster seeds carry the credentials; sentinels do not).
+    pub(crate) urls: Vec<url::Url>,
+    /// For a sentinel URL: the master's name, and a URL that carries only what connecting
+    /// to the master needs (credentials, database).
+    pub(crate) master: Option<(String, url::Url)>,
+}
+
+impl Nodes {
+    /// Parses `text`; errors name the `url` setting and never echo the URL.
+    pub(crate) fn parse(text: &str) -> Result<Self> {
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| Error::invalid("url", "has no scheme"))?;
+        let (base, topology) = match scheme {
+            "redis" | "rediss" | "unix" | "redis+unix" => {
+                let url = url::Url::parse(text).map_err(|e| Error::invalid("url", e))?;
+                return Ok(Nodes {
+                    topology: Topology::Standalone,
+                    urls: vec![url],
+                    master: None,
+                });
+            }
+            "redis+cluster" => ("redis", Topology::Cluster),
+            "rediss+cluster" => ("rediss", Topology::Cluster),
+            "redis+sentinel" => ("redis", Topology::Sentinel),
+            "rediss+sentinel" => ("rediss", Topology::Sentinel),
+            other => {
+                return Err(Error::invalid(
+                    "url",
+                    format!(
+                        "scheme `{other}` is not redis, rediss, unix, redis+cluster or \
+                         redis+sentinel"
+                    ),
+                ))
+            }
+        };
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(at) => rest.split_at(at),
+            None => (rest, ""),
+        };
+        let (credentials, hosts) = match authority.rsplit_once('@') {
+            Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+            None => (String::new(), authority),
+        };
+        let node = |host: &str, with_credentials: bool, path: &str| {
+            let credentials = if with_credentials { &credentials[..] } else { "" };
+            url::Url::parse(&format!("{base}://{credentials}{host}{path}"))
+                .map_err(|e| Error::invalid("url", format!("host `{host}`: {e}")))
+        };
+        let sentinel = topology == Topology::Sentinel;
+        let urls = hosts
+            .split(',')
+            .filter(|host| !host.is_empty())
+            .map(|host| node(host, !sentinel, if sentinel { "" } else { path }))
+            .collect::<Result<Vec<_>>>()?;
+        if urls.is_empty() {
+            return Err(Error::invalid("url", "names no host"));
+        }
+        let master = if sentinel {
+            let path = path.split('?').next().unwrap_or_default();
+            let mut segments = path.trim_start_matches('/').splitn(2, '/');
+            let name = segments.next().unwrap_or_default();
+            if name.is_empty() {
+                return Err(Error::invalid(
+                    "url",
+                    "a sentinel URL names its master in the path: redis+sentinel://host:26379/<master>",
+                ));
+            }
+            let db = segments.next().filter(|db| !db.is_empty()).unwrap_or("0");
+            Some((name.to_owned(), node("master", true, &format!("/{db}"))?))
+        } else {
+            None
+        };
+        if topology == Topology::Cluster && !matches!(path.trim_start_matches('/'), "" | "0") {
+            return Err(Error::invalid(
+                "url",
+                "a Redis Cluster has only database 0",
+            ));
+        }
+        Ok(Nodes {
+            topology,
+            urls,
+            master,
+        })
+    }
+}
+
+/// The redis-rs clients a topology is reached with, as both modes build them.
+#[cfg(any(feature = "blocking", feature = "async"))]
+pub(crate) mod clients {
+    use std::time::Duration;
+
+    use redis::cluster::{ClusterClient, ClusterClientBuilder};
+    use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
+    use redis::IntoConnectionInfo;
+
+    use crate::config::StorageConfig;
+    use crate::error::{Error, Result};
+
+    /// How long redis-rs' cluster clients wait between their own retries of a redirected
+    /// or refused call, in ms: short, because this crate's retry budget paces the rest.
+    const CLUSTER_RETRY_WAIT_MS: (u64, u64) = (10, 100);
+
+    fn bad_url(error: impl std::fmt::Display) -> Error {
+        Error::invalid("url", error)
+    }
+
+    /// A client of the one server.
+    pub(crate) fn server(config: &StorageConfig) -> Result<redis::Client> {
+        redis::Client::open(config.url.nodes().urls[0].as_str()).map_err(bad_url)
+    }
+
+    /// A cluster client whose calls time out after `response_timeout`.
+    pub(crate) fn cluster(
+        config: &StorageConfig,
+        response_timeout: Duration,
+    ) -> Result<ClusterClient> {
+        let seeds: Vec<&str> = config.url.nodes().urls.iter().map(url::Url::as_str).collect();
+        ClusterClientBuilder::new(seeds)
+            .connection_timeout(config.connect_timeout)
+            .response_timeout(response_timeout)
+            .retries(2)
+            .min_retry_wait(CLUSTER_RETRY_WAIT_MS.0)
+            .max_retry_wait(CLUSTER_RETRY_WAIT_MS.1)
+            .build()
+            .map_err(bad_url)
+    }
+
+    /// A client that asks the sentinels for the master's address.
+    pub(crate) fn sentinel(config: &StorageConfig) -> Result<SentinelClient> {
+        let nodes = config.url.nodes();
+        let (name, master) = nodes
+            .master
+            .as_ref()
+            .ok_or_else(|| bad_url("a sentinel URL names its master"))?;
+        let master = master.as_str().into_connection_info().map_err(bad_url)?;
+        let mut node = SentinelNodeConnectionInfo::default()
+            .set_redis_connection_info(master.redis_settings().clone());
+        if nodes.urls[0].scheme() == "rediss" {
+            node = node.set_tls_mode(redis::TlsMode::Secure);
+        }
+        let sentinels: Vec<&str> = nodes.urls.iter().map(url::Url::as_str).collect();
+        SentinelClient::build(sentinels, name.clone(), Some(node), SentinelServerType::Master)
+            .map_err(bad_url)
+    }
+}
+
+/// Checks that `prefix` gives every configuration key one cluster slot: it must start with a
+/// non-empty hash tag (`{gw}:`), because Redis hashes only the first `{…}` of a key.
+pub(crate) fn check_cluster_prefix(prefix: &str) -> Result<()> {
+    let tag = prefix
+        .strip_prefix('{')
+        .and_then(|rest| rest.split_once('}'))
+        .map(|(tag, _)| tag);
+    match tag {
+        Some(tag) if !tag.is_empty() => Ok(()),
+        _ => Err(Error::invalid(
+            "key_prefix",
+            "a Redis Cluster needs a prefix that starts with a hash tag, such as `{gw}:`: \
+             the scripts that keep a record and its indexes consistent touch several keys, \
+             and Redis runs a script only when all its keys share one slot; the existing \
+             deployment's unprefixed layout cannot be atomic on a cluster",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standalone_urls_keep_their_single_node() {
+        let nodes = Nodes::parse("redis://:pw@127.0.0.1:6379/2").unwrap();
+        assert_eq!(nodes.topology, Topology::Standalone);
+        assert_eq!(nodes.urls.len(), 1);
+        assert_eq!(nodes.urls[0].password(), Some("pw"));
+    }
+
+    #[test]
+    fn cluster_urls_give_one_seed_per_host_with_the_credentials() {
+        let nodes = Nodes::parse("redis+cluster://u:pw@127.0.0.1:7000,127.0.0.1:7001/").unwrap();
+        assert_eq!(nodes.topology, Topology::Cluster);
+        let seeds: Vec<String> = nodes.urls.iter().map(|u| u.to_string()).collect();
+        assert_eq!(
+            seeds,
+            ["redis://u:pw@127.0.0.1:7000/", "redis://u:pw@127.0.0.1:7001/"]
+        );
+        assert!(Nodes::parse("redis+cluster://127.0.0.1:7000/3").is_err());
+        assert!(Nodes::parse("redis+cluster://").is_err());
+    }
+
+    #[test]
+    fn sentinel_urls_name_the_master_and_keep_credentials_off_the_sentinels() {
+        let nodes = Nodes::parse("rediss+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/gateway/3")
+            .unwrap();
+        assert_eq!(nodes.topology, Topology::Sentinel);
+        assert_eq!(nodes.urls.len(), 2);
+        assert!(nodes.urls.iter().all(|u| u.password().is_none()));
+        assert!(nodes.urls.iter().all(|u| u.scheme() == "rediss"));
+        let (name, master) = nodes.master.unwrap();
+        assert_eq!(name, "gateway");
+        assert_eq!(master.password(), Some("pw"));
+        assert_eq!(master.path(), "/3");
+        let error = Nodes::parse("redis+sentinel://:secret@10.0.0.1:26379").unwrap_err();
+        assert!(error.to_string().contains("names its master"));
+        assert!(!error.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn unknown_schemes_are_refused_without_echoing_the_url() {
+        let error = Nodes::parse("http://:secret@host").unwrap_err();
+        assert!(!error.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn a_cluster_prefix_must_start_with_a_hash_tag() {
+        assert!(check_cluster_prefix("{gw}:").is_ok());
+        for bad in ["", "gw:", "{}:", "gw:{x}:", "{gw"] {
+            let error = check_cluster_prefix(bad).unwrap_err();
+            assert!(error.to_string().contains("hash tag"), "{bad}: {error}");
+        }
+    }
+}
