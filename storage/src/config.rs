@@ -254,7 +254,11 @@ impl StorageConfig {
                 "must be a plain non-empty name",
             ));
         }
-        StorageConfig::new(&multi_host_url("sentinel", sentinels, &format!("/{master_name}"))?)
+        StorageConfig::new(&multi_host_url(
+            "sentinel",
+            sentinels,
+            &format!("/{master_name}"),
+        )?)
     }
 
     /// Sets [`failover_wait`](Self::failover_wait).
@@ -433,7 +437,10 @@ fn multi_host_url<S: AsRef<str>>(
     for node in nodes {
         let url = url::Url::parse(node.as_ref()).map_err(|e| Error::invalid("url", e))?;
         if !matches!(url.scheme(), "redis" | "rediss") {
-            return Err(Error::invalid("url", "each node must be a redis:// or rediss:// URL"));
+            return Err(Error::invalid(
+                "url",
+                "each node must be a redis:// or rediss:// URL",
+            ));
         }
         let host = match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
@@ -459,7 +466,10 @@ fn multi_host_url<S: AsRef<str>>(
         return Err(Error::invalid("url", "names no node"));
     };
     let credentials = credentials.unwrap_or_default();
-    Ok(format!("{scheme}+{kind}://{credentials}{}{path}", hosts.join(",")))
+    Ok(format!(
+        "{scheme}+{kind}://{credentials}{}{path}",
+        hosts.join(",")
+    ))
 }
 
 impl TryFrom<&str> for StorageConfig {

@@ -41,7 +41,9 @@ pub enum Error {
     /// rotating a refresh token, taking a lock, creating a record) was sent and before Redis
     /// answered: it may or may not have been applied, so it was not retried. Read to find
     /// out which.
-    #[error("the write's outcome is unknown: the connection broke before Redis answered: {reason}")]
+    #[error(
+        "the write's outcome is unknown: the connection broke before Redis answered: {reason}"
+    )]
     OutcomeUnknown {
         /// What the client reported.
         reason: String,

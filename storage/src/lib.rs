@@ -104,10 +104,10 @@ mod defaults;
 mod error;
 mod keys;
 mod model;
-mod retry;
-mod topology;
 pub mod oauth;
+mod retry;
 pub mod seed;
+mod topology;
 
 #[cfg(feature = "async")]
 pub mod asynchronous;
@@ -120,13 +120,13 @@ pub use config::{RedisUrl, StorageConfig};
 pub use defaults::{DEFAULT_PROXIES, DEFAULT_ROUTES};
 pub use error::{Error, Result};
 pub use keys::KeySpace;
-pub use topology::Topology;
 pub use model::{
     AuthConfig, AuthMode, Certificate, Challenge, Change, ChangeFamily, ChangeOp, ConfigSnapshot,
     CorruptRecord, FamilyCounts, Fence, Listing, MigrationPhase, MigrationStatus, ProxyTarget,
     Route, RouteMode, RouteScope, Secret, TargetType, TargetValue, Timestamp, WatchEvent,
     DEFAULT_AUTH_PRIORITY, MAX_DOMAINS, MAX_PRIORITY,
 };
+pub use topology::Topology;
 
 #[cfg(feature = "blocking")]
 pub use compat::RedisStorage;

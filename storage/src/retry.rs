@@ -167,7 +167,11 @@ mod tests {
     }
 
     fn server(kind: redis::ServerErrorKind) -> redis::RedisError {
-        redis::RedisError::from((redis::ErrorKind::Server(kind), "server", "said no".to_owned()))
+        redis::RedisError::from((
+            redis::ErrorKind::Server(kind),
+            "server",
+            "said no".to_owned(),
+        ))
     }
 
     #[test]
@@ -184,8 +188,11 @@ mod tests {
 
     #[test]
     fn a_refused_write_is_retried_while_a_failover_may_be_running() {
-        let mut budget =
-            RetryBudget::new(&config("redis+sentinel://h:26379/gateway"), Effect::WriteOnce, 0);
+        let mut budget = RetryBudget::new(
+            &config("redis+sentinel://h:26379/gateway"),
+            Effect::WriteOnce,
+            0,
+        );
         assert!(matches!(budget.after(refused()), Step::Retry(_)));
         let step = budget.after(server(redis::ServerErrorKind::ReadOnly));
         assert!(matches!(step, Step::Retry(_)), "{step:?}");
@@ -195,16 +202,24 @@ mod tests {
     fn one_server_retries_a_broken_connection_a_few_times_and_nothing_else() {
         let mut budget = RetryBudget::new(&config("redis://h"), Effect::Write, 1);
         assert!(matches!(budget.after(dropped()), Step::Retry(wait) if wait.is_zero()));
-        assert!(matches!(budget.after(dropped()), Step::Fail(Error::Connection { .. })));
+        assert!(matches!(
+            budget.after(dropped()),
+            Step::Fail(Error::Connection { .. })
+        ));
         let mut budget = RetryBudget::new(&config("redis://h"), Effect::Write, 1);
-        assert!(matches!(budget.after(server(redis::ServerErrorKind::ReadOnly)), Step::Fail(Error::ReadOnly { .. })));
+        assert!(matches!(
+            budget.after(server(redis::ServerErrorKind::ReadOnly)),
+            Step::Fail(Error::ReadOnly { .. })
+        ));
     }
 
     #[test]
     fn errors_redis_answered_are_final() {
-        let mut budget =
-            RetryBudget::new(&config("redis+cluster://h:7000"), Effect::Write, 3);
-        assert!(matches!(budget.after(server(redis::ServerErrorKind::ResponseError)), Step::Fail(Error::Redis { .. })));
+        let mut budget = RetryBudget::new(&config("redis+cluster://h:7000"), Effect::Write, 3);
+        assert!(matches!(
+            budget.after(server(redis::ServerErrorKind::ResponseError)),
+            Step::Fail(Error::Redis { .. })
+        ));
     }
 
     #[test]

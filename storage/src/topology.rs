@@ -78,7 +78,11 @@ impl Nodes {
             None => (String::new(), authority),
         };
         let node = |host: &str, with_credentials: bool, path: &str| {
-            let credentials = if with_credentials { &credentials[..] } else { "" };
+            let credentials = if with_credentials {
+                &credentials[..]
+            } else {
+                ""
+            };
             url::Url::parse(&format!("{base}://{credentials}{host}{path}"))
                 .map_err(|e| Error::invalid("url", format!("host `{host}`: {e}")))
         };
@@ -107,10 +111,7 @@ impl Nodes {
             None
         };
         if topology == Topology::Cluster && !matches!(path.trim_start_matches('/'), "" | "0") {
-            return Err(Error::invalid(
-                "url",
-                "a Redis Cluster has only database 0",
-            ));
+            return Err(Error::invalid("url", "a Redis Cluster has only database 0"));
         }
         Ok(Nodes {
             topology,
@@ -150,7 +151,13 @@ pub(crate) mod clients {
         config: &StorageConfig,
         response_timeout: Duration,
     ) -> Result<ClusterClient> {
-        let seeds: Vec<&str> = config.url.nodes().urls.iter().map(url::Url::as_str).collect();
+        let seeds: Vec<&str> = config
+            .url
+            .nodes()
+            .urls
+            .iter()
+            .map(url::Url::as_str)
+            .collect();
         ClusterClientBuilder::new(seeds)
             .connection_timeout(config.connect_timeout)
             .response_timeout(response_timeout)
@@ -175,8 +182,13 @@ pub(crate) mod clients {
             node = node.set_tls_mode(redis::TlsMode::Secure);
         }
         let sentinels: Vec<&str> = nodes.urls.iter().map(url::Url::as_str).collect();
-        SentinelClient::build(sentinels, name.clone(), Some(node), SentinelServerType::Master)
-            .map_err(bad_url)
+        SentinelClient::build(
+            sentinels,
+            name.clone(),
+            Some(node),
+            SentinelServerType::Master,
+        )
+        .map_err(bad_url)
     }
 }
 
@@ -218,7 +230,10 @@ mod tests {
         let seeds: Vec<String> = nodes.urls.iter().map(|u| u.to_string()).collect();
         assert_eq!(
             seeds,
-            ["redis://u:pw@127.0.0.1:7000/", "redis://u:pw@127.0.0.1:7001/"]
+            [
+                "redis://u:pw@127.0.0.1:7000/",
+                "redis://u:pw@127.0.0.1:7001/"
+            ]
         );
         assert!(Nodes::parse("redis+cluster://127.0.0.1:7000/3").is_err());
         assert!(Nodes::parse("redis+cluster://").is_err());
@@ -226,8 +241,8 @@ mod tests {
 
     #[test]
     fn sentinel_urls_name_the_master_and_keep_credentials_off_the_sentinels() {
-        let nodes = Nodes::parse("rediss+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/gateway/3")
-            .unwrap();
+        let nodes =
+            Nodes::parse("rediss+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/gateway/3").unwrap();
         assert_eq!(nodes.topology, Topology::Sentinel);
         assert_eq!(nodes.urls.len(), 2);
         assert!(nodes.urls.iter().all(|u| u.password().is_none()));

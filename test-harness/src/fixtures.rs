@@ -35,7 +35,7 @@ impl LegacyRecord {
     }
 
     /// Writes the record under `prefix` as the old layer did: `SET` (with `EX`) or `SADD`.
-    pub fn store(&self, connection: &mut redis::Connection, prefix: &str) {
+    pub fn store(&self, connection: &mut dyn redis::ConnectionLike, prefix: &str) {
         let key = format!("{prefix}{}", self.key);
         let cmd = match (&self.value, &self.set) {
             (Some(value), _) => {
@@ -101,7 +101,7 @@ pub fn record(key: &str) -> &'static LegacyRecord {
 }
 
 /// Writes the deployment's records under `prefix`.
-pub fn load_deployment(connection: &mut redis::Connection, prefix: &str) {
+pub fn load_deployment(connection: &mut dyn redis::ConnectionLike, prefix: &str) {
     for record in deployment() {
         record.store(connection, prefix);
     }

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 /// A process of the old layer, writing to one Redis under a key prefix.
 pub struct LegacyWriter {
-    connection: redis::Connection,
+    connection: Box<dyn redis::ConnectionLike + Send>,
     prefix: String,
 }
 
@@ -21,9 +21,9 @@ pub const CREATED_AT: &str = "2026-11-27T11:18:30.103268";
 
 impl LegacyWriter {
     /// A writer on `connection`, under `prefix` (empty for the deployment's layout).
-    pub fn new(connection: redis::Connection, prefix: &str) -> Self {
+    pub fn new(connection: impl redis::ConnectionLike + Send + 'static, prefix: &str) -> Self {
         LegacyWriter {
-            connection,
+            connection: Box::new(connection),
             prefix: prefix.to_owned(),
         }
     }
@@ -32,14 +32,14 @@ impl LegacyWriter {
         redis::cmd("SET")
             .arg(format!("{}{key}", self.prefix))
             .arg(value)
-            .query::<()>(&mut self.connection)
+            .query::<()>(&mut *self.connection)
             .unwrap_or_else(|e| panic!("legacy SET {key}: {e}"));
     }
 
     fn del(&mut self, key: &str) {
         redis::cmd("DEL")
             .arg(format!("{}{key}", self.prefix))
-            .query::<()>(&mut self.connection)
+            .query::<()>(&mut *self.connection)
             .unwrap_or_else(|e| panic!("legacy DEL {key}: {e}"));
     }
 
@@ -157,7 +157,7 @@ impl LegacyWriter {
         redis::cmd("SADD")
             .arg(format!("{}auth:config:index", self.prefix))
             .arg(id)
-            .query::<()>(&mut self.connection)
+            .query::<()>(&mut *self.connection)
             .unwrap_or_else(|e| panic!("legacy SADD auth:config:index: {e}"));
         text
     }

@@ -14,6 +14,7 @@ const FORMS_WITHIN: Duration = Duration::from_secs(30);
 /// answer for a second for failed (`cluster-node-timeout 1000`).
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
+    replicas: usize,
 }
 
 impl RedisCluster {
@@ -47,7 +48,7 @@ impl RedisCluster {
             "redis-cli --cluster create: {}",
             String::from_utf8_lossy(&created.stdout)
         );
-        let cluster = RedisCluster { nodes };
+        let cluster = RedisCluster { nodes, replicas };
         cluster.wait_until_ok();
         cluster
     }
@@ -62,15 +63,25 @@ impl RedisCluster {
         self.nodes.iter().map(RedisServer::url).collect()
     }
 
-    /// Waits until every node says `cluster_state:ok`.
+    /// Waits until every node says `cluster_state:ok` and every replica is in sync with
+    /// its master.
     pub fn wait_until_ok(&self) {
         let deadline = Instant::now() + FORMS_WITHIN;
         loop {
             let ok = self.nodes.iter().all(|node| {
-                redis::Client::open(node.url())
-                    .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
-                    .and_then(|mut c| redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut c))
-                    .is_ok_and(|info| info.contains("cluster_state:ok"))
+                let answer = |section: &str, cmd: &mut redis::Cmd| {
+                    redis::Client::open(node.url())
+                        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
+                        .and_then(|mut c| cmd.query::<String>(&mut c))
+                        .map(|text| text.contains(section))
+                };
+                let formed = answer("cluster_state:ok", redis::cmd("CLUSTER").arg("INFO"));
+                let replication = redis::cmd("INFO").arg("replication").to_owned();
+                let is_replica = answer("role:slave", &mut replication.clone());
+                let synced = answer("master_link_status:up", &mut replication.clone());
+                formed.is_ok_and(|ok| ok)
+                    && (is_replica.is_ok_and(|r| !r) || synced.is_ok_and(|s| s))
+                    && self.replicas_known_by(node)
             });
             if ok {
                 return;
@@ -83,13 +94,122 @@ impl RedisCluster {
         }
     }
 
+    /// Whether `node`'s `CLUSTER SLOTS` lists as many replicas for each range as the
+    /// cluster was made with.
+    fn replicas_known_by(&self, node: &RedisServer) -> bool {
+        let slots: redis::RedisResult<redis::Value> = redis::Client::open(node.url())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
+            .and_then(|mut c| redis::cmd("CLUSTER").arg("SLOTS").query(&mut c));
+        match slots {
+            Ok(redis::Value::Array(ranges)) => ranges.iter().all(|range| match range {
+                redis::Value::Array(fields) => fields.len() >= 3 + self.replicas,
+                _ => false,
+            }),
+            _ => false,
+        }
+    }
+
+    /// The node listening on `port`, to stop or kill.
+    pub fn node_mut(&mut self, port: u16) -> &mut RedisServer {
+        self.nodes
+            .iter_mut()
+            .find(|node| node.port() == port)
+            .unwrap_or_else(|| panic!("no cluster node on port {port}"))
+    }
+
+    /// The port of the master serving `key`'s slot, and of its replicas, as a live node
+    /// reports them (`CLUSTER SLOTS`).
+    pub fn serving(&self, key: &str) -> (u16, Vec<u16>) {
+        let slot = i64::from(self.slot_of(key));
+        let live = self
+            .nodes
+            .iter()
+            .find_map(|node| {
+                redis::Client::open(node.url())
+                    .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
+                    .and_then(|mut c| {
+                        redis::cmd("CLUSTER")
+                            .arg("SLOTS")
+                            .query::<redis::Value>(&mut c)
+                    })
+                    .ok()
+            })
+            .expect("a live node");
+        let redis::Value::Array(ranges) = live else {
+            panic!("CLUSTER SLOTS: {live:?}")
+        };
+        let port_of = |node: &redis::Value| match node {
+            redis::Value::Array(fields) => match fields.get(1) {
+                Some(redis::Value::Int(port)) => u16::try_from(*port).ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        for range in ranges {
+            let redis::Value::Array(fields) = range else {
+                continue;
+            };
+            let (Some(redis::Value::Int(start)), Some(redis::Value::Int(end))) =
+                (fields.first(), fields.get(1))
+            else {
+                continue;
+            };
+            if (*start..=*end).contains(&slot) {
+                let master = fields.get(2).and_then(port_of).expect("master port");
+                let replicas = fields[3..].iter().filter_map(port_of).collect();
+                return (master, replicas);
+            }
+        }
+        panic!("no node serves slot {slot}")
+    }
+
+    /// Whether the node on `port` says it is a master (`ROLE`).
+    pub fn is_master(&self, port: u16) -> bool {
+        let node = self
+            .nodes
+            .iter()
+            .find(|node| node.port() == port)
+            .expect("a node on that port");
+        role(node).as_deref() == Some("master")
+    }
+
     /// The slot of `key`, as the cluster computes it (`CLUSTER KEYSLOT`).
     pub fn slot_of(&self, key: &str) -> u16 {
         redis::cmd("CLUSTER")
             .arg("KEYSLOT")
             .arg(key)
-            .query(&mut self.nodes[0].raw())
+            .query(&mut self.live_node())
             .expect("CLUSTER KEYSLOT")
+    }
+
+    fn live_node(&self) -> redis::Connection {
+        self.nodes
+            .iter()
+            .find_map(|node| {
+                redis::Client::open(node.url())
+                    .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
+                    .ok()
+            })
+            .expect("a live cluster node")
+    }
+}
+
+/// What `ROLE` says the server is: `master`, `slave` or `sentinel`; `None` if it does not
+/// answer.
+fn role(server: &RedisServer) -> Option<String> {
+    let reply: redis::Value = redis::Client::open(server.url())
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
+        .and_then(|mut c| redis::cmd("ROLE").query(&mut c))
+        .ok()?;
+    match reply {
+        redis::Value::Array(fields) => match fields.first() {
+            Some(redis::Value::BulkString(role)) => {
+                Some(String::from_utf8_lossy(role).into_owned())
+            }
+            Some(redis::Value::SimpleString(role)) => Some(role.clone()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -133,6 +253,11 @@ impl SentinelGroup {
         group
     }
 
+    /// The sentinels' ports.
+    pub fn sentinel_ports(&self) -> Vec<u16> {
+        self.sentinels.iter().map(RedisServer::port).collect()
+    }
+
     /// The sentinels' URLs.
     pub fn sentinel_urls(&self) -> Vec<String> {
         self.sentinels.iter().map(RedisServer::url).collect()
@@ -168,7 +293,11 @@ impl SentinelGroup {
                     .query(&mut sentinel.raw());
                 replicas.is_ok_and(|r| !r.is_empty())
             });
-            if known && self.announced_master_port() == Some(self.master.port()) {
+            let synced = redis::cmd("INFO")
+                .arg("replication")
+                .query::<String>(&mut self.replica.raw())
+                .is_ok_and(|info| info.contains("master_link_status:up"));
+            if known && synced && self.announced_master_port() == Some(self.master.port()) {
                 return;
             }
             assert!(

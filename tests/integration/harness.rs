@@ -1,19 +1,33 @@
-//! What the cases share: one `redis-server` per test binary (a test that needs a server of
-//! its own starts one with [`RedisServer`]), key space of each test's own, the legacy
-//! records, and ways to look at what Redis holds.
+//! What the cases share: one deployment per test binary, of the topology
+//! `GW_TEST_TOPOLOGY` names (one server by default; a 3-master cluster; a master with a
+//! replica and 3 sentinels), a key space of each test's own, the legacy records, and ways to
+//! look at what Redis holds. A test that needs a server of its own starts one with
+//! [`RedisServer`]: what it checks (a restart, a password, round trips counted by the
+//! server) is about one server.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use storage::StorageConfig;
+use storage::{StorageConfig, Topology};
 pub use test_harness::fixtures::{self, LegacyRecord};
 pub use test_harness::legacy::LegacyWriter;
-pub use test_harness::{RedisServer, ServerOptions};
+pub use test_harness::{Deployment, RawConnection, RedisServer, ServerOptions};
 
-/// The server shared by the tests of this binary.
+/// The deployment shared by the tests of this binary.
+pub fn deployment() -> &'static Deployment {
+    static DEPLOYMENT: OnceLock<Deployment> = OnceLock::new();
+    DEPLOYMENT.get_or_init(Deployment::from_env)
+}
+
+/// A standalone server shared by the tests of this binary: the deployment itself when it
+/// is one server, else one of its own, for what only one server has (the existing
+/// deployment's unprefixed layout in numbered databases).
 pub fn shared() -> &'static RedisServer {
     static SERVER: OnceLock<RedisServer> = OnceLock::new();
-    SERVER.get_or_init(RedisServer::start)
+    match deployment() {
+        Deployment::Standalone(server) => server,
+        _ => SERVER.get_or_init(RedisServer::start),
+    }
 }
 
 /// A key prefix no other test uses, with a hash tag so its keys share a cluster slot.
@@ -22,31 +36,50 @@ pub fn unique_prefix(test: &str) -> String {
     format!("{{t{}-{test}}}:", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-/// A configuration on the shared server under a prefix of the test's own.
+/// A configuration on the shared deployment under a prefix of the test's own.
 pub fn config(test: &str) -> StorageConfig {
-    StorageConfig::new(&shared().url())
+    StorageConfig::new(&deployment().url())
         .expect("test URL")
         .with_key_prefix(unique_prefix(test))
 }
 
-/// A Redis database of the shared server that no other test uses, for tests that need the
-/// existing deployment's unprefixed layout.
+/// A Redis database that no other test uses, for tests that need the existing deployment's
+/// unprefixed layout: on the deployment, or on [`shared`] where the deployment is a cluster
+/// (whose one database cannot hold that layout atomically).
 pub fn unprefixed_config() -> StorageConfig {
     static NEXT_DB: AtomicU32 = AtomicU32::new(1);
     let db = NEXT_DB.fetch_add(1, Ordering::Relaxed);
     assert!(db < 16, "out of Redis databases for unprefixed tests");
-    StorageConfig::new(&format!("{}{db}", shared().url())).expect("test URL")
+    let url = match deployment() {
+        Deployment::Cluster(_) => format!("{}{db}", shared().url()),
+        deployment => deployment.url_of_db(db),
+    };
+    StorageConfig::new(&url).expect("test URL")
 }
 
-/// A plain connection to the database `config` points at.
-pub fn raw(config: &StorageConfig) -> redis::Connection {
-    redis::Client::open(config.url.expose())
-        .and_then(|c| c.get_connection())
-        .expect("raw connection")
+/// A plain connection to the data `config` points at.
+pub fn raw(config: &StorageConfig) -> RawConnection {
+    match config.url.topology() {
+        Topology::Standalone => RawConnection::Node(
+            redis::Client::open(config.url.expose())
+                .and_then(|c| c.get_connection())
+                .expect("raw connection"),
+        ),
+        _ => {
+            let db = config
+                .url
+                .expose()
+                .rsplit('/')
+                .next()
+                .and_then(|db| db.parse().ok())
+                .unwrap_or(0);
+            deployment().raw_db(db)
+        }
+    }
 }
 
 /// Writes the deployment's legacy records under `prefix`, as the old layer did.
-pub fn load_fixtures(connection: &mut redis::Connection, prefix: &str) {
+pub fn load_fixtures(connection: &mut RawConnection, prefix: &str) {
     fixtures::load_deployment(connection, prefix);
 }
 
@@ -70,7 +103,7 @@ pub fn store_legacy_localhost(config: &StorageConfig, paths: &[&str]) {
 
 /// Calls Redis has served, from `INFO commandstats`, leaving out the `INFO` calls that ask.
 /// On a server of the test's own, with no scripts involved, that is the round trips.
-pub fn commands_served(connection: &mut redis::Connection) -> u64 {
+pub fn commands_served(connection: &mut dyn redis::ConnectionLike) -> u64 {
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query(connection)
@@ -85,7 +118,7 @@ pub fn commands_served(connection: &mut redis::Connection) -> u64 {
 }
 
 /// How often Redis has run `command` (lower case), counting calls from scripts too.
-pub fn calls_of(connection: &mut redis::Connection, command: &str) -> u64 {
+pub fn calls_of(connection: &mut dyn redis::ConnectionLike, command: &str) -> u64 {
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query(connection)
@@ -101,15 +134,14 @@ pub fn calls_of(connection: &mut redis::Connection, command: &str) -> u64 {
 pub fn dump_everything(config: &StorageConfig) -> String {
     let mut connection = raw(config);
     let mut dump = String::new();
-    for db in 0..16 {
-        redis::cmd("SELECT")
-            .arg(db)
-            .query::<()>(&mut connection)
-            .expect("SELECT");
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg("*")
-            .query(&mut connection)
-            .expect("KEYS");
+    for db in 0..connection.databases() {
+        if connection.databases() > 1 {
+            redis::cmd("SELECT")
+                .arg(db)
+                .query::<()>(&mut connection)
+                .expect("SELECT");
+        }
+        let keys = connection.keys("*");
         for key in keys {
             dump.push_str(&key);
             dump.push('\n');
@@ -141,10 +173,7 @@ pub fn dump_key_space(config: &StorageConfig) -> std::collections::BTreeMap<Stri
     let spread = keys.prefix().replace(['{', '}'], "");
     for prefix in [keys.prefix().to_owned(), spread] {
         let pattern = format!("{}*", prefix.replace('[', "\\[").replace('*', "\\*"));
-        let found: Vec<String> = redis::cmd("KEYS")
-            .arg(&pattern)
-            .query(&mut connection)
-            .expect("KEYS");
+        let found = connection.keys(&pattern);
         for key in found {
             let (kind, mut values) = contents(&mut connection, &key);
             if kind != "zset" && kind != "hash" && kind != "list" {
@@ -181,7 +210,7 @@ pub fn changed_keys(
 
 /// The type of `key` and what it holds: a string's value, a set's members, a sorted set's
 /// members with their scores, a hash's fields and values, a list's items.
-fn contents(connection: &mut redis::Connection, key: &str) -> (String, Vec<Vec<u8>>) {
+fn contents(connection: &mut RawConnection, key: &str) -> (String, Vec<Vec<u8>>) {
     let kind: String = redis::cmd("TYPE").arg(key).query(connection).expect("TYPE");
     let mut cmd = match kind.as_str() {
         "string" => redis::cmd("GET"),

@@ -14,7 +14,9 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::SentinelClient;
-use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{
+    AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value,
+};
 
 use crate::commands::cluster::{wait, NodeAddress};
 use crate::commands::{ping, Call};
@@ -106,7 +108,9 @@ impl Link {
 
     /// How long since a call last ran on this connection.
     pub(super) fn idle_for(&self) -> Duration {
-        let since = self.now_ms().saturating_sub(self.used_at.load(Ordering::Relaxed));
+        let since = self
+            .now_ms()
+            .saturating_sub(self.used_at.load(Ordering::Relaxed));
         Duration::from_millis(since)
     }
 

@@ -33,7 +33,7 @@ use connection::Connection;
 use feed::FeedConnection;
 use follower::Follower;
 use link::Link;
-use runtime::{lock_init, pause, InitLock};
+use runtime::{lock_init, pause, try_lock_init, InitLock};
 
 #[path = "../shared/mod.rs"]
 mod shared;

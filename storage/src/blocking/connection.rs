@@ -58,7 +58,11 @@ impl Connection {
 
     /// An idle connection, or a new one.
     pub(super) fn take(&self) -> Result<Link> {
-        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
         match idle {
             Some(link) => Ok(link),
             None => self

@@ -1,6 +1,6 @@
 //! What the blocking mode waits with: a mutex for initialization, and a sleeping thread.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 /// Serializes initialization within one `Storage`.
@@ -10,6 +10,15 @@ pub(super) type InitLock = Mutex<()>;
 pub(super) fn lock_init(lock: &InitLock) -> MutexGuard<'_, ()> {
     // A panic in another initializer leaves nothing half-done in memory; carry on.
     lock.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Takes the initialization lock if no one holds it.
+pub(super) fn try_lock_init(lock: &InitLock) -> Option<MutexGuard<'_, ()>> {
+    match lock.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
 }
 
 /// Waits without holding a connection: the thread sleeps.

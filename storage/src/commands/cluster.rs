@@ -101,7 +101,9 @@ pub fn by_slot(pipe: &Pipeline) -> Option<Vec<(Vec<usize>, Pipeline)>> {
                 order.len() - 1
             }
         };
-        let (positions, piece) = groups.entry(group).or_insert_with(|| (Vec::new(), redis::pipe()));
+        let (positions, piece) = groups
+            .entry(group)
+            .or_insert_with(|| (Vec::new(), redis::pipe()));
         positions.push(position);
         piece.add_command(cmd.clone());
     }
@@ -154,7 +156,10 @@ mod tests {
         let found = masters(&reply).unwrap();
         assert_eq!(
             found,
-            vec![("127.0.0.1".to_owned(), 7000), ("127.0.0.1".to_owned(), 7001)]
+            vec![
+                ("127.0.0.1".to_owned(), 7000),
+                ("127.0.0.1".to_owned(), 7001)
+            ]
         );
         assert!(masters(&Value::Int(1)).is_err());
     }

@@ -8,12 +8,7 @@ use super::ttl_millis;
 use crate::keys::KeySpace;
 
 /// Takes lock `name` for `holder` if free. Reply: the fencing token, or nil if held.
-pub fn lock_acquire(
-    keys: &KeySpace,
-    name: &str,
-    holder: &str,
-    ttl: Duration,
-) -> ScriptCall {
+pub fn lock_acquire(keys: &KeySpace, name: &str, holder: &str, ttl: Duration) -> ScriptCall {
     let mut call = lua_script!("lock_acquire");
     call.key(keys.lock(name))
         .key(keys.fence(name))
@@ -23,12 +18,7 @@ pub fn lock_acquire(
 }
 
 /// Extends the lease of the holder whose lock value is `value`. Reply: 1, or 0 if lost.
-pub fn lock_renew(
-    keys: &KeySpace,
-    name: &str,
-    value: &str,
-    ttl: Duration,
-) -> ScriptCall {
+pub fn lock_renew(keys: &KeySpace, name: &str, value: &str, ttl: Duration) -> ScriptCall {
     let mut call = lua_script!("lock_renew");
     call.key(keys.lock(name)).arg(value).arg(ttl_millis(ttl));
     call

@@ -18,11 +18,7 @@ pub fn finish(keys: &KeySpace) -> Cmd {
 
 /// How many of `found` (ids a keyspace scan found) `family`'s index lacks, and how many of
 /// its entries name no record. Reply: `(unindexed, dangling)`.
-pub fn index_gaps(
-    keys: &KeySpace,
-    family: LegacyFamily,
-    found: &[String],
-) -> ScriptCall {
+pub fn index_gaps(keys: &KeySpace, family: LegacyFamily, found: &[String]) -> ScriptCall {
     let mut call = lua_script!("index_gaps");
     call.key(family.index(keys))
         .arg(family.record_prefix(keys))

@@ -315,11 +315,7 @@ pub enum Discovery<'a> {
 }
 
 /// Every record `query` names, in one round trip. Reply: decode with [`listed`].
-pub fn list_records(
-    keys: &KeySpace,
-    query: &ListingQuery,
-    discovery: Discovery<'_>,
-) -> ScriptCall {
+pub fn list_records(keys: &KeySpace, query: &ListingQuery, discovery: Discovery<'_>) -> ScriptCall {
     let mut call = lua_script!("list_records");
     call.key(&query.index)
         .key(keys.migration_phase())

@@ -29,8 +29,16 @@ impl Connection {
 
     /// Runs `pipe`: one round trip, or on a cluster one per slot its keys live in.
     #[maybe]
-    pub(super) async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline, effect: Effect) -> Result<T> {
-        let pieces = if self.is_cluster() { by_slot(pipe) } else { None };
+    pub(super) async fn pipe<T: FromRedisValue>(
+        &self,
+        pipe: &Pipeline,
+        effect: Effect,
+    ) -> Result<T> {
+        let pieces = if self.is_cluster() {
+            by_slot(pipe)
+        } else {
+            None
+        };
         let Some(pieces) = pieces else {
             return decode(self.run(Call::Pipe(pipe), effect).await?);
         };
@@ -69,7 +77,11 @@ impl Connection {
 
     /// Runs a read on one node.
     #[maybe]
-    pub(super) async fn read_on<T: FromRedisValue>(&self, node: &NodeAddress, cmd: &Cmd) -> Result<T> {
+    pub(super) async fn read_on<T: FromRedisValue>(
+        &self,
+        node: &NodeAddress,
+        cmd: &Cmd,
+    ) -> Result<T> {
         decode(self.run(Call::On(node, cmd), Effect::Read).await?)
     }
 

@@ -8,9 +8,9 @@ use super::{maybe, operation, pause, Storage, MODE};
 use crate::commands::seeding::{self as commands, LegacyRecords};
 use crate::commands::{compare_and_set, mget, put_indexed, routes, Indexed, Put, WriteOutcome};
 use crate::error::Result;
-use crate::retry::Effect;
 use crate::keys::LegacyFamily;
 use crate::model::{Backoff, ChangeFamily};
+use crate::retry::Effect;
 use crate::seed::{self, SeedPlan};
 
 impl Storage {
@@ -47,8 +47,10 @@ impl Storage {
         let snapshot_cmd = mget(&seed::snapshot_keys(keys));
         let mut backoff = Backoff::new();
         for _ in 0..self.config().max_update_attempts {
-            let snapshot: Vec<Option<Vec<u8>>> =
-                self.connection_before_init().cmd(&snapshot_cmd, Effect::Read).await?;
+            let snapshot: Vec<Option<Vec<u8>>> = self
+                .connection_before_init()
+                .cmd(&snapshot_cmd, Effect::Read)
+                .await?;
             let plan = SeedPlan::new(keys, &snapshot)?;
             if plan.is_empty() || self.apply_seed_plan(&plan).await? {
                 return Ok(());
@@ -109,7 +111,8 @@ impl Storage {
                 .collect();
             if family == LegacyFamily::Certificates && !ids.is_empty() {
                 let record_keys: Vec<String> = ids.iter().map(|name| keys.cert(name)).collect();
-                let records: Vec<Option<Vec<u8>>> = connection.cmd(&mget(&record_keys), Effect::Read).await?;
+                let records: Vec<Option<Vec<u8>>> =
+                    connection.cmd(&mget(&record_keys), Effect::Read).await?;
                 found.expiries = commands::certificate_expiries(keys, &ids, records);
             }
             found.ids.push((family, ids));

@@ -15,8 +15,10 @@ use std::time::Instant;
 
 use redis::{Cmd, FromRedisValue, Pipeline};
 
-use super::{lock_init, maybe, operation, pause, Connection, InitLock, MODE};
-use crate::commands::{self, Discovery, Listed, ListedRecord, ListingQuery, ScriptCall, WriteOutcome};
+use super::{lock_init, maybe, operation, pause, try_lock_init, Connection, InitLock, MODE};
+use crate::commands::{
+    self, Call, Discovery, Listed, ListedRecord, ListingQuery, ScriptCall, WriteOutcome,
+};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::{KeySpace, LegacyFamily};
@@ -108,19 +110,44 @@ impl Storage {
 
 /// The runners: the only way operations reach Redis. Each initializes first.
 impl Storage {
+    /// [`ready`](Self::ready) before `call`, except that a call outside the configuration's
+    /// keys (an OAuth token under its own hash tag, on another master of a cluster) does
+    /// not wait for a re-check of the defaults: it does not read them, and its master may
+    /// be up while the configuration's is failing over.
+    #[maybe]
+    async fn ready_for(&self, call: Call<'_>) -> Result<()> {
+        let outside = call
+            .first_key()
+            .is_some_and(|key| !key.starts_with(self.keys().prefix().as_bytes()));
+        if outside && self.inner.initialized.load(atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        self.ready().await
+    }
+
     /// Initializes if this instance has not yet, and checks the defaults again when the
     /// connection was re-established or `defaults_check_interval` has passed since the last
     /// check: a Redis that restarted empty or was flushed gets them back. Called by every
     /// runner. A failed first initialization is the caller's error; a failed later check is
     /// logged and tried again at the next interval, so a record an operator broke after
-    /// start does not stop every operation.
+    /// start does not stop every operation. Only the first initialization is waited for:
+    /// while another caller re-checks, the rest go on, so a check stuck behind a failover
+    /// of the configuration's master does not hold up calls to other masters.
     #[maybe]
     pub(super) async fn ready(&self) -> Result<()> {
         if !self.defaults_check_due() {
             return Ok(());
         }
         let inner = &self.inner;
-        let _guard = lock_init(&inner.init_lock).await;
+        let first = !inner.initialized.load(atomic::Ordering::Acquire);
+        let _guard = if first {
+            lock_init(&inner.init_lock).await
+        } else {
+            match try_lock_init(&inner.init_lock) {
+                Some(guard) => guard,
+                None => return Ok(()),
+            }
+        };
         if !self.defaults_check_due() {
             return Ok(());
         }
@@ -161,7 +188,7 @@ impl Storage {
     /// left its outcome unknown, so running it twice must do what running it once does.
     #[maybe]
     pub(super) async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.ready().await?;
+        self.ready_for(Call::Cmd(cmd)).await?;
         self.inner.connection.cmd(cmd, Effect::Write).await
     }
 
@@ -169,7 +196,7 @@ impl Storage {
     /// failure after it was sent is [`Error::OutcomeUnknown`].
     #[maybe]
     pub(super) async fn cmd_once<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.ready().await?;
+        self.ready_for(Call::Cmd(cmd)).await?;
         self.inner.connection.cmd(cmd, Effect::WriteOnce).await
     }
 
@@ -177,7 +204,7 @@ impl Storage {
     /// initializing. Sent again like [`cmd`](Self::cmd).
     #[maybe]
     pub(super) async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
-        self.ready().await?;
+        self.ready_for(Call::Pipe(pipe)).await?;
         self.inner.connection.pipe(pipe, Effect::Write).await
     }
 
@@ -185,7 +212,7 @@ impl Storage {
     /// [`cmd`](Self::cmd).
     #[maybe]
     pub(super) async fn script<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
-        self.ready().await?;
+        self.ready_for(Call::Script(call)).await?;
         self.inner.connection.script(call, Effect::Write).await
     }
 
@@ -194,7 +221,7 @@ impl Storage {
     /// [`Error::OutcomeUnknown`].
     #[maybe]
     pub(super) async fn script_once<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
-        self.ready().await?;
+        self.ready_for(Call::Script(call)).await?;
         self.inner.connection.script(call, Effect::WriteOnce).await
     }
 
@@ -203,26 +230,26 @@ impl Storage {
     /// the first read after a restart already sees them.
     #[maybe]
     pub(super) async fn read_cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.ready().await?;
+        self.ready_for(Call::Cmd(cmd)).await?;
         let epoch = self.inner.connection.epoch();
         let reply = self.inner.connection.cmd(cmd, Effect::Read).await;
         if self.inner.connection.epoch() == epoch {
             return reply;
         }
-        self.ready().await?;
+        self.ready_for(Call::Cmd(cmd)).await?;
         self.inner.connection.cmd(cmd, Effect::Read).await
     }
 
     /// [`read_cmd`](Self::read_cmd) for a script that only reads.
     #[maybe]
     pub(super) async fn read_script<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
-        self.ready().await?;
+        self.ready_for(Call::Script(call)).await?;
         let epoch = self.inner.connection.epoch();
         let reply = self.inner.connection.script(call, Effect::Read).await;
         if self.inner.connection.epoch() == epoch {
             return reply;
         }
-        self.ready().await?;
+        self.ready_for(Call::Script(call)).await?;
         self.inner.connection.script(call, Effect::Read).await
     }
 

@@ -46,11 +46,7 @@ pub fn create_device(
 }
 
 /// Approves (with the user) or denies the device authorization stored under `device_hash`.
-pub fn decide_device(
-    keys: &KeySpace,
-    device_hash: &str,
-    approved_by: Option<&str>,
-) -> ScriptCall {
+pub fn decide_device(keys: &KeySpace, device_hash: &str, approved_by: Option<&str>) -> ScriptCall {
     let mut call = lua_script!("device_decide");
     call.key(keys.device_code(device_hash))
         .arg(if approved_by.is_some() {
@@ -63,12 +59,7 @@ pub fn decide_device(
 }
 
 /// The poll script call for a device code.
-pub fn poll_device(
-    keys: &KeySpace,
-    device_code: &str,
-    client_id: &str,
-    now_ms: i64,
-) -> ScriptCall {
+pub fn poll_device(keys: &KeySpace, device_code: &str, client_id: &str, now_ms: i64) -> ScriptCall {
     let mut call = lua_script!("device_poll");
     call.key(keys.device_code(&secret_hash(device_code)))
         .arg(client_id)

@@ -1,0 +1,36 @@
+//! The cases, compiled against `storage::blocking`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use maybe_async::must_be_sync as maybe;
+use storage::blocking::Storage;
+use storage_macros::test_blocking as maybe_test;
+
+const MODE: &str = "blocking";
+
+/// A thread calling `introspect_access_token(jti)` until `stop`; yields the slowest call.
+fn probe_latency(
+    storage: Storage,
+    jti: String,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<Duration> {
+    std::thread::spawn(move || {
+        let mut worst = Duration::ZERO;
+        while !stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let _ = storage.introspect_access_token(&jti);
+            worst = worst.max(started.elapsed());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        worst
+    })
+}
+
+fn join_probe(probe: std::thread::JoinHandle<Duration>) -> Duration {
+    probe.join().expect("probe thread")
+}
+
+#[path = "cases.rs"]
+mod cases;

@@ -1,0 +1,421 @@
+//! Failover cases written once: `#[maybe]` and `.await` are stripped in the blocking copy.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use storage::{Error, ProxyTarget, StorageConfig};
+use test_harness::{RedisCluster, RedisServer, SentinelGroup, ServerOptions, MASTER_NAME};
+
+use super::{join_probe, maybe, maybe_test, probe_latency, Storage, MODE};
+
+/// How long a run may take before it counts as not recovering.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(40);
+/// Writes before the kill, and after the first write that succeeds again.
+const WRITES_AROUND: usize = 20;
+
+/// What one run under a failover saw.
+#[derive(Debug, Default)]
+struct Run {
+    acknowledged: Vec<usize>,
+    errors: Vec<String>,
+    /// From the kill to the new master's announcement (or promotion).
+    promoted_after: Option<Duration>,
+    /// From the kill to the first write that succeeded after it.
+    writes_again_after: Option<Duration>,
+}
+
+impl Run {
+    fn report(&self, topology: &str, waits: u32, lost: usize) -> String {
+        let ms = |d: Option<Duration>| d.map_or("never".to_owned(), |d| d.as_millis().to_string());
+        let after_promotion = match (self.writes_again_after, self.promoted_after) {
+            (Some(again), Some(promoted)) => again.saturating_sub(promoted).as_millis().to_string(),
+            _ => "n/a".to_owned(),
+        };
+        format!(
+            "FAILOVER topology={topology} mode={MODE} min_replicas={waits}: promoted after {} ms, \
+             writes again after {} ms ({after_promotion} ms after promotion), errors seen {}, \
+             acknowledged {}, acknowledged and lost {lost}; errors: {:?}",
+            ms(self.promoted_after),
+            ms(self.writes_again_after),
+            self.errors.len(),
+            self.acknowledged.len(),
+            self.errors.iter().take(3).collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// Whether `error` is one a caller may meet during a failover: every kind is typed.
+fn is_failover_error(error: &Error) -> bool {
+    error.is_connection_error()
+        || error.is_timeout()
+        || error.is_read_only()
+        || error.is_outcome_unknown()
+        || error.is_not_replicated()
+}
+
+fn proxy(i: usize) -> ProxyTarget {
+    ProxyTarget::new(format!("w{i}.example"), "http://backend:8080")
+}
+
+/// Milliseconds since `origin`, for a timestamp shared with a watching thread.
+fn millis_since(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Watches `promoted` from a thread and records when it first holds, in ms after `origin`.
+fn watch_promotion(
+    origin: Instant,
+    promoted: impl Fn() -> bool + Send + 'static,
+) -> (Arc<AtomicU64>, Arc<AtomicBool>) {
+    let at = Arc::new(AtomicU64::new(u64::MAX));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (seen, stopped) = (Arc::clone(&at), Arc::clone(&stop));
+    std::thread::spawn(move || {
+        while !stopped.load(Ordering::Relaxed) {
+            if promoted() {
+                seen.store(millis_since(origin), Ordering::Relaxed);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    (at, stop)
+}
+
+/// Writes a proxy after another; kills the master with `kill` after `WRITES_AROUND`
+/// acknowledged writes, calls `after_promotion` once `promoted` holds, and stops
+/// `WRITES_AROUND` acknowledged writes after the first success after the kill.
+#[maybe]
+async fn write_through_failover(
+    storage: &Storage,
+    kill: impl FnOnce(),
+    promoted: impl Fn() -> bool + Send + 'static,
+    after_promotion: impl FnOnce(),
+) -> Run {
+    let mut run = Run::default();
+    let mut kill = Some(kill);
+    let mut promoted = Some(promoted);
+    let mut after_promotion = Some(after_promotion);
+    let mut killed_at: Option<Instant> = None;
+    let mut promotion: Option<Arc<AtomicU64>> = None;
+    let mut watcher_stop: Option<Arc<AtomicBool>> = None;
+    let mut since_recovery = 0;
+    let started = Instant::now();
+    let mut i = 0;
+    while since_recovery < WRITES_AROUND && started.elapsed() < GIVE_UP_AFTER {
+        if run.acknowledged.len() == WRITES_AROUND {
+            if let Some(kill) = kill.take() {
+                let origin = Instant::now();
+                kill();
+                killed_at = Some(origin);
+                let promoted = promoted.take().expect("one kill");
+                let (at, stop) = watch_promotion(origin, promoted);
+                promotion = Some(at);
+                watcher_stop = Some(stop);
+            }
+        }
+        let promoted_ms = promotion
+            .as_ref()
+            .map(|at| at.load(Ordering::Relaxed))
+            .filter(|ms| *ms != u64::MAX);
+        if promoted_ms.is_some() {
+            if let Some(after) = after_promotion.take() {
+                after();
+            }
+        }
+        match storage.store_proxy_target(proxy(i)).await {
+            Ok(_) => {
+                run.acknowledged.push(i);
+                if let Some(killed_at) = killed_at {
+                    if run.writes_again_after.is_none() {
+                        run.writes_again_after = Some(killed_at.elapsed());
+                    }
+                    since_recovery += 1;
+                }
+            }
+            Err(error) => {
+                assert!(
+                    is_failover_error(&error),
+                    "untyped failover error: {error:?}"
+                );
+                run.errors.push(error.to_string());
+            }
+        }
+        i += 1;
+    }
+    if let Some(stop) = watcher_stop {
+        stop.store(true, Ordering::Relaxed);
+    }
+    run.promoted_after = promotion
+        .map(|at| at.load(Ordering::Relaxed))
+        .filter(|ms| *ms != u64::MAX)
+        .map(Duration::from_millis);
+    run
+}
+
+/// What the sentinel on `port` announces as the master's port.
+fn announced_master(port: u16) -> Option<u16> {
+    let reply: Option<(String, String)> = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
+        .and_then(|mut c| {
+            redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(MASTER_NAME)
+                .query(&mut c)
+        })
+        .ok()?;
+    reply?.1.parse().ok()
+}
+
+/// Whether the server on `port` says it is a master.
+fn is_master(port: u16) -> bool {
+    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(300)))
+        .and_then(|mut c| redis::cmd("ROLE").query::<Vec<redis::Value>>(&mut c))
+        .ok()
+        .and_then(|role| role.into_iter().next())
+        .and_then(|role| redis::from_redis_value::<String>(role).ok())
+        .as_deref()
+        == Some("master")
+}
+
+/// The acknowledged writes of `run` that the storage no longer finds.
+#[maybe]
+async fn lost_writes(storage: &Storage, run: &Run) -> usize {
+    let mut lost = 0;
+    for i in &run.acknowledged {
+        let found = storage
+            .get_proxy_target(&format!("w{i}.example"))
+            .await
+            .expect("read after the failover");
+        lost += usize::from(found.is_none());
+    }
+    lost
+}
+
+fn failover_config(url: &str, min_replicas: u32) -> StorageConfig {
+    let config = StorageConfig::new(url)
+        .expect("failover URL")
+        .with_key_prefix("{fo}:")
+        .with_failover_wait(Duration::from_secs(15))
+        .with_response_timeout(Duration::from_secs(2))
+        .with_connect_timeout(Duration::from_secs(1));
+    if min_replicas == 0 {
+        config
+    } else {
+        config.with_min_replicas(min_replicas, Duration::from_secs(1))
+    }
+}
+
+#[maybe]
+async fn sentinel_master_killed(min_replicas: u32) {
+    let group = std::cell::RefCell::new(SentinelGroup::start(3));
+    let sentinels = group.borrow().sentinel_ports();
+    let hosts: Vec<String> = sentinels.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let url = format!("redis+sentinel://{}/{MASTER_NAME}", hosts.join(","));
+    let storage = Storage::connect(failover_config(&url, min_replicas))
+        .await
+        .expect("connect through the sentinels");
+    let replica = group.borrow_mut().first_replica().port();
+    let run = write_through_failover(
+        &storage,
+        || group.borrow_mut().first_master().kill(),
+        move || announced_master(sentinels[0]) == Some(replica),
+        || {
+            if min_replicas > 0 {
+                // The old master comes back and the sentinels make it the new replica.
+                group.borrow_mut().first_master().restart();
+            }
+        },
+    )
+    .await;
+    let lost = lost_writes(&storage, &run).await;
+    println!("{}", run.report("sentinel", min_replicas, lost));
+    assert!(run.promoted_after.is_some(), "no promotion: {run:?}");
+    assert!(
+        run.writes_again_after.is_some(),
+        "writes never resumed: {run:?}"
+    );
+    if min_replicas > 0 {
+        assert_eq!(
+            lost, 0,
+            "acknowledged writes lost although a replica confirmed each"
+        );
+    }
+}
+
+#[maybe]
+#[maybe_test]
+async fn a_storage_follows_the_sentinels_to_the_new_master() {
+    sentinel_master_killed(0).await;
+}
+
+#[maybe]
+#[maybe_test]
+async fn writes_confirmed_by_a_replica_survive_a_sentinel_failover() {
+    sentinel_master_killed(1).await;
+}
+
+#[maybe]
+async fn cluster_master_killed(min_replicas: u32) {
+    let cluster = std::cell::RefCell::new(RedisCluster::start(3, 1));
+    let hosts: Vec<String> = cluster
+        .borrow()
+        .nodes()
+        .iter()
+        .map(|node| format!("127.0.0.1:{}", node.port()))
+        .collect();
+    let url = format!("redis+cluster://{}", hosts.join(","));
+    let config = failover_config(&url, min_replicas);
+    let response_timeout = config.response_timeout;
+    let storage = Storage::connect(config)
+        .await
+        .expect("connect to the cluster");
+    let (master, replicas) = cluster.borrow().serving("{fo}:anything");
+    let replica = replicas[0];
+    // An access token on another master: calls to it must not stall behind the failover.
+    let keys = storage.keys().clone();
+    let jti = (0..)
+        .map(|n| format!("probe-{n}"))
+        .find(|jti| cluster.borrow().serving(&keys.oauth_token(jti)).0 != master)
+        .expect("a jti on another master");
+    let now = storage::Timestamp::now();
+    storage
+        .store_access_token(storage::oauth::AccessToken {
+            jti: jti.clone(),
+            client_id: "c".into(),
+            user: "u".into(),
+            scope: "mcp".into(),
+            issued_at: now.clone(),
+            expires_at: storage::Timestamp::from_utc(now.instant() + chrono::Duration::hours(1)),
+            family: None,
+            extra: Default::default(),
+        })
+        .await
+        .expect("store the probe token");
+    let stop = Arc::new(AtomicBool::new(false));
+    let probe = probe_latency(storage.clone(), jti, Arc::clone(&stop));
+    let run = write_through_failover(
+        &storage,
+        || cluster.borrow_mut().node_mut(master).kill(),
+        move || is_master(replica),
+        || {
+            if min_replicas > 0 {
+                // The old master comes back and rejoins as the new master's replica.
+                cluster.borrow_mut().node_mut(master).restart();
+            }
+        },
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let slowest_elsewhere = join_probe(probe).await;
+    let lost = lost_writes(&storage, &run).await;
+    println!(
+        "{}; slowest call to another master {} ms",
+        run.report("cluster", min_replicas, lost),
+        slowest_elsewhere.as_millis()
+    );
+    assert!(run.promoted_after.is_some(), "no promotion: {run:?}");
+    assert!(
+        run.writes_again_after.is_some(),
+        "writes never resumed: {run:?}"
+    );
+    assert!(
+        slowest_elsewhere <= response_timeout,
+        "a call to another master took {slowest_elsewhere:?}"
+    );
+    if min_replicas > 0 {
+        assert_eq!(
+            lost, 0,
+            "acknowledged writes lost although a replica confirmed each"
+        );
+    }
+}
+
+#[maybe]
+#[maybe_test]
+async fn a_storage_rides_through_a_cluster_failover() {
+    cluster_master_killed(0).await;
+}
+
+#[maybe]
+#[maybe_test]
+async fn writes_confirmed_by_a_replica_survive_a_cluster_failover() {
+    cluster_master_killed(1).await;
+}
+
+/// Pauses the server's writes for `pause`, then after `cut_after` kills every client
+/// connection but its own: a write sent meanwhile is cut off with no answer.
+fn cut_off_writes(
+    server: &RedisServer,
+    pause: Duration,
+    cut_after: Duration,
+) -> std::thread::JoinHandle<()> {
+    let mut raw = server.raw();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(u64::try_from(pause.as_millis()).unwrap())
+        .arg("WRITE")
+        .query(&mut raw)
+        .unwrap();
+    std::thread::spawn(move || {
+        std::thread::sleep(cut_after);
+        let _: u64 = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("TYPE")
+            .arg("normal")
+            .arg("SKIPME")
+            .arg("yes")
+            .query(&mut raw)
+            .unwrap();
+    })
+}
+
+/// A write that may have run when its connection died is not sent again: the caller hears
+/// "outcome unknown". An idempotent write cut off the same way is sent again.
+#[maybe]
+#[maybe_test]
+async fn a_write_cut_off_after_it_was_sent_reports_an_unknown_outcome() {
+    let server = RedisServer::start_with(ServerOptions::new());
+    let config = StorageConfig::new(&server.url())
+        .unwrap()
+        .with_key_prefix("{unknown}:");
+    let storage = Storage::connect(config).await.unwrap();
+    let grant = storage::oauth::CodeGrant {
+        client_id: "c".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: "mcp".into(),
+        user: "u".into(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+        code_challenge_method: "S256".into(),
+    };
+    let code = storage.issue_code(&grant).await.unwrap();
+
+    let cut = cut_off_writes(
+        &server,
+        Duration::from_millis(1500),
+        Duration::from_millis(300),
+    );
+    let consumed = storage
+        .consume_code(code.expose(), "c", "https://app.example/cb")
+        .await;
+    cut.join().unwrap();
+    let error = consumed.expect_err("the connection died under the call");
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert!(error.to_string().contains("outcome is unknown"), "{error}");
+
+    let cut = cut_off_writes(
+        &server,
+        Duration::from_millis(1500),
+        Duration::from_millis(300),
+    );
+    let stored = storage.store_proxy_target(proxy(1)).await;
+    cut.join().unwrap();
+    assert!(
+        stored.is_ok(),
+        "an idempotent write is sent again: {stored:?}"
+    );
+    let found = storage.get_proxy_target("w1.example").await.unwrap();
+    assert!(found.is_some(), "the write sent again is there");
+}

@@ -1,0 +1,10 @@
+//! Failovers with the storage kept across them: a sentinel-watched master and a cluster
+//! master with a replica, each killed with SIGKILL under a steady stream of writes, in both
+//! modes. Each case prints what it measured (the README's failover figures come from these
+//! lines) and asserts what the storage promises: writes resume without the application
+//! rebuilding anything, callers see only typed errors, no acknowledged write is lost when
+//! writes wait for a replica, and calls to other masters do not stall past the response
+//! timeout.
+
+mod asynchronous;
+mod blocking;
