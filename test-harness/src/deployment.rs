@@ -16,6 +16,10 @@ use crate::{RedisCluster, RedisServer, SentinelGroup, MASTER_NAME};
 pub const TOPOLOGY_VARIABLE: &str = "GW_TEST_TOPOLOGY";
 
 /// A running deployment of one of the three topologies.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per test binary, never moved about"
+)]
 pub enum Deployment {
     /// One server.
     Standalone(RedisServer),
@@ -90,7 +94,9 @@ impl Deployment {
                     .response_timeout(Duration::from_secs(10))
                     .build()
                     .expect("cluster client");
-                RawConnection::Cluster(client.get_connection().expect("cluster connection"))
+                RawConnection::Cluster(Box::new(
+                    client.get_connection().expect("cluster connection"),
+                ))
             }
             Deployment::Sentinel(group) => {
                 let port = group.announced_master_port().expect("a master");
@@ -111,7 +117,7 @@ pub enum RawConnection {
     /// To one server.
     Node(redis::Connection),
     /// To a cluster, routed by key.
-    Cluster(ClusterConnection),
+    Cluster(Box<ClusterConnection>),
 }
 
 impl RawConnection {

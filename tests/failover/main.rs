@@ -6,5 +6,10 @@
 //! writes wait for a replica, and calls to other masters do not stall past the response
 //! timeout.
 
+#![allow(
+    clippy::duplicate_mod,
+    reason = "cases.rs is compiled once per mode on purpose, like the storage itself"
+)]
+
 mod asynchronous;
 mod blocking;

@@ -12,14 +12,10 @@ use std::time::{Duration, Instant};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::SentinelClient;
-use redis::{
-    AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value,
-};
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
-use crate::commands::cluster::{wait, NodeAddress};
-use crate::commands::{ping, Call};
+use crate::commands::Call;
 use crate::config::StorageConfig;
 use crate::error::Result;
 use crate::topology::{clients, Topology};
@@ -43,13 +39,11 @@ impl Endpoint {
         })
     }
 
-    /// A new connection, numbered `generation`, whose calls time out after
-    /// `response_timeout`.
+    /// A new connection, whose calls time out after `response_timeout`.
     pub(super) async fn open(
         &self,
         connect_timeout: Duration,
         response_timeout: Duration,
-        generation: u64,
     ) -> RedisResult<Link> {
         let settings = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
@@ -73,7 +67,7 @@ impl Endpoint {
         Ok(Link {
             kind,
             broken: false,
-            generation,
+            generation: 0,
             born: Instant::now(),
             used_at: Arc::new(AtomicU64::new(0)),
         })
@@ -125,41 +119,12 @@ impl Link {
             Call::Cmd(cmd) => cmd.query_async(self).await,
             Call::Pipe(pipe) => pipe.query_async(self).await,
             Call::Script(script) => script.invocation().invoke_async(self).await,
-            Call::On(node, cmd) => match (&mut self.kind, node) {
-                (Kind::Cluster(cluster), NodeAddress::Master { host, port }) => {
-                    let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-                        host: host.clone(),
-                        port: *port,
-                    });
+            Call::On(node, cmd) => match (&mut self.kind, node.routing()) {
+                (Kind::Cluster(cluster), Some(routing)) => {
                     cluster.route_command(cmd.clone(), routing).await
                 }
                 _ => cmd.query_async(self).await,
             },
-        }
-    }
-
-    /// Whether the connection still answers.
-    pub(super) async fn ping(&mut self) -> RedisResult<()> {
-        ping().query_async::<String>(self).await.map(drop)
-    }
-
-    /// `WAIT` on the connection that ran the write whose first key is `key`: on a cluster,
-    /// the connection to that key's master. Reply: how many replicas have the write.
-    pub(super) async fn wait_for_replicas(
-        &mut self,
-        key: Option<&[u8]>,
-        replicas: u32,
-        timeout: Duration,
-    ) -> RedisResult<u32> {
-        let cmd = wait(replicas, timeout);
-        match (&mut self.kind, key) {
-            (Kind::Cluster(cluster), Some(key)) => {
-                let route = Route::with_key(key, SlotAddr::Master);
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
-                let reply = cluster.route_command(cmd, routing).await?;
-                Ok(u32::from_redis_value(reply)?)
-            }
-            _ => cmd.query_async(self).await,
         }
     }
 }

@@ -22,17 +22,15 @@ use maybe_async::must_be_async as maybe;
 const MODE: &str = "async";
 
 mod connection;
-mod feed;
 mod follower;
 mod link;
 mod lock_guard;
 mod runtime;
 mod watch;
 
-use connection::Connection;
-use feed::FeedConnection;
+use connection::Links;
 use follower::Follower;
-use link::Link;
+use link::{Endpoint, Link};
 use runtime::{lock_init, pause, try_lock_init, InitLock};
 
 #[path = "../shared/mod.rs"]

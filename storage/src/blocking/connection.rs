@@ -7,57 +7,22 @@
 //! r2d2's reconnect backoff (200 ms, doubling) would outlast the last half second of a
 //! failover, and its errors hide why a connection could not be opened.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
+
+use redis::RedisResult;
 
 use super::link::{Endpoint, Link};
 use crate::config::StorageConfig;
-use crate::error::{Error, Result};
 
-/// Connections shared by every thread using the storage.
-pub(super) struct Connection {
-    endpoint: Endpoint,
-    config: StorageConfig,
+/// The idle connections, each used by one thread at a time.
+#[derive(Default)]
+pub(super) struct Links {
     idle: Mutex<Vec<Link>>,
-    // Connection failures seen: after one, a new connection opens, maybe to a Redis that
-    // restarted empty or to a new master.
-    failures: AtomicU64,
 }
 
-impl Connection {
-    /// Prepares the connections without opening any; they open on first use.
-    pub(super) fn new(config: &StorageConfig) -> Result<Self> {
-        Ok(Connection {
-            endpoint: Endpoint::new(config, config.response_timeout)?,
-            config: config.clone(),
-            idle: Mutex::new(Vec::new()),
-            failures: AtomicU64::new(0),
-        })
-    }
-
-    pub(super) fn config(&self) -> &StorageConfig {
-        &self.config
-    }
-
-    /// Whether this reaches a cluster, where multi-slot pipelines are cut by slot.
-    pub(super) fn is_cluster(&self) -> bool {
-        matches!(self.endpoint, Endpoint::Cluster(_))
-    }
-
-    /// How many connection failures were seen so far: after each a new connection opens,
-    /// which may reach a Redis that restarted empty, so the storage checks its defaults when
-    /// this changes.
-    pub(super) fn epoch(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
-    }
-
-    /// Counts a connection failure.
-    pub(super) fn failed(&self) {
-        self.failures.fetch_add(1, Ordering::Relaxed);
-    }
-
+impl Links {
     /// An idle connection, or a new one.
-    pub(super) fn take(&self) -> Result<Link> {
+    pub(super) fn take(&self, endpoint: &Endpoint, config: &StorageConfig) -> RedisResult<Link> {
         let idle = self
             .idle
             .lock()
@@ -65,23 +30,17 @@ impl Connection {
             .pop();
         match idle {
             Some(link) => Ok(link),
-            None => self
-                .endpoint
-                .open(self.config.connect_timeout, self.config.response_timeout)
-                .map_err(|e| {
-                    self.failed();
-                    Error::from(e)
-                }),
+            None => endpoint.open(config.connect_timeout, config.response_timeout),
         }
     }
 
-    /// Returns a connection to the pool, unless it broke or the pool is full.
-    pub(super) fn give_back(&self, link: Link) {
+    /// Returns a connection to the pool, unless it broke or `pool_size` are idle already.
+    pub(super) fn give_back(&self, link: Link, config: &StorageConfig) {
         if link.broken || !redis::ConnectionLike::is_open(&link) {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < self.config.pool_size as usize {
+        if idle.len() < config.pool_size as usize {
             idle.push(link);
         }
     }

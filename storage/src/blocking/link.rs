@@ -9,12 +9,11 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use redis::cluster::{ClusterClient, ClusterConnection};
-use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::sentinel::SentinelClient;
-use redis::{Cmd, ConnectionLike, FromRedisValue, RedisResult, Value};
+use redis::{Cmd, ConnectionLike, RedisResult, Value};
 
-use crate::commands::cluster::{wait, NodeAddress};
-use crate::commands::{ping, Call};
+use crate::commands::cluster::Node;
+use crate::commands::Call;
 use crate::config::StorageConfig;
 use crate::error::Result;
 use crate::topology::{clients, Topology};
@@ -57,14 +56,16 @@ impl Endpoint {
                     .get_client()?;
                 node(&master)
             }
-            Endpoint::Cluster(client) => Ok(Link::new(Kind::Cluster(client.get_connection()?))),
+            Endpoint::Cluster(client) => {
+                Ok(Link::new(Kind::Cluster(Box::new(client.get_connection()?))))
+            }
         }
     }
 }
 
 enum Kind {
     Node(redis::Connection),
-    Cluster(ClusterConnection),
+    Cluster(Box<ClusterConnection>),
 }
 
 /// One connection, with what the pool needs to know about it.
@@ -105,40 +106,9 @@ impl Link {
         }
     }
 
-    /// Whether the connection still answers.
-    pub(super) fn ping(&mut self) -> RedisResult<()> {
-        ping().query::<String>(self).map(drop)
-    }
-
-    /// `WAIT` on the connection that ran the write whose first key is `key`: on a cluster,
-    /// the connection to that key's master. Reply: how many replicas have the write.
-    pub(super) fn wait_for_replicas(
-        &mut self,
-        key: Option<&[u8]>,
-        replicas: u32,
-        timeout: Duration,
-    ) -> RedisResult<u32> {
-        let cmd = wait(replicas, timeout);
-        match (&mut self.kind, key) {
-            (Kind::Cluster(cluster), Some(key)) => {
-                let route = Route::with_key(key, SlotAddr::Master);
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route));
-                u32::from_redis_value(cluster.route_command(&cmd, routing)?)
-                    .map_err(redis::RedisError::from)
-            }
-            _ => cmd.query(self),
-        }
-    }
-
-    fn query_on(&mut self, node: &NodeAddress, cmd: &Cmd) -> RedisResult<Value> {
-        match (&mut self.kind, node) {
-            (Kind::Cluster(cluster), NodeAddress::Master { host, port }) => {
-                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
-                    host: host.clone(),
-                    port: *port,
-                });
-                cluster.route_command(cmd, routing)
-            }
+    fn query_on(&mut self, node: &Node, cmd: &Cmd) -> RedisResult<Value> {
+        match (&mut self.kind, node.routing()) {
+            (Kind::Cluster(cluster), Some(routing)) => cluster.route_command(cmd, routing),
             _ => cmd.query(self),
         }
     }

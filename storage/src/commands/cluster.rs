@@ -8,23 +8,43 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use redis::cluster_routing::Slot;
+use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::{Cmd, Pipeline, Value};
 
 use crate::error::{Error, Result};
 
-/// A node a command is sent to directly, such as a step of a keyspace scan.
+/// A node a command is sent to directly: a step of a keyspace scan goes to one master, a
+/// `WAIT` to the master that took the write.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NodeAddress {
+pub enum Node {
     /// The node the connection reaches: the one server, or the master Sentinel named.
     Connected,
-    /// One master of a cluster.
+    /// One master of a cluster, by address.
     Master {
         /// Its host, as the cluster announces it.
         host: String,
         /// Its port.
         port: u16,
     },
+    /// The cluster master serving this key's slot (on one server, that server).
+    MasterOf(Vec<u8>),
+}
+
+impl Node {
+    /// How a cluster connection reaches the node; `None` for the connected node.
+    pub fn routing(&self) -> Option<RoutingInfo> {
+        let single = match self {
+            Node::Connected => return None,
+            Node::Master { host, port } => SingleNodeRoutingInfo::ByAddress {
+                host: host.clone(),
+                port: *port,
+            },
+            Node::MasterOf(key) => {
+                SingleNodeRoutingInfo::SpecificNode(Route::with_key(key, SlotAddr::Master))
+            }
+        };
+        Some(RoutingInfo::SingleNode(single))
+    }
 }
 
 /// `WAIT replicas timeout_ms`: blocks until `replicas` replicas have every earlier write of

@@ -98,7 +98,7 @@ pub enum Call<'a> {
     /// A script, sent by its hash.
     Script(&'a ScriptCall),
     /// A command for one node, such as one master's step of a keyspace scan.
-    On(&'a cluster::NodeAddress, &'a Cmd),
+    On(&'a cluster::Node, &'a Cmd),
 }
 
 impl Call<'_> {

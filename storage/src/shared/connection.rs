@@ -2,16 +2,19 @@
 //! the mode's [`Connection`], again when the retry budget allows (a broken connection, a
 //! failover under way), followed by a `WAIT` for replicas when the configuration asks.
 //!
-//! The modes supply the connections (`take`, `give_back`) and run one call on one
-//! (`Link::query`); what happens around that is written here once.
+//! The modes supply where connections go (`Endpoint`), how they are shared (`Links`: a
+//! pool in the blocking mode, one multiplexed connection in the async mode) and how one call
+//! runs on one (`Link::query`); what happens around that is written here once.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::{Cmd, FromRedisValue, Pipeline, Value};
 
-use super::{maybe, pause, Connection, Link};
-use crate::commands::cluster::{by_slot, cluster_slots, masters, NodeAddress};
-use crate::commands::{Call, ScriptCall};
+use super::{maybe, pause, Endpoint, Link, Links};
+use crate::commands::cluster::{by_slot, cluster_slots, masters, wait, Node};
+use crate::commands::{ping, Call, ScriptCall};
+use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::retry::{needs_new_connection, Effect, RetryBudget, Step};
 
@@ -20,7 +23,65 @@ use crate::retry::{needs_new_connection, Effect, RetryBudget, Step};
 /// write is sent rather than after, which would leave its outcome unknown.
 const IDLE_CHECK_AFTER: Duration = Duration::from_millis(250);
 
+/// The connections of one storage, and how many times they failed.
+pub(crate) struct Connection {
+    endpoint: Endpoint,
+    config: StorageConfig,
+    links: Links,
+    // Connection failures seen: after one, a new connection opens, maybe to a Redis that
+    // restarted empty or to a new master.
+    failures: AtomicU64,
+}
+
 impl Connection {
+    /// Prepares the connections without opening any; they open on first use.
+    pub(super) fn new(config: &StorageConfig) -> Result<Self> {
+        Ok(Connection {
+            endpoint: Endpoint::new(config, config.response_timeout)?,
+            config: config.clone(),
+            links: Links::default(),
+            failures: AtomicU64::new(0),
+        })
+    }
+
+    /// The settings the connection was made with.
+    pub(super) fn config(&self) -> &StorageConfig {
+        &self.config
+    }
+
+    /// Whether this reaches a cluster, where multi-slot pipelines are cut by slot.
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self.endpoint, Endpoint::Cluster(_))
+    }
+
+    /// How many connection failures were seen so far: after each a new connection opens,
+    /// which may reach a Redis that restarted empty, so the storage checks its defaults when
+    /// this changes.
+    pub(super) fn epoch(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Counts a connection failure.
+    fn failed(&self) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection to use.
+    #[maybe]
+    async fn take(&self) -> Result<Link> {
+        self.links
+            .take(&self.endpoint, &self.config)
+            .await
+            .map_err(|e| {
+                self.failed();
+                Error::from(e)
+            })
+    }
+
+    fn give_back(&self, link: Link) {
+        self.links.give_back(link, &self.config);
+    }
+
     /// Runs `cmd`.
     #[maybe]
     pub(super) async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd, effect: Effect) -> Result<T> {
@@ -64,24 +125,20 @@ impl Connection {
 
     /// The nodes a keyspace scan visits: the one server or master, or every cluster master.
     #[maybe]
-    pub(super) async fn scan_nodes(&self) -> Result<Vec<NodeAddress>> {
+    pub(super) async fn scan_nodes(&self) -> Result<Vec<Node>> {
         if !self.is_cluster() {
-            return Ok(vec![NodeAddress::Connected]);
+            return Ok(vec![Node::Connected]);
         }
         let reply = self.run(Call::Cmd(&cluster_slots()), Effect::Read).await?;
         Ok(masters(&reply)?
             .into_iter()
-            .map(|(host, port)| NodeAddress::Master { host, port })
+            .map(|(host, port)| Node::Master { host, port })
             .collect())
     }
 
     /// Runs a read on one node.
     #[maybe]
-    pub(super) async fn read_on<T: FromRedisValue>(
-        &self,
-        node: &NodeAddress,
-        cmd: &Cmd,
-    ) -> Result<T> {
+    pub(super) async fn read_on<T: FromRedisValue>(&self, node: &Node, cmd: &Cmd) -> Result<T> {
         decode(self.run(Call::On(node, cmd), Effect::Read).await?)
     }
 
@@ -98,7 +155,7 @@ impl Connection {
                     if effect == Effect::WriteOnce
                         && link.idle_for() > IDLE_CHECK_AFTER
                         && stale_checks <= config.pool_size
-                        && link.ping().await.is_err()
+                        && link.query(Call::Cmd(&ping())).await.is_err()
                     {
                         // Nothing of the call was sent: try it on another connection.
                         stale_checks += 1;
@@ -145,9 +202,9 @@ impl Connection {
         if wanted == 0 || !effect.writes() {
             return Ok(Ok(reply));
         }
-        let acknowledged = link
-            .wait_for_replicas(key, wanted, config.replica_timeout)
-            .await?;
+        let node = key.map_or(Node::Connected, |key| Node::MasterOf(key.to_vec()));
+        let wait = wait(wanted, config.replica_timeout);
+        let acknowledged = u32::from_redis_value(link.query(Call::On(&node, &wait)).await?)?;
         Ok(if acknowledged >= wanted {
             Ok(reply)
         } else {
@@ -160,6 +217,6 @@ impl Connection {
 }
 
 /// A reply as `T`, with redis-rs' own error for a reply of another shape.
-fn decode<T: FromRedisValue>(reply: Value) -> Result<T> {
+pub(super) fn decode<T: FromRedisValue>(reply: Value) -> Result<T> {
     T::from_redis_value(reply).map_err(|e| Error::from(redis::RedisError::from(e)))
 }

@@ -56,7 +56,7 @@ impl Storage {
         self.ready().await?;
         Ok(Watcher {
             storage: self.clone(),
-            feed: FeedConnection::new(self.config())?,
+            feed: FeedConnection::new(self.config()),
             seen: from_revision,
             pending: VecDeque::new(),
             heard_at: None,

@@ -1,13 +1,16 @@
-//! The blocking mode's connection for the change feed: one of its own, outside the pool,
-//! because an `XREAD BLOCK` holds its connection for as long as it waits.
+//! The connection for the change feed: one of its own, because an `XREAD BLOCK` holds its
+//! connection (in the async mode, the whole multiplexed connection) for as long as it
+//! waits, and needs a response timeout longer than its wait.
 
 use std::time::Duration;
 
 use redis::{Cmd, FromRedisValue};
 
-use super::link::{Endpoint, Link};
+use super::connection::decode;
+use super::{maybe, Endpoint, Link};
+use crate::commands::Call;
 use crate::config::StorageConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A connection that waits on the change feed; it reconnects (through Sentinel, to the
 /// master of now) on the next read after a failure.
@@ -18,16 +21,21 @@ pub(super) struct FeedConnection {
 }
 
 impl FeedConnection {
-    pub(super) fn new(config: &StorageConfig) -> Result<Self> {
-        Ok(FeedConnection {
+    pub(super) fn new(config: &StorageConfig) -> Self {
+        FeedConnection {
             config: config.clone(),
             endpoint: None,
             connection: None,
-        })
+        }
     }
 
     /// Runs `cmd`, which may block Redis-side for up to `block`.
-    pub(super) fn query<T: FromRedisValue>(&mut self, cmd: &Cmd, block: Duration) -> Result<T> {
+    #[maybe]
+    pub(super) async fn query<T: FromRedisValue>(
+        &mut self,
+        cmd: &Cmd,
+        block: Duration,
+    ) -> Result<T> {
         let timeout = block + self.config.response_timeout;
         let connection = match &mut self.connection {
             Some(connection) => connection,
@@ -36,14 +44,14 @@ impl FeedConnection {
                     Some(endpoint) => endpoint,
                     None => self.endpoint.insert(Endpoint::new(&self.config, timeout)?),
                 };
-                let connection = endpoint.open(self.config.connect_timeout, timeout)?;
+                let connection = endpoint.open(self.config.connect_timeout, timeout).await?;
                 self.connection.insert(connection)
             }
         };
-        let result = cmd.query(connection);
+        let result = connection.query(Call::Cmd(cmd)).await;
         if result.is_err() {
             self.connection = None;
         }
-        result.map_err(Error::from)
+        decode(result?)
     }
 }
