@@ -10,6 +10,7 @@ use std::time::Duration;
 use storage::blocking::Storage;
 use storage::{CorruptRecord, DEFAULT_PROXIES, DEFAULT_ROUTES};
 
+use crate::nodes;
 use crate::terminal::{paint, progress, BAD, GOOD, WARN};
 use crate::{looking, seeding, Cli, Outcome};
 
@@ -210,14 +211,7 @@ fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
     }
     bar.inc(1);
     bar.finish_and_clear();
-    if cluster_enabled(storage)? {
-        findings.push(Finding {
-            what: "Redis Cluster: slot checks of atomic operations are not implemented in \
-                   this version"
-                .to_owned(),
-            fix: None,
-        });
-    }
+    findings.extend(unseen_layouts(storage)?);
     Ok(findings)
 }
 
@@ -233,12 +227,6 @@ fn corrupt_finding(corrupt: &CorruptRecord) -> Finding {
     }
 }
 
-fn raw(storage: &Storage) -> Result<redis::Connection, String> {
-    redis::Client::open(storage.config().url.expose())
-        .and_then(|client| client.get_connection())
-        .map_err(|e| format!("raw connection: {e}"))
-}
-
 /// The expiry index as stored: certificate name to score.
 fn expiry_scores(storage: &Storage) -> Result<std::collections::HashMap<String, i64>, String> {
     let pairs: Vec<(String, f64)> = redis::cmd("ZRANGE")
@@ -246,7 +234,7 @@ fn expiry_scores(storage: &Storage) -> Result<std::collections::HashMap<String, 
         .arg(0)
         .arg(-1)
         .arg("WITHSCORES")
-        .query(&mut raw(storage)?)
+        .query(&mut *nodes::data(&storage.config().url)?)
         .map_err(|e| format!("reading the expiry index: {e}"))?;
     Ok(pairs
         .into_iter()
@@ -254,10 +242,45 @@ fn expiry_scores(storage: &Storage) -> Result<std::collections::HashMap<String, 
         .collect())
 }
 
-fn cluster_enabled(storage: &Storage) -> Result<bool, String> {
-    let info: String = redis::cmd("INFO")
-        .arg("cluster")
-        .query(&mut raw(storage)?)
-        .map_err(|e| format!("INFO cluster: {e}"))?;
-    Ok(info.contains("cluster_enabled:1"))
+/// Records in the old layer's unprefixed layout while this storage has a prefix, on every
+/// master: an old process still writing there after the move to a cluster's `{gw}:`
+/// prefix, whose writes no process of this storage sees.
+fn unseen_layouts(storage: &Storage) -> Result<Vec<Finding>, String> {
+    let prefix = storage.keys().prefix();
+    let mut findings = Vec::new();
+    if prefix.is_empty() {
+        return Ok(findings);
+    }
+    for (index, mut master) in nodes::masters(&storage.config().url)?
+        .into_iter()
+        .enumerate()
+    {
+        let mut unseen = 0usize;
+        for family in ["proxy:*", "route:*", "cert:*", "auth:config:*"] {
+            let found: Vec<String> = redis::cmd("SCAN")
+                .cursor_arg(0)
+                .arg("MATCH")
+                .arg(family)
+                .arg("COUNT")
+                .arg(1000)
+                .clone()
+                .iter(&mut master)
+                .map_err(|e| format!("SCAN: {e}"))?
+                .filter_map(Result::ok)
+                .collect();
+            unseen += found.len();
+        }
+        if unseen > 0 {
+            findings.push(Finding {
+                what: format!(
+                    "{} {unseen} records in the unprefixed layout on master {} are outside this \
+                     storage's prefix `{prefix}`: no process of this storage sees them",
+                    paint("unseen", WARN),
+                    index + 1
+                ),
+                fix: None,
+            });
+        }
+    }
+    Ok(findings)
 }

@@ -11,6 +11,7 @@
 mod doctor;
 mod inspect;
 mod migrate;
+mod nodes;
 mod terminal;
 mod transfer;
 

@@ -269,3 +269,58 @@ fn an_invalid_export_is_refused_whole() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn on_a_cluster_doctor_visits_every_master_and_finds_the_unprefixed_layout() {
+    let cluster = test_harness::RedisCluster::start(3, 0);
+    let hosts: Vec<String> = cluster
+        .nodes()
+        .iter()
+        .map(|node| format!("127.0.0.1:{}", node.port()))
+        .collect();
+    let url = format!("redis+cluster://{}", hosts.join(","));
+    let doctor = |args: &[&str]| {
+        let output = Command::cargo_bin("gwstore")
+            .unwrap()
+            .env("REDIS_URL", &url)
+            .args(["--prefix", "{gw}:"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    // Seeded through the cluster, the store is healthy.
+    let config = storage::StorageConfig::new(&url)
+        .unwrap()
+        .with_key_prefix("{gw}:");
+    storage::blocking::Storage::connect(config).unwrap();
+    let (code, stdout) = doctor(&["doctor"]);
+    assert_eq!(code, 0, "{stdout}");
+
+    // An old process writing the unprefixed layout: its keys spread over the masters.
+    let mut writer = redis::cluster::ClusterClient::new(cluster.urls())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for n in 0..30 {
+        let _: () = redis::cmd("SET")
+            .arg(format!("proxy:old-{n}.example"))
+            .arg("{}")
+            .query(&mut writer)
+            .unwrap();
+    }
+    let (code, stdout) = doctor(&["doctor"]);
+    assert_eq!(code, 1, "{stdout}");
+    let reported: usize = stdout
+        .lines()
+        .filter(|line| line.contains("unprefixed layout"))
+        .filter_map(|line| {
+            line.split_whitespace()
+                .find_map(|w| w.parse::<usize>().ok())
+        })
+        .sum();
+    assert_eq!(reported, 30, "every master's share is found: {stdout}");
+}

@@ -34,6 +34,23 @@ impl RedisUrl {
         &self.text
     }
 
+    /// Each node's URL, with its password: the server, the cluster's seeds, or the
+    /// sentinels. For tools that talk to the nodes themselves. Never log them.
+    pub fn expose_nodes(&self) -> Vec<&str> {
+        self.nodes.urls.iter().map(url::Url::as_str).collect()
+    }
+
+    /// The master's name, for a sentinel URL.
+    pub fn master_name(&self) -> Option<&str> {
+        self.nodes.master.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// For a sentinel URL: what connecting to the master needs (credentials, database),
+    /// as a URL with the placeholder host `master`. Never log it.
+    pub fn expose_master_settings(&self) -> Option<&str> {
+        self.nodes.master.as_ref().map(|(_, url)| url.as_str())
+    }
+
     /// Which kind of deployment the URL names.
     pub fn topology(&self) -> Topology {
         self.nodes.topology

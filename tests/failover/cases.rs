@@ -419,3 +419,41 @@ async fn a_write_cut_off_after_it_was_sent_reports_an_unknown_outcome() {
     let found = storage.get_proxy_target("w1.example").await.unwrap();
     assert!(found.is_some(), "the write sent again is there");
 }
+
+/// A role swap (`SENTINEL FAILOVER`, both servers alive): a storage configured through the
+/// sentinels follows it; one configured with the old master's address gets a typed
+/// read-only error, not a connection error.
+#[maybe]
+#[maybe_test]
+async fn a_role_swap_is_followed_and_the_old_address_answers_read_only() {
+    let mut group = SentinelGroup::start(3);
+    let sentinels = group.sentinel_ports();
+    let hosts: Vec<String> = sentinels.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let url = format!("redis+sentinel://{}/{MASTER_NAME}", hosts.join(","));
+    let following = Storage::connect(failover_config(&url, 0)).await.unwrap();
+    let old_master = group.first_master().url();
+    let fixed = Storage::connect(failover_config(&old_master, 0))
+        .await
+        .unwrap();
+    following.store_proxy_target(proxy(0)).await.unwrap();
+
+    let replica = group.first_replica().port();
+    let old_port = group.first_master().port();
+    let _: () = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(MASTER_NAME)
+        .query(&mut redis::Client::open(format!("redis://127.0.0.1:{}/", sentinels[0])).unwrap())
+        .unwrap();
+    let deadline = Instant::now() + GIVE_UP_AFTER;
+    while announced_master(sentinels[0]) != Some(replica) || is_master(old_port) {
+        assert!(Instant::now() < deadline, "the roles did not swap");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    following.store_proxy_target(proxy(1)).await.unwrap();
+    let found = following.get_proxy_target("w1.example").await.unwrap();
+    assert!(found.is_some(), "written to the new master and read back");
+    let refused = fixed.store_proxy_target(proxy(2)).await.unwrap_err();
+    assert!(refused.is_read_only(), "{refused:?}");
+    assert!(!refused.is_connection_error(), "{refused:?}");
+}

@@ -3,7 +3,9 @@
 //! - `check-both`: what CI runs. No path that leaves the repository, format check, clippy with warnings denied for every feature
 //!   combination, and the tests for `blocking` alone, `async` alone and both together, each a
 //!   separate cargo run (so a feature that only compiles when unified with the other fails),
-//!   then the `rediss://` test with `tls`.
+//!   then the integration cases again against a 3-master Redis Cluster and a master watched
+//!   by 3 sentinels (`GW_TEST_TOPOLOGY`), the failover tests (masters killed under writes),
+//!   and the `rediss://` test with `tls`.
 //!   `gwstore` (the operator's command line) is tested with them, running its binary.
 //! - `demo`: a blocking and an async component sharing one Redis, showing what each sees.
 //! - `bench`: this layer against raw redis-rs, a bridge and redis-benchmark, side by side.
@@ -95,6 +97,22 @@ fn check_both() -> Result<(), String> {
     cargo(&["test", "-p", "storage", "--lib"])?;
     for features in FEATURE_SETS {
         cargo(&["test", "-p", "storage", "--features", features])?;
+    }
+    // The same integration cases against a 3-master cluster and a sentinel-watched master,
+    // in both modes (the failover tests ran above, with both modes' features).
+    for topology in ["cluster", "sentinel"] {
+        cargo_env(
+            &[
+                "test",
+                "-p",
+                "storage",
+                "--features",
+                "blocking,async",
+                "--test",
+                "integration",
+            ],
+            &[("GW_TEST_TOPOLOGY", topology)],
+        )?;
     }
     // rediss:// against a TLS-only redis-server: its own run, since `tls` compiles rustls.
     let tls = ["-p", "storage", "--features", "blocking,async,tls"];

@@ -18,6 +18,7 @@ mod migration;
 mod oauth;
 mod proxies;
 mod routes;
+mod topology;
 
 /// A connected, initialized storage on the shared server, under a prefix of its own.
 #[maybe]
