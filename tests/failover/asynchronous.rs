@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use maybe_async::must_be_async as maybe;
-use storage::asynchronous::Storage;
+use storage::asynchronous::{LiveConfig, Storage};
 use storage_macros::test_async as maybe_test;
 
 const MODE: &str = "async";

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use maybe_async::must_be_sync as maybe;
-use storage::blocking::Storage;
+use storage::blocking::{LiveConfig, Storage};
 use storage_macros::test_blocking as maybe_test;
 
 const MODE: &str = "blocking";

@@ -194,6 +194,24 @@ async fn lost_writes(storage: &Storage, run: &Run) -> usize {
     lost
 }
 
+/// Whether a write after the failover reaches `live`, the storage's live configuration made
+/// before it, within 10 s.
+#[maybe]
+async fn reaches_live_configuration(storage: &Storage, live: &super::LiveConfig) -> bool {
+    storage
+        .store_proxy_target(ProxyTarget::new("after.example", "http://backend:8080"))
+        .await
+        .expect("a write after the failover");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if live.snapshot().proxy("after.example").is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
 fn failover_config(url: &str, min_replicas: u32) -> StorageConfig {
     let config = StorageConfig::new(url)
         .expect("failover URL")
@@ -218,6 +236,7 @@ async fn sentinel_master_killed(min_replicas: u32) {
         .await
         .expect("connect through the sentinels");
     let replica = group.borrow_mut().first_replica().port();
+    let live = storage.live_config().await.expect("live configuration");
     let run = write_through_failover(
         &storage,
         || group.borrow_mut().first_master().kill(),
@@ -232,6 +251,13 @@ async fn sentinel_master_killed(min_replicas: u32) {
     .await;
     let lost = lost_writes(&storage, &run).await;
     println!("{}", run.report("sentinel", min_replicas, lost));
+    if min_replicas == 0 {
+        let followed = reaches_live_configuration(&storage, &live).await;
+        assert!(
+            followed,
+            "the live configuration did not follow the failover"
+        );
+    }
     assert!(run.promoted_after.is_some(), "no promotion: {run:?}");
     assert!(
         run.writes_again_after.is_some(),
@@ -294,6 +320,7 @@ async fn cluster_master_killed(min_replicas: u32) {
         })
         .await
         .expect("store the probe token");
+    let live = storage.live_config().await.expect("live configuration");
     let stop = Arc::new(AtomicBool::new(false));
     let probe = probe_latency(storage.clone(), jti, Arc::clone(&stop));
     let run = write_through_failover(

@@ -1,5 +1,6 @@
 //! `cargo xtask bench [--quick]`: what this layer costs over Redis itself, measured side by
-//! side in one run, with round trips counted by Redis (`MONITOR`), not by the code.
+//! side in one run, with round trips counted by Redis (`MONITOR`), not by the code; and the
+//! same operations on a local Redis Cluster and through Sentinel beside one server.
 //!
 //! Starts a throwaway `redis-server` (or uses `REDIS_URL`), writes `target/bench/report.md`
 //! and `target/bench/list_routes.svg`, and prints the table. Always runs an optimized build:
@@ -10,6 +11,7 @@ mod measure;
 mod report;
 mod round_trips;
 mod scenarios;
+mod topologies;
 
 use std::path::PathBuf;
 
@@ -66,6 +68,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let migration_sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
     scenarios::migration_listings(&mut bench, migration_sizes)?;
     live::live_config(&mut bench)?;
+    topologies::topologies(&mut bench)?;
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     report.write(&dir)?;
