@@ -348,6 +348,13 @@ async fn cluster_master_killed(min_replicas: u32) {
         run.writes_again_after.is_some(),
         "writes never resumed: {run:?}"
     );
+    if min_replicas == 0 {
+        let followed = reaches_live_configuration(&storage, &live).await;
+        assert!(
+            followed,
+            "the live configuration did not follow the failover"
+        );
+    }
     assert!(
         slowest_elsewhere <= response_timeout,
         "a call to another master took {slowest_elsewhere:?}"

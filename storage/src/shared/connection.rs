@@ -204,7 +204,13 @@ impl Connection {
         }
         let node = key.map_or(Node::Connected, |key| Node::MasterOf(key.to_vec()));
         let wait = wait(wanted, config.replica_timeout);
-        let acknowledged = u32::from_redis_value(link.query(Call::On(&node, &wait)).await?)?;
+        let counted = link.query(Call::On(&node, &wait)).await?;
+        // A `WAIT` that cannot count (it reached a node that was demoted since the write)
+        // confirms nothing: the write stays unconfirmed.
+        let acknowledged = u32::from_redis_value(counted).unwrap_or_else(|error| {
+            tracing::warn!(%error, "WAIT did not count the replicas");
+            0
+        });
         Ok(if acknowledged >= wanted {
             Ok(reply)
         } else {
