@@ -144,8 +144,10 @@ pub struct StorageConfig {
     pub connect_timeout: Duration,
     /// Time allowed for Redis to answer one command. Default 5 s.
     pub response_timeout: Duration,
-    /// Most connections the blocking API keeps open. Default 16. Ignored by the async API,
-    /// which multiplexes one connection.
+    /// Most idle connections the blocking API keeps between calls. Default 16. A thread that
+    /// finds none idle opens one of its own, so concurrent callers never wait for each
+    /// other; beyond this many, connections are closed when their call ends. Ignored by the
+    /// async API, which multiplexes one connection.
     pub pool_size: u32,
     /// How many times an optimistic read-modify-write retries before giving up with
     /// [`Error::Contention`]. Default 64.
@@ -502,5 +504,56 @@ impl TryFrom<&String> for StorageConfig {
 
     fn try_from(url: &String) -> Result<Self> {
         StorageConfig::new(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_host_urls_hide_their_password_everywhere() {
+        for url in [
+            "redis+cluster://admin:s3cret-pw@10.0.0.1:7000,10.0.0.2:7000",
+            "redis+sentinel://:s3cret-pw@10.0.0.1:26379,10.0.0.2:26379/gateway/2",
+            "rediss+sentinel://:s3cret-pw@10.0.0.1:26379/gateway",
+        ] {
+            let config = StorageConfig::new(url).unwrap().with_key_prefix("{gw}:");
+            let shown = format!("{config:?} {}", config.url);
+            assert!(!shown.contains("s3cret-pw"), "{shown}");
+            assert!(shown.contains(":***@"), "{shown}");
+            assert_eq!(config.url.expose(), url);
+        }
+    }
+
+    #[test]
+    fn the_node_constructors_need_alike_nodes() {
+        let mixed = StorageConfig::cluster(["redis://:a@h1:7000", "redis://:b@h2:7000"]);
+        assert!(mixed.is_err());
+        let error = StorageConfig::cluster(["redis://:a@h1:7000", "redis://:b@h2:7000"])
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains(":a@") && !error.contains(":b@"), "{error}");
+        assert!(StorageConfig::cluster(Vec::<String>::new()).is_err());
+        assert!(StorageConfig::sentinel("gate/way", ["redis://h:26379"]).is_err());
+        let config = StorageConfig::sentinel("gateway", ["redis://h1:26379"]).unwrap();
+        assert_eq!(config.url.master_name(), Some("gateway"));
+    }
+
+    #[test]
+    fn a_cluster_is_validated_for_its_prefix_and_min_replicas_for_its_timeout() {
+        let config = StorageConfig::new("redis+cluster://h:7000").unwrap();
+        assert!(config.validate().is_err(), "no hash tag");
+        assert!(config.clone().with_key_prefix("{gw}:").validate().is_ok());
+        let zero = StorageConfig::new("redis://h")
+            .unwrap()
+            .with_min_replicas(1, Duration::ZERO);
+        assert!(matches!(
+            zero.validate(),
+            Err(Error::Invalid {
+                field: "replica_timeout",
+                ..
+            })
+        ));
     }
 }

@@ -15,9 +15,13 @@
 //!   ──────────────────────────────             ───────────────────────────────────────────
 //!   model/     records, validation, JSON,       shared/   one source ─#[path]─▶ blocking::Storage
 //!              OAuth rules, lock protocol                            ─#[path]─▶ asynchronous::Storage
-//!   commands/  Cmd, Pipeline and Script         blocking/       pool, mutex, sleep, guard drop
-//!              calls; reply decoding            asynchronous/   manager, tokio mutex and sleep,
-//!   keys       every key name, slot placement                   guard release by a spawned task
+//!   commands/  Cmd, Pipeline and Script         blocking/       sync links, a pool, mutex,
+//!              calls; reply decoding;                           sleep, guard drop
+//!              pipelines cut by slot            asynchronous/   async links, one shared,
+//!   keys       every key name, slot placement                   tokio mutex and sleep, guard
+//!   topology   URL -> one server, cluster,                      release by a spawned task
+//!              sentinel
+//!   retry      when a failed call is resent
 //!   seed       SeedPlan: what init must write
 //!   defaults   the compile-time seeding table
 //!   lua/       the scripts, one file each
@@ -35,13 +39,22 @@
 //! Shared functions are `#[maybe] async fn` with `.await`; the blocking copy has both
 //! stripped. Every public operation carries one attribute, `#[operation]` from
 //! `storage-macros`, which adds `#[maybe]` and a `tracing` span with the operation's name and
-//! the mode. What differs per mode (the connection and its runners, the initialization lock,
-//! sleeping, a lock guard's release on drop) lives in that mode's folder, and `shared/` takes
-//! each by one name: `Connection`, `InitLock`, `lock_init`, `pause`. maybe-async's global
+//! the mode. What differs per mode (where connections go and how one call runs on one, how
+//! connections are shared, the initialization lock, sleeping, a lock guard's release on
+//! drop) lives in that mode's folder, and `shared/` takes each by one name: `Endpoint`,
+//! `Link`, `Links`, `InitLock`, `lock_init`, `try_lock_init`, `pause`. maybe-async's global
 //! `is_sync` feature is never enabled: it is not additive, and this crate's features are.
 //!
-//! **Initialization by construction.** Operations reach Redis only through three runners on
-//! `Storage` (`cmd`, `pipe`, `script`), which initialize before they send anything; the
+//! **Topologies.** One server, a Redis Cluster (`redis+cluster://`) or a master found
+//! through Sentinel (`redis+sentinel://`): `topology` reads the URL, each mode's `Endpoint`
+//! opens redis-rs' own client for it, and `shared/connection.rs` runs every call the same way
+//! on all three: again on a new connection when `retry` says a resend is safe (always for a
+//! call that never ran, only for idempotent writes after one that may have), until the
+//! failover is over, then `WAIT` for replicas if the configuration asks.
+//!
+//! **Initialization by construction.** Operations reach Redis only through the runners on
+//! `Storage` (`cmd`, `pipe`, `script`, their `_once` and `read_` forms), which initialize
+//! before they send anything; the
 //! connection itself is private to `shared/storage.rs`. Only initialization and
 //! `health_check` bypass the runners, through a method whose name says so. A new operation
 //! therefore cannot skip seeding, in either mode.
