@@ -95,9 +95,9 @@ pub fn masters(reply: &Value) -> Result<Vec<(String, u16)>> {
 
 /// The key a command acts on: its first argument after the name, for every command this
 /// crate pipelines (`SET`, `DEL`, `ZADD`, `SADD`, `EXPIRE`, `PEXPIRE`, `HSET`).
-pub fn key_of(cmd: &Cmd) -> Option<Vec<u8>> {
+pub fn key_of(cmd: &Cmd) -> Option<&[u8]> {
     match cmd.args_iter().nth(1)? {
-        redis::Arg::Simple(key) => Some(key.to_vec()),
+        redis::Arg::Simple(key) => Some(key),
         _ => None,
     }
 }

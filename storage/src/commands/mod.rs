@@ -101,13 +101,13 @@ pub enum Call<'a> {
     On(&'a cluster::Node, &'a Cmd),
 }
 
-impl Call<'_> {
+impl<'a> Call<'a> {
     /// The first key: on a cluster, where the call runs and where `WAIT` must follow it.
-    pub fn first_key(&self) -> Option<Vec<u8>> {
-        match self {
+    pub fn first_key(&self) -> Option<&'a [u8]> {
+        match *self {
             Call::Cmd(cmd) => cluster::key_of(cmd),
             Call::Pipe(pipe) => pipe.cmd_iter().next().and_then(cluster::key_of),
-            Call::Script(call) => call.first_key().map(<[u8]>::to_vec),
+            Call::Script(call) => call.first_key(),
             Call::On(..) => None,
         }
     }

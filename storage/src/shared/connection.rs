@@ -164,7 +164,7 @@ impl Connection {
                         self.give_back(link);
                         continue;
                     }
-                    let result = self.attempt(&mut link, call, effect, key.as_deref()).await;
+                    let result = self.attempt(&mut link, call, effect, key).await;
                     link.touch();
                     if let Err(error) = &result {
                         if needs_new_connection(error) {
