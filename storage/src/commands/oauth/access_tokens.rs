@@ -46,7 +46,10 @@ fn expire_at_least(pipe: &mut Pipeline, key: &str, ttl_secs: i64) {
 }
 
 /// Stores an access token for its lifetime and indexes it by user, by client and, if it has
-/// one, by family: one pipeline, one round trip.
+/// one, by family: one pipeline, one round trip. The indexes come first: on a cluster the
+/// pipeline is cut by slot and its pieces run in order, so a failure part-way leaves an
+/// index entry without its token (harmless: revoking it deletes nothing), never a token
+/// that "revoke everything of this user" would miss.
 pub fn store_access_token(
     keys: &KeySpace,
     token: &AccessToken,
@@ -56,12 +59,6 @@ pub fn store_access_token(
 ) -> Pipeline {
     let ttl_secs = (expires_ms - now_ms).max(1000) / 1000 + 1;
     let mut pipe = redis::pipe();
-    pipe.cmd("SET")
-        .arg(keys.oauth_token(&token.jti))
-        .arg(json)
-        .arg("EX")
-        .arg(ttl_secs)
-        .ignore();
     let member = grant_member(GrantKind::AccessToken, &token.jti);
     index_grant(
         &mut pipe,
@@ -77,6 +74,12 @@ pub fn store_access_token(
         pipe.sadd(&tokens, &token.jti).ignore();
         expire_at_least(&mut pipe, &tokens, ttl_secs);
     }
+    pipe.cmd("SET")
+        .arg(keys.oauth_token(&token.jti))
+        .arg(json)
+        .arg("EX")
+        .arg(ttl_secs)
+        .ignore();
     pipe
 }
 
@@ -85,4 +88,36 @@ pub fn live_grants(index: &str, now_ms: i64) -> Cmd {
     let mut cmd = redis::cmd("ZRANGEBYSCORE");
     cmd.arg(index).arg(now_ms).arg("+inf");
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::cluster::{by_slot, key_of};
+    use crate::model::Timestamp;
+
+    #[test]
+    fn on_a_cluster_the_indexes_are_written_before_the_token() {
+        let keys = KeySpace::new("{gw}:");
+        let now = Timestamp::now();
+        let token = AccessToken {
+            jti: "j1".into(),
+            client_id: "c".into(),
+            user: "u".into(),
+            scope: "mcp".into(),
+            issued_at: now.clone(),
+            expires_at: now,
+            family: Some("f1".into()),
+            extra: Default::default(),
+        };
+        let pipe = store_access_token(&keys, &token, "{}", 0, 60_000);
+        let pieces = by_slot(&pipe).expect("several slots");
+        let first_keys: Vec<Vec<u8>> = pieces
+            .iter()
+            .map(|(_, piece)| key_of(piece.cmd_iter().next().unwrap()).unwrap().to_vec())
+            .collect();
+        let token_key = keys.oauth_token("j1").into_bytes();
+        assert_eq!(first_keys.last(), Some(&token_key), "{first_keys:?}");
+        assert_eq!(pieces.len(), 4, "user, client, family and token slots");
+    }
 }

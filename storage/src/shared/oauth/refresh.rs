@@ -23,11 +23,13 @@ impl Storage {
         let token = new_refresh_token(&family)?;
         let lifetime = self.config().refresh_family_ttl;
         let keys = self.keys();
-        let create = create_family(keys, &family, grant, &secret_hash(&token), lifetime);
-        self.pipe::<()>(&create).await?;
+        // Indexed first: a failure in between leaves an index entry without a family
+        // (revoking it finds nothing), never a family that revoking the user would miss.
         let now = now_ms();
         let index = index_family(keys, grant, &family, now, family_expiry_ms(now, lifetime));
         self.pipe::<()>(&index).await?;
+        let create = create_family(keys, &family, grant, &secret_hash(&token), lifetime);
+        self.pipe::<()>(&create).await?;
         Ok(IssuedRefresh {
             family,
             token: Secret::new(token),
