@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use redis::cluster::{ClusterClient, ClusterConnection};
-use redis::{Cmd, ConnectionLike, RedisResult, Value};
+use redis::cluster::ClusterClient;
+use redis::{ConnectionLike, RedisResult, Value};
 
 use crate::{RedisCluster, RedisServer, SentinelGroup, MASTER_NAME};
 
@@ -88,19 +88,13 @@ impl Deployment {
     /// cluster (routing by key), or the master the sentinels name now.
     pub fn raw_db(&self, db: u32) -> RawConnection {
         match self {
-            Deployment::Standalone(server) => RawConnection::node(&format!("{}{db}", server.url())),
-            Deployment::Cluster(cluster) => {
-                let client = ClusterClient::builder(cluster.urls())
-                    .response_timeout(Duration::from_secs(10))
-                    .build()
-                    .expect("cluster client");
-                RawConnection::Cluster(Box::new(
-                    client.get_connection().expect("cluster connection"),
-                ))
+            Deployment::Standalone(server) => {
+                RawConnection::to_server(&format!("{}{db}", server.url()))
             }
+            Deployment::Cluster(cluster) => RawConnection::to_cluster(cluster),
             Deployment::Sentinel(group) => {
                 let port = group.announced_master_port().expect("a master");
-                RawConnection::node(&format!("redis://127.0.0.1:{port}/{db}"))
+                RawConnection::to_server(&format!("redis://127.0.0.1:{port}/{db}"))
             }
         }
     }
@@ -112,28 +106,38 @@ impl Deployment {
 }
 
 /// A plain connection to a deployment's data, for looking at and writing keys behind the
-/// storage's back.
-pub enum RawConnection {
-    /// To one server.
-    Node(redis::Connection),
-    /// To a cluster, routed by key.
-    Cluster(Box<ClusterConnection>),
+/// storage's back: to one server, or to a cluster (routed by key).
+pub struct RawConnection {
+    inner: Box<dyn ConnectionLike + Send>,
+    databases: u32,
 }
 
 impl RawConnection {
-    fn node(url: &str) -> RawConnection {
+    /// A connection to the one server at `url`.
+    pub fn to_server(url: &str) -> RawConnection {
         let connection = redis::Client::open(url)
             .and_then(|client| client.get_connection())
             .expect("raw connection");
-        RawConnection::Node(connection)
+        RawConnection {
+            inner: Box::new(connection),
+            databases: 16,
+        }
+    }
+
+    fn to_cluster(cluster: &RedisCluster) -> RawConnection {
+        let client = ClusterClient::builder(cluster.urls())
+            .response_timeout(Duration::from_secs(10))
+            .build()
+            .expect("cluster client");
+        RawConnection {
+            inner: Box::new(client.get_connection().expect("cluster connection")),
+            databases: 1,
+        }
     }
 
     /// The databases this connection can `SELECT`: 16 on a server, only 0 on a cluster.
     pub fn databases(&self) -> u32 {
-        match self {
-            RawConnection::Node(_) => 16,
-            RawConnection::Cluster(_) => 1,
-        }
+        self.databases
     }
 
     /// Every key matching `pattern`: `KEYS` on the server, or on each cluster master.
@@ -143,19 +147,11 @@ impl RawConnection {
         let found: RedisResult<Vec<String>> = cmd.query(self);
         found.expect("KEYS")
     }
-
-    /// Runs `cmd`, for one key or for the node (`SELECT` is skipped on a cluster).
-    pub fn run(&mut self, cmd: &Cmd) -> RedisResult<Value> {
-        cmd.query(self)
-    }
 }
 
 impl ConnectionLike for RawConnection {
     fn req_packed_command(&mut self, cmd: &[u8]) -> RedisResult<Value> {
-        match self {
-            RawConnection::Node(c) => c.req_packed_command(cmd),
-            RawConnection::Cluster(c) => c.req_packed_command(cmd),
-        }
+        self.inner.req_packed_command(cmd)
     }
 
     fn req_packed_commands(
@@ -164,30 +160,18 @@ impl ConnectionLike for RawConnection {
         offset: usize,
         count: usize,
     ) -> RedisResult<Vec<Value>> {
-        match self {
-            RawConnection::Node(c) => c.req_packed_commands(cmd, offset, count),
-            RawConnection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
-        }
+        self.inner.req_packed_commands(cmd, offset, count)
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            RawConnection::Node(c) => c.get_db(),
-            RawConnection::Cluster(c) => c.get_db(),
-        }
+        self.inner.get_db()
     }
 
     fn check_connection(&mut self) -> bool {
-        match self {
-            RawConnection::Node(c) => c.check_connection(),
-            RawConnection::Cluster(c) => c.check_connection(),
-        }
+        self.inner.check_connection()
     }
 
     fn is_open(&self) -> bool {
-        match self {
-            RawConnection::Node(c) => c.is_open(),
-            RawConnection::Cluster(c) => c.is_open(),
-        }
+        self.inner.is_open()
     }
 }

@@ -212,6 +212,39 @@ async fn reaches_live_configuration(storage: &Storage, live: &super::LiveConfig)
     false
 }
 
+/// Prints what `run` measured (`extra` appended) and asserts what a failover must leave:
+/// a promotion, writes again, a live configuration that followed, and with `min_replicas`
+/// no acknowledged write lost.
+#[maybe]
+async fn assert_recovered(
+    storage: &Storage,
+    live: &super::LiveConfig,
+    run: &Run,
+    topology: &str,
+    min_replicas: u32,
+    extra: &str,
+) {
+    let lost = lost_writes(storage, run).await;
+    println!("{}{extra}", run.report(topology, min_replicas, lost));
+    assert!(run.promoted_after.is_some(), "no promotion: {run:?}");
+    assert!(
+        run.writes_again_after.is_some(),
+        "writes never resumed: {run:?}"
+    );
+    if min_replicas == 0 {
+        let followed = reaches_live_configuration(storage, live).await;
+        assert!(
+            followed,
+            "the live configuration did not follow the failover"
+        );
+    } else {
+        assert_eq!(
+            lost, 0,
+            "acknowledged writes lost although a replica confirmed each"
+        );
+    }
+}
+
 fn failover_config(url: &str, min_replicas: u32) -> StorageConfig {
     let config = StorageConfig::new(url)
         .expect("failover URL")
@@ -249,26 +282,7 @@ async fn sentinel_master_killed(min_replicas: u32) {
         },
     )
     .await;
-    let lost = lost_writes(&storage, &run).await;
-    println!("{}", run.report("sentinel", min_replicas, lost));
-    if min_replicas == 0 {
-        let followed = reaches_live_configuration(&storage, &live).await;
-        assert!(
-            followed,
-            "the live configuration did not follow the failover"
-        );
-    }
-    assert!(run.promoted_after.is_some(), "no promotion: {run:?}");
-    assert!(
-        run.writes_again_after.is_some(),
-        "writes never resumed: {run:?}"
-    );
-    if min_replicas > 0 {
-        assert_eq!(
-            lost, 0,
-            "acknowledged writes lost although a replica confirmed each"
-        );
-    }
+    assert_recovered(&storage, &live, &run, "sentinel", min_replicas, "").await;
 }
 
 #[maybe]
@@ -337,34 +351,15 @@ async fn cluster_master_killed(min_replicas: u32) {
     .await;
     stop.store(true, Ordering::Relaxed);
     let slowest_elsewhere = join_probe(probe).await;
-    let lost = lost_writes(&storage, &run).await;
-    println!(
-        "{}; slowest call to another master {} ms",
-        run.report("cluster", min_replicas, lost),
+    let slowest = format!(
+        "; slowest call to another master {} ms",
         slowest_elsewhere.as_millis()
     );
-    assert!(run.promoted_after.is_some(), "no promotion: {run:?}");
-    assert!(
-        run.writes_again_after.is_some(),
-        "writes never resumed: {run:?}"
-    );
-    if min_replicas == 0 {
-        let followed = reaches_live_configuration(&storage, &live).await;
-        assert!(
-            followed,
-            "the live configuration did not follow the failover"
-        );
-    }
+    assert_recovered(&storage, &live, &run, "cluster", min_replicas, &slowest).await;
     assert!(
         slowest_elsewhere <= response_timeout,
         "a call to another master took {slowest_elsewhere:?}"
     );
-    if min_replicas > 0 {
-        assert_eq!(
-            lost, 0,
-            "acknowledged writes lost although a replica confirmed each"
-        );
-    }
 }
 
 #[maybe]

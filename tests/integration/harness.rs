@@ -60,11 +60,7 @@ pub fn unprefixed_config() -> StorageConfig {
 /// A plain connection to the data `config` points at.
 pub fn raw(config: &StorageConfig) -> RawConnection {
     match config.url.topology() {
-        Topology::Standalone => RawConnection::Node(
-            redis::Client::open(config.url.expose())
-                .and_then(|c| c.get_connection())
-                .expect("raw connection"),
-        ),
+        Topology::Standalone => RawConnection::to_server(config.url.expose()),
         _ => {
             let db = config
                 .url

@@ -792,19 +792,24 @@ pub fn certificates(bench: &mut Bench<'_>) -> Result<(), String> {
 }
 
 /// Code issue and consume, and refresh rotation.
-pub fn oauth(bench: &mut Bench<'_>) -> Result<(), String> {
-    use storage::oauth::{CodeGrant, RefreshGrant, RefreshOutcome};
-    let config = config(bench.url, "oauth")?;
-    let keys = config.key_space();
-    let storage = blocking::Storage::connect(config).map_err(err("connect"))?;
-    let grant = CodeGrant {
+/// The grant every code scenario issues codes for.
+pub fn code_grant() -> storage::oauth::CodeGrant {
+    storage::oauth::CodeGrant {
         client_id: "bench-client".into(),
         redirect_uri: "https://app.example/cb".into(),
         scope: "mcp".into(),
         user: "bench".into(),
         code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
         code_challenge_method: "S256".into(),
-    };
+    }
+}
+
+pub fn oauth(bench: &mut Bench<'_>) -> Result<(), String> {
+    use storage::oauth::{CodeGrant, RefreshGrant, RefreshOutcome};
+    let config = config(bench.url, "oauth")?;
+    let keys = config.key_space();
+    let storage = blocking::Storage::connect(config).map_err(err("connect"))?;
+    let grant = code_grant();
     let json = serde_json::to_string(&grant).map_err(|e| e.to_string())?;
     let mut raw = raw_connection(bench.url)?;
     let ops = bench.effort.ops / 4;

@@ -8,13 +8,12 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use storage::oauth::CodeGrant;
 use storage::{asynchronous, blocking};
 use test_harness::{RedisCluster, SentinelGroup, MASTER_NAME};
 
 use super::measure::{alternate, Contender, Measured};
 use super::report::Row;
-use super::scenarios::{config, Bench};
+use super::scenarios::{code_grant, config, Bench};
 
 fn failed(context: &str) -> impl Fn(storage::Error) -> String + '_ {
     move |e| format!("{context}: {e}")
@@ -161,14 +160,7 @@ pub fn topologies(bench: &mut Bench<'_>) -> Result<(), String> {
         );
     }
 
-    let grant = CodeGrant {
-        client_id: "bench-client".into(),
-        redirect_uri: "https://app.example/cb".into(),
-        scope: "mcp".into(),
-        user: "bench".into(),
-        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
-        code_challenge_method: "S256".into(),
-    };
+    let grant = code_grant();
     let code_ops = ops / 4;
     let before = commands_served(&masters)?;
     let codes = alternate(
