@@ -41,20 +41,21 @@
 //! `storage-macros`, which adds `#[maybe]` and a `tracing` span with the operation's name and
 //! the mode. What differs per mode (where connections go and how one call runs on one, how
 //! connections are shared, the initialization lock, sleeping, a lock guard's release on
-//! drop) lives in that mode's folder, and `shared/` takes each by one name: `Endpoint`,
-//! `Link`, `Links`, `InitLock`, `lock_init`, `try_lock_init`, `pause`. maybe-async's global
+//! drop) lives in that mode's folder, and `shared/` takes each by one name: `Link` (with
+//! `Endpoint::open`), `Links`, `SentinelLock`, `InitLock`, `lock_init`, `try_lock_init`,
+//! `pause`. maybe-async's global
 //! `is_sync` feature is never enabled: it is not additive, and this crate's features are.
 //!
 //! **Topologies.** One server, a Redis Cluster (`redis+cluster://`) or a master found
-//! through Sentinel (`redis+sentinel://`): `topology` reads the URL, each mode's `Endpoint`
-//! opens redis-rs' own client for it, and `shared/connection.rs` runs every call the same way
+//! through Sentinel (`redis+sentinel://`): `topology` reads the URL, `Endpoint` holds
+//! redis-rs' own client for it and each mode opens connections with it, and `shared/connection.rs` runs every call the same way
 //! on all three: again on a new connection when `retry` says a resend is safe (always for a
 //! call that never ran, only for idempotent writes after one that may have), until the
 //! failover is over, then `WAIT` for replicas if the configuration asks.
 //!
 //! **Initialization by construction.** Operations reach Redis only through the runners on
-//! `Storage` (`cmd`, `pipe`, `script`, their `_once` and `read_` forms), which initialize
-//! before they send anything; the
+//! `Storage` (`cmd`, `pipe`, `script`, their `_once` and `read_` forms, all one `send`),
+//! which initialize before they send anything; the
 //! connection itself is private to `shared/storage.rs`. Only initialization and
 //! `health_check` bypass the runners, through a method whose name says so. A new operation
 //! therefore cannot skip seeding, in either mode.

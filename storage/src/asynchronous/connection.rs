@@ -11,7 +11,8 @@ use std::sync::{Mutex, PoisonError};
 
 use redis::RedisResult;
 
-use super::link::{Endpoint, Link};
+use super::link::Link;
+use super::shared::Endpoint;
 use crate::config::StorageConfig;
 
 /// The connection every task multiplexes over, once open.

@@ -10,35 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
-use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::sentinel::SentinelClient;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
+use super::shared::Endpoint;
 use crate::commands::Call;
-use crate::config::StorageConfig;
-use crate::error::Result;
-use crate::topology::{clients, Topology};
 
-/// What connections are opened to.
-pub(super) enum Endpoint {
-    Server(redis::Client),
-    Sentinel(tokio::sync::Mutex<SentinelClient>),
-    Cluster(ClusterClient),
-}
+/// What guards the sentinel client while it asks for the master.
+pub(super) type SentinelLock<T> = tokio::sync::Mutex<T>;
 
 impl Endpoint {
-    /// The endpoint of `config`, whose connections answer within `response_timeout`.
-    pub(super) fn new(config: &StorageConfig, response_timeout: Duration) -> Result<Self> {
-        Ok(match config.url.topology() {
-            Topology::Standalone => Endpoint::Server(clients::server(config)?),
-            Topology::Sentinel => {
-                Endpoint::Sentinel(tokio::sync::Mutex::new(clients::sentinel(config)?))
-            }
-            Topology::Cluster => Endpoint::Cluster(clients::cluster(config, response_timeout)?),
-        })
-    }
-
     /// A new connection, whose calls time out after `response_timeout`.
     pub(super) async fn open(
         &self,

@@ -30,7 +30,7 @@ mod watch;
 
 use connection::Links;
 use follower::Follower;
-use link::{Endpoint, Link};
+use link::{Link, SentinelLock};
 use runtime::{lock_init, pause, try_lock_init, InitLock};
 
 #[path = "../shared/mod.rs"]

@@ -11,7 +11,8 @@ use std::sync::{Mutex, PoisonError};
 
 use redis::RedisResult;
 
-use super::link::{Endpoint, Link};
+use super::link::Link;
+use super::shared::Endpoint;
 use crate::config::StorageConfig;
 
 /// The idle connections, each used by one thread at a time.

@@ -5,36 +5,20 @@
 //! rebuilt after a failover reaches the new master. A cluster connection routes each call
 //! by its key's slot itself.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
-use redis::cluster::{ClusterClient, ClusterConnection};
-use redis::sentinel::SentinelClient;
+use redis::cluster::ClusterConnection;
 use redis::{Cmd, ConnectionLike, RedisResult, Value};
 
+use super::shared::Endpoint;
 use crate::commands::cluster::Node;
 use crate::commands::Call;
-use crate::config::StorageConfig;
-use crate::error::Result;
-use crate::topology::{clients, Topology};
 
-/// What connections are opened to.
-pub(super) enum Endpoint {
-    Server(redis::Client),
-    Sentinel(Mutex<SentinelClient>),
-    Cluster(ClusterClient),
-}
+/// What guards the sentinel client while it asks for the master.
+pub(super) type SentinelLock<T> = std::sync::Mutex<T>;
 
 impl Endpoint {
-    /// The endpoint of `config`, whose connections answer within `response_timeout`.
-    pub(super) fn new(config: &StorageConfig, response_timeout: Duration) -> Result<Self> {
-        Ok(match config.url.topology() {
-            Topology::Standalone => Endpoint::Server(clients::server(config)?),
-            Topology::Sentinel => Endpoint::Sentinel(Mutex::new(clients::sentinel(config)?)),
-            Topology::Cluster => Endpoint::Cluster(clients::cluster(config, response_timeout)?),
-        })
-    }
-
     /// A new connection, with `response_timeout` on every read and write.
     pub(super) fn open(
         &self,

@@ -9,19 +9,42 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::{Cmd, FromRedisValue, Pipeline, Value};
+use redis::{FromRedisValue, Value};
 
-use super::{maybe, pause, Endpoint, Link, Links};
+use redis::cluster::ClusterClient;
+use redis::sentinel::SentinelClient;
+
+use super::{maybe, pause, Link, Links, SentinelLock};
 use crate::commands::cluster::{by_slot, cluster_slots, masters, wait, Node};
-use crate::commands::{ping, Call, ScriptCall};
+use crate::commands::{ping, Call};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::retry::{needs_new_connection, Effect, RetryBudget, Step};
+use crate::topology::{clients, Topology};
 
 /// A connection idle this long is checked with a `PING` before a write that must not run
 /// twice, so that a connection the server closed meanwhile (it restarted) fails before the
 /// write is sent rather than after, which would leave its outcome unknown.
 const IDLE_CHECK_AFTER: Duration = Duration::from_millis(250);
+
+/// What connections are opened to: one server, the master the sentinels name (asked again
+/// at every opening), or a cluster. How to open one is each mode's (`Endpoint::open`).
+pub(crate) enum Endpoint {
+    Server(redis::Client),
+    Sentinel(SentinelLock<SentinelClient>),
+    Cluster(ClusterClient),
+}
+
+impl Endpoint {
+    /// The endpoint of `config`, whose connections answer within `response_timeout`.
+    pub(crate) fn new(config: &StorageConfig, response_timeout: Duration) -> Result<Self> {
+        Ok(match config.url.topology() {
+            Topology::Standalone => Endpoint::Server(clients::server(config)?),
+            Topology::Sentinel => Endpoint::Sentinel(SentinelLock::new(clients::sentinel(config)?)),
+            Topology::Cluster => Endpoint::Cluster(clients::cluster(config, response_timeout)?),
+        })
+    }
+}
 
 /// The connections of one storage, and how many times they failed.
 pub(crate) struct Connection {
@@ -82,26 +105,20 @@ impl Connection {
         self.links.give_back(link, &self.config);
     }
 
-    /// Runs `cmd`.
+    /// Runs `call` and decodes its reply. A pipeline is one round trip, or on a cluster one
+    /// per slot its keys live in.
     #[maybe]
-    pub(super) async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd, effect: Effect) -> Result<T> {
-        decode(self.run(Call::Cmd(cmd), effect).await?)
-    }
-
-    /// Runs `pipe`: one round trip, or on a cluster one per slot its keys live in.
-    #[maybe]
-    pub(super) async fn pipe<T: FromRedisValue>(
+    pub(super) async fn send<T: FromRedisValue>(
         &self,
-        pipe: &Pipeline,
+        call: Call<'_>,
         effect: Effect,
     ) -> Result<T> {
-        let pieces = if self.is_cluster() {
-            by_slot(pipe)
-        } else {
-            None
+        let pieces = match call {
+            Call::Pipe(pipe) if self.is_cluster() => by_slot(pipe).map(|pieces| (pipe, pieces)),
+            _ => None,
         };
-        let Some(pieces) = pieces else {
-            return decode(self.run(Call::Pipe(pipe), effect).await?);
+        let Some((pipe, pieces)) = pieces else {
+            return decode(self.run(call, effect).await?);
         };
         let mut replies = vec![Value::Nil; pipe.len()];
         for (positions, piece) in pieces {
@@ -111,16 +128,6 @@ impl Connection {
             }
         }
         decode(Value::Array(replies))
-    }
-
-    /// Runs a script call.
-    #[maybe]
-    pub(super) async fn script<T: FromRedisValue>(
-        &self,
-        call: &ScriptCall,
-        effect: Effect,
-    ) -> Result<T> {
-        decode(self.run(Call::Script(call), effect).await?)
     }
 
     /// The nodes a keyspace scan visits: the one server or master, or every cluster master.
@@ -134,12 +141,6 @@ impl Connection {
             .into_iter()
             .map(|(host, port)| Node::Master { host, port })
             .collect())
-    }
-
-    /// Runs a read on one node.
-    #[maybe]
-    pub(super) async fn read_on<T: FromRedisValue>(&self, node: &Node, cmd: &Cmd) -> Result<T> {
-        decode(self.run(Call::On(node, cmd), Effect::Read).await?)
     }
 
     #[maybe]

@@ -2,7 +2,7 @@
 //!
 //! `blocking/mod.rs` and `asynchronous/mod.rs` both include this directory with `#[path]`,
 //! each after importing its own meaning of `maybe` (`must_be_sync` or `must_be_async`) and
-//! its own `Links`, `Endpoint`, `Link`, `InitLock`, `lock_init`, `try_lock_init` and `pause`, which this module takes by
+//! its own `Links`, `Link` (and how `Endpoint` opens one), `SentinelLock`, `InitLock`, `lock_init`, `try_lock_init` and `pause`, which this module takes by
 //! those names. Everything here compiles the same in both modes: functions are written
 //! `#[maybe] async fn` (public operations `#[operation]`) with `.await`, and the blocking copy
 //! has both stripped. Logic does not live here: it is in the pure modules (`model`, `keys`,
@@ -12,7 +12,7 @@
 use storage_macros::operation;
 
 use super::{
-    lock_init, maybe, pause, try_lock_init, Endpoint, Follower, InitLock, Link, Links, MODE,
+    lock_init, maybe, pause, try_lock_init, Follower, InitLock, Link, Links, SentinelLock, MODE,
 };
 
 mod acme;
@@ -31,6 +31,7 @@ mod storage;
 mod watch;
 
 use connection::Connection;
+pub(super) use connection::Endpoint;
 use feed::FeedConnection;
 
 pub use live::LiveConfig;

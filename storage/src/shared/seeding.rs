@@ -6,7 +6,9 @@
 use super::storage::scan_keys;
 use super::{maybe, operation, pause, Storage, MODE};
 use crate::commands::seeding::{self as commands, LegacyRecords};
-use crate::commands::{compare_and_set, mget, put_indexed, routes, Indexed, Put, WriteOutcome};
+use crate::commands::{
+    compare_and_set, mget, put_indexed, routes, Call, Indexed, Put, WriteOutcome,
+};
 use crate::error::Result;
 use crate::keys::LegacyFamily;
 use crate::model::{Backoff, ChangeFamily};
@@ -49,7 +51,7 @@ impl Storage {
         for _ in 0..self.config().max_update_attempts {
             let snapshot: Vec<Option<Vec<u8>>> = self
                 .connection_before_init()
-                .cmd(&snapshot_cmd, Effect::Read)
+                .send(Call::Cmd(&snapshot_cmd), Effect::Read)
                 .await?;
             let plan = SeedPlan::new(keys, &snapshot)?;
             if plan.is_empty() || self.apply_seed_plan(&plan).await? {
@@ -77,18 +79,18 @@ impl Storage {
                 feed: Some(ChangeFamily::Proxy),
             };
             let call = put_indexed(keys, &target, json, Put::CreateOnly, None);
-            let reply: String = connection.script(&call, Effect::Write).await?;
+            let reply: String = connection.send(Call::Script(&call), Effect::Write).await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
         for repair in &plan.repair_proxies {
             let feed = Some((ChangeFamily::Proxy, repair.hostname.as_str()));
             let call = compare_and_set(keys, &repair.key, &repair.expected, &repair.json, feed);
-            let reply: String = connection.script(&call, Effect::Write).await?;
+            let reply: String = connection.send(Call::Script(&call), Effect::Write).await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
         for (route, json) in &plan.create_routes {
             let call = routes::put_route(keys, route, json, None);
-            let reply: String = connection.script(&call, Effect::Write).await?;
+            let reply: String = connection.send(Call::Script(&call), Effect::Write).await?;
             if let WriteOutcome::Conflict { owner } = WriteOutcome::parse(&reply)? {
                 // An operator's route already serves this path; theirs wins.
                 tracing::warn!(route_id = %route.route_id, %owner, "default route not created");
@@ -111,14 +113,18 @@ impl Storage {
                 .collect();
             if family == LegacyFamily::Certificates && !ids.is_empty() {
                 let record_keys: Vec<String> = ids.iter().map(|name| keys.cert(name)).collect();
-                let records: Vec<Option<Vec<u8>>> =
-                    connection.cmd(&mget(&record_keys), Effect::Read).await?;
+                let records: Vec<Option<Vec<u8>>> = connection
+                    .send(Call::Cmd(&mget(&record_keys)), Effect::Read)
+                    .await?;
                 found.expiries = commands::certificate_expiries(keys, &ids, records);
             }
             found.ids.push((family, ids));
         }
         connection
-            .pipe::<()>(&commands::add_to_indexes(keys, &found), Effect::Write)
+            .send::<()>(
+                Call::Pipe(&commands::add_to_indexes(keys, &found)),
+                Effect::Write,
+            )
             .await
     }
 }

@@ -102,7 +102,7 @@ impl Storage {
     pub async fn health_check(&self) -> Result<()> {
         let _: String = self
             .connection_before_init()
-            .cmd(&commands::ping(), Effect::Read)
+            .send(Call::Cmd(&commands::ping()), Effect::Read)
             .await?;
         Ok(())
     }
@@ -184,36 +184,47 @@ impl Storage {
         u64::try_from(self.inner.born.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Runs one command that writes, after initializing; sent again after a failure that
-    /// left its outcome unknown, so running it twice must do what running it once does.
+    /// Runs `call`, after initializing. A read whose connection was re-established while
+    /// it ran runs again after the defaults are checked: Redis may have come back empty, and
+    /// the first read after a restart must already see them.
+    #[maybe]
+    async fn send<T: FromRedisValue>(&self, call: Call<'_>, effect: Effect) -> Result<T> {
+        self.ready_for(call).await?;
+        let connection = &self.inner.connection;
+        let epoch = connection.epoch();
+        let reply = connection.send(call, effect).await;
+        if effect.writes() || connection.epoch() == epoch {
+            return reply;
+        }
+        self.ready_for(call).await?;
+        connection.send(call, effect).await
+    }
+
+    /// Runs one command that writes; sent again after a failure that left its outcome
+    /// unknown, so running it twice must do what running it once does.
     #[maybe]
     pub(super) async fn cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.ready_for(Call::Cmd(cmd)).await?;
-        self.inner.connection.cmd(cmd, Effect::Write).await
+        self.send(Call::Cmd(cmd), Effect::Write).await
     }
 
     /// [`cmd`](Self::cmd) for a write that must not run twice (creating only if absent): a
     /// failure after it was sent is [`Error::OutcomeUnknown`].
     #[maybe]
     pub(super) async fn cmd_once<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.ready_for(Call::Cmd(cmd)).await?;
-        self.inner.connection.cmd(cmd, Effect::WriteOnce).await
+        self.send(Call::Cmd(cmd), Effect::WriteOnce).await
     }
 
-    /// Runs a pipeline of writes (one round trip; on a cluster one per slot), after
-    /// initializing. Sent again like [`cmd`](Self::cmd).
+    /// Runs a pipeline of writes (one round trip; on a cluster one per slot). Sent again
+    /// like [`cmd`](Self::cmd).
     #[maybe]
     pub(super) async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
-        self.ready_for(Call::Pipe(pipe)).await?;
-        self.inner.connection.pipe(pipe, Effect::Write).await
+        self.send(Call::Pipe(pipe), Effect::Write).await
     }
 
-    /// Runs a script call that writes, after initializing. Sent again like
-    /// [`cmd`](Self::cmd).
+    /// Runs a script call that writes. Sent again like [`cmd`](Self::cmd).
     #[maybe]
     pub(super) async fn script<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
-        self.ready_for(Call::Script(call)).await?;
-        self.inner.connection.script(call, Effect::Write).await
+        self.send(Call::Script(call), Effect::Write).await
     }
 
     /// [`script`](Self::script) for a write that must not run twice (consuming a code,
@@ -221,36 +232,19 @@ impl Storage {
     /// [`Error::OutcomeUnknown`].
     #[maybe]
     pub(super) async fn script_once<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
-        self.ready_for(Call::Script(call)).await?;
-        self.inner.connection.script(call, Effect::WriteOnce).await
+        self.send(Call::Script(call), Effect::WriteOnce).await
     }
 
-    /// Runs a command that only reads. If the connection was re-established while it ran,
-    /// Redis may have come back empty: the defaults are checked and the read runs again, so
-    /// the first read after a restart already sees them.
+    /// Runs a command that only reads (see [`send`](Self::send) for a reconnection).
     #[maybe]
     pub(super) async fn read_cmd<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
-        self.ready_for(Call::Cmd(cmd)).await?;
-        let epoch = self.inner.connection.epoch();
-        let reply = self.inner.connection.cmd(cmd, Effect::Read).await;
-        if self.inner.connection.epoch() == epoch {
-            return reply;
-        }
-        self.ready_for(Call::Cmd(cmd)).await?;
-        self.inner.connection.cmd(cmd, Effect::Read).await
+        self.send(Call::Cmd(cmd), Effect::Read).await
     }
 
     /// [`read_cmd`](Self::read_cmd) for a script that only reads.
     #[maybe]
     pub(super) async fn read_script<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {
-        self.ready_for(Call::Script(call)).await?;
-        let epoch = self.inner.connection.epoch();
-        let reply = self.inner.connection.script(call, Effect::Read).await;
-        if self.inner.connection.epoch() == epoch {
-            return reply;
-        }
-        self.ready_for(Call::Script(call)).await?;
-        self.inner.connection.script(call, Effect::Read).await
+        self.send(Call::Script(call), Effect::Read).await
     }
 
     /// Every key matching `pattern`, after initializing.
@@ -276,8 +270,9 @@ pub(super) async fn scan_keys(connection: &Connection, pattern: &str) -> Result<
     for node in connection.scan_nodes().await? {
         let mut cursor = 0;
         loop {
+            let step = commands::scan(cursor, pattern);
             let (next, mut batch): (u64, Vec<String>) = connection
-                .read_on(&node, &commands::scan(cursor, pattern))
+                .send(Call::On(&node, &step), Effect::Read)
                 .await?;
             found.append(&mut batch);
             if next == 0 {
