@@ -7,6 +7,15 @@ local function expect(key, kind)
   if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
 end
 
+-- Whether the record at `key` is still what the caller read before deciding the write:
+-- absent when `mode` is "absent" (a create), else exactly `expected`. A write that finds
+-- otherwise answers "stale", and the caller reads again.
+local function still_as_read(key, mode, expected)
+  local current = redis.call('GET', key)
+  if mode == 'absent' then return not current end
+  return current == expected
+end
+
 -- The change feed. A script that writes configuration gets the revision counter and the
 -- change stream as its last two keys; each change increments the revision and appends
 -- {family, id, op} to the stream under the id `{revision}-0`, so a watcher resumes from a

@@ -13,12 +13,7 @@ for i = 1, nkeys do
   expect(KEYS[i], (i == 2 and 'set') or (i == 3 and 'zset') or 'string')
 end
 check_feed()
-local current = redis.call('GET', KEYS[1])
-if ARGV[1] == 'absent' then
-  if current then return 'stale' end
-elseif current ~= ARGV[2] then
-  return 'stale'
-end
+if not still_as_read(KEYS[1], ARGV[1], ARGV[2]) then return 'stale' end
 if ARGV[7] ~= '' then
   local newest = tonumber(redis.call('GET', KEYS[4]) or '0')
   if newest > tonumber(ARGV[7]) then return 'fenced:' .. newest end

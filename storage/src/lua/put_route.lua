@@ -10,12 +10,7 @@
 local nkeys = #KEYS - 2
 for i = 1, nkeys do expect(KEYS[i], i == 4 and 'set' or 'string') end
 check_feed()
-local current = redis.call('GET', KEYS[1])
-if ARGV[1] == 'absent' then
-  if current then return 'stale' end
-elseif current ~= ARGV[2] then
-  return 'stale'
-end
+if not still_as_read(KEYS[1], ARGV[1], ARGV[2]) then return 'stale' end
 local owner = redis.call('GET', KEYS[2])
 if owner and owner ~= ARGV[4] and redis.call('EXISTS', ARGV[5] .. owner) == 1 then
   return 'conflict:' .. owner
