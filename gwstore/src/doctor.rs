@@ -148,18 +148,21 @@ fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
                 what: format!("default proxy `{}` is missing", default.hostname),
                 fix: Some("re-seed"),
             }),
-            Some(proxy) => {
+            Some(_) => {
+                // As stored, not as this crate reads it: its reads add the required paths
+                // whoever wrote the record, but an old-layer reader sees only what is there.
+                let stored = stored_excluded_paths(storage, default.hostname)?;
                 let missing: Vec<&str> = default
                     .auth_excluded_paths
                     .iter()
                     .copied()
-                    .filter(|path| !proxy.is_auth_excluded(path))
+                    .filter(|path| !stored.iter().any(|s| s == path))
                     .collect();
                 if !missing.is_empty() {
                     findings.push(Finding {
                         what: format!(
-                            "`{}` does not exclude {missing:?} from authentication: OAuth \
-                             endpoints demand a token",
+                            "`{}` is stored without {missing:?} in its excluded paths: old-layer \
+                             readers demand a token at those OAuth endpoints",
                             default.hostname
                         ),
                         fix: Some("re-seed"),
@@ -225,6 +228,24 @@ fn corrupt_finding(corrupt: &CorruptRecord) -> Finding {
         ),
         fix: None,
     }
+}
+
+/// The excluded paths of the proxy `hostname` as stored (none if it holds no list).
+fn stored_excluded_paths(storage: &Storage, hostname: &str) -> Result<Vec<String>, String> {
+    let key = storage.keys().proxy(hostname);
+    let raw: Option<String> = redis::cmd("GET")
+        .arg(&key)
+        .query(&mut *nodes::data(&storage.config().url)?)
+        .map_err(|e| format!("reading {key}: {e}"))?;
+    let record: serde_json::Value = raw
+        .and_then(|raw| serde_json::from_str(&raw).ok())
+        .unwrap_or_default();
+    Ok(record["auth_excluded_paths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|path| path.as_str().map(str::to_owned))
+        .collect())
 }
 
 /// The expiry index as stored: certificate name to score.

@@ -108,6 +108,14 @@ pub enum Error {
         /// Who holds it (a route id, a hostname).
         owner: String,
     },
+    /// The record is a default the gateway needs and cannot be deleted: the `localhost`
+    /// proxy, whose excluded paths keep OAuth's own endpoints (`/token`) reachable without
+    /// a token. Change it instead; nothing was written.
+    #[error("`{key}` is a default record the gateway needs: change it, it cannot be deleted")]
+    Required {
+        /// The record's key.
+        key: String,
+    },
     /// The operation needs a record that does not exist.
     #[error("no record at key `{key}`")]
     NotFound {

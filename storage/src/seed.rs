@@ -10,6 +10,10 @@
 //!   `auth_excluded_paths` it lacks (a superset: operator paths stay) and resource metadata
 //!   where its own is empty;
 //! - an existing default route is left alone.
+//!
+//! The same repair runs on every read and every write of a default proxy
+//! (`Record::keep_required`), so between two checks no reader ever sees `localhost` without
+//! its required paths, whoever wrote it last; the check then repairs the stored record.
 
 use serde_json::{Map, Value};
 
@@ -191,6 +195,15 @@ impl DefaultRoute {
     }
 }
 
+/// The default proxy named `hostname` (any case, with or without an FQDN's final dot), if
+/// it is one: a record that must keep its required excluded paths on every read and write.
+pub(crate) fn default_proxy(hostname: &str) -> Option<&'static DefaultProxy> {
+    let hostname = hostname.strip_suffix('.').unwrap_or(hostname);
+    DEFAULT_PROXIES
+        .iter()
+        .find(|default| default.hostname.eq_ignore_ascii_case(hostname))
+}
+
 /// The keys whose values decide the plan, in the order [`SeedPlan::new`] expects them: the
 /// index marker, then each default proxy, then each default route. One `MGET`.
 pub(crate) fn snapshot_keys(keys: &KeySpace) -> Vec<String> {
@@ -245,7 +258,7 @@ impl SeedPlan {
                         .push((default.hostname.to_owned(), json));
                 }
                 Some(raw) => {
-                    let mut proxy: ProxyTarget = model::decode(&key, raw)?;
+                    let mut proxy: ProxyTarget = model::decode_as_stored(&key, raw)?;
                     if default.repair(&mut proxy) {
                         let json = model::shaped_like(model::encode(&mut proxy)?, Some(raw));
                         plan.repair_proxies.push(ProxyRepair {

@@ -165,3 +165,141 @@ async fn writers_and_watchers_of_both_modes_see_one_history() {
         .await
         .unwrap();
 }
+
+/// Readers of both modes (`get_proxy_target` and a live configuration each) sample
+/// `localhost` while writers of both modes and a raw old-layer `SET` keep replacing it
+/// without the paths OAuth needs: no sample ever lacks one, and the operator's own path and
+/// target survive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_reader_of_either_mode_sees_localhost_without_its_required_paths() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let config = harness::config("both-localhost");
+    let required = DEFAULT_PROXIES[0].auth_excluded_paths;
+    let bare = || {
+        let mut proxy = ProxyTarget::new("localhost", "http://operator:1");
+        proxy.auth_excluded_paths = Some(vec!["/operator".into()]);
+        proxy
+    };
+    let lacks_one = |proxy: Option<&ProxyTarget>| {
+        let proxy = proxy.expect("localhost is there");
+        let listed = proxy.auth_excluded_paths.clone().unwrap_or_default();
+        required
+            .iter()
+            .any(|path| !proxy.is_auth_excluded(path) || !listed.iter().any(|p| p == path))
+    };
+    let async_storage = asynchronous::Storage::connect(config.clone())
+        .await
+        .unwrap();
+    let blocking_storage = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || blocking::Storage::connect(config).unwrap())
+            .await
+            .unwrap()
+    };
+    let async_live = async_storage.live_config().await.unwrap();
+    let blocking_live = {
+        let storage = blocking_storage.clone();
+        tokio::task::spawn_blocking(move || storage.live_config().unwrap())
+            .await
+            .unwrap()
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (samples, bad) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let count = {
+        let (samples, bad) = (samples.clone(), bad.clone());
+        move |lacking: bool| {
+            samples.fetch_add(1, Ordering::Relaxed);
+            if lacking {
+                bad.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    };
+
+    let mut threads = Vec::new();
+    {
+        let (storage, stop, count) = (blocking_storage.clone(), stop.clone(), count.clone());
+        threads.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let proxy = storage.get_proxy_target("localhost").unwrap();
+                count(lacks_one(proxy.as_ref()));
+                let snapshot = blocking_live.snapshot();
+                count(lacks_one(snapshot.proxy("localhost")));
+                count(
+                    required
+                        .iter()
+                        .any(|p| !blocking_live.is_auth_excluded("localhost", p)),
+                );
+            }
+        }));
+    }
+    {
+        let (storage, stop) = (blocking_storage.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                storage.store_proxy_target(bare()).unwrap();
+            }
+        }));
+    }
+    {
+        let (config, stop) = (config.clone(), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                harness::store_legacy_localhost(&config, &["/operator"]);
+            }
+        }));
+    }
+    let async_reader = {
+        let (storage, stop, count) = (async_storage.clone(), stop.clone(), count.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let proxy = storage.get_proxy_target("localhost").await.unwrap();
+                count(lacks_one(proxy.as_ref()));
+                count(lacks_one(async_live.snapshot().proxy("localhost")));
+                count(
+                    required
+                        .iter()
+                        .any(|p| !async_live.is_auth_excluded("localhost", p)),
+                );
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let async_writer = {
+        let (storage, stop) = (async_storage.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                storage
+                    .update_proxy_target("localhost", |p| {
+                        p.auth_excluded_paths = Some(vec!["/operator".into()]);
+                        p.target_url = "http://operator:1".into();
+                    })
+                    .await
+                    .unwrap();
+                storage.store_proxy_target(bare()).await.unwrap();
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::Relaxed);
+    async_reader.await.unwrap();
+    async_writer.await.unwrap();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let samples = samples.load(Ordering::Relaxed);
+    assert!(samples > 100, "only {samples} samples");
+    assert_eq!(bad.load(Ordering::Relaxed), 0, "of {samples} samples");
+
+    async_storage.store_proxy_target(bare()).await.unwrap();
+    let last = async_storage
+        .get_proxy_target("localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(last.target_url, "http://operator:1");
+    assert_eq!(last.auth_excluded_paths.as_ref().unwrap()[0], "/operator");
+    assert!(!lacks_one(Some(&last)));
+}

@@ -68,13 +68,16 @@ impl ConfigSnapshot {
         self.revision
     }
 
-    /// The proxy for `hostname` (any case).
+    /// The proxy for `hostname` (any case, with or without an FQDN's final dot, as a `Host`
+    /// header may carry it).
     pub fn proxy(&self, hostname: &str) -> Option<&ProxyTarget> {
         if let Some(proxy) = self.proxies.get(hostname) {
             return Some(proxy);
         }
+        let hostname = hostname.strip_suffix('.').unwrap_or(hostname);
         self.proxies
-            .get(&hostname.to_ascii_lowercase())
+            .get(hostname)
+            .or_else(|| self.proxies.get(&hostname.to_ascii_lowercase()))
             .map(AsRef::as_ref)
     }
 
@@ -207,6 +210,10 @@ mod tests {
         let snapshot = snapshot();
         assert_eq!(snapshot.revision(), 7);
         assert!(snapshot.proxy("LOCALHOST").is_some());
+        assert!(
+            snapshot.proxy("Api.Example.com.").is_some(),
+            "an FQDN's dot"
+        );
         assert!(snapshot.is_auth_excluded("localhost", "/token?x=1"));
         assert!(!snapshot.is_auth_excluded("unknown.example", "/token"));
         let id =

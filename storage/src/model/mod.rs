@@ -64,6 +64,11 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
     /// Sets what the old layer's readers require and this record may lack, before it is
     /// written (a `created_at`: one record without it breaks their whole listing).
     fn fill_required(&mut self) {}
+
+    /// Brings the record up to what the gateway itself requires of it, on every read and
+    /// every write: a default proxy keeps the excluded paths OAuth needs, whoever wrote it
+    /// last (see [`crate::seed`]). Runs after [`normalize`](Self::normalize).
+    fn keep_required(&mut self) {}
 }
 
 impl Record for ProxyTarget {
@@ -73,6 +78,12 @@ impl Record for ProxyTarget {
 
     fn fill_required(&mut self) {
         self.created_at.get_or_insert_with(Timestamp::now);
+    }
+
+    fn keep_required(&mut self) {
+        if let Some(default) = crate::seed::default_proxy(&self.proxy_hostname) {
+            default.repair(self);
+        }
     }
 
     fn id(&self) -> &str {
@@ -132,9 +143,18 @@ impl Record for Route {
     }
 }
 
-/// Decodes and validates the value stored at `key`. Any failure is [`Error::Corrupt`] naming
-/// the key; the stored value is never touched because of it.
+/// Decodes and validates the value stored at `key`, with what the gateway requires of it
+/// ([`Record::keep_required`]). Any failure is [`Error::Corrupt`] naming the key; the stored
+/// value is never touched because of it.
 pub(crate) fn decode<T: Record>(key: &str, raw: &[u8]) -> Result<T> {
+    let mut record: T = decode_as_stored(key, raw)?;
+    record.keep_required();
+    Ok(record)
+}
+
+/// [`decode`] without [`Record::keep_required`]: the record as its writer left it, for the
+/// defaults check that decides whether the stored record needs a repair.
+pub(crate) fn decode_as_stored<T: Record>(key: &str, raw: &[u8]) -> Result<T> {
     let mut record: T =
         serde_json::from_slice(raw).map_err(|e| Error::corrupt(key, json_reason(&e)))?;
     let key_id = T::KEY_FAMILY
@@ -178,6 +198,7 @@ pub(crate) fn json_reason(error: &serde_json::Error) -> String {
 pub(crate) fn encode<T: Record>(record: &mut T) -> Result<String> {
     record.fill_required();
     record.normalize()?;
+    record.keep_required();
     let json = serde_json::to_string(record).map_err(|e| Error::invalid("record", e))?;
     validate::record_size(&json)?;
     Ok(json)
@@ -203,10 +224,11 @@ pub(crate) fn shaped_like(json: String, previous: Option<&[u8]>) -> String {
     serde_json::Value::Object(after).to_string()
 }
 
-/// The canonical form of a hostname used to look a proxy up; [`Error::Invalid`] naming
-/// `hostname` if it could never be a proxy's.
+/// The canonical form of a hostname used to look a proxy up (lower case, without the dot of
+/// an FQDN's `api.example.com.` form); [`Error::Invalid`] naming `proxy_hostname`, as a
+/// store does, if it could never be a proxy's.
 pub(crate) fn hostname_key(hostname: &str) -> Result<String> {
-    validate::hostname("hostname", hostname)
+    validate::hostname("proxy_hostname", hostname)
 }
 
 /// The canonical form of a route id used to look a route up; [`Error::Invalid`] naming

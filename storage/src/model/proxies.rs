@@ -255,11 +255,25 @@ impl ProxyTarget {
     /// assert!(proxy.is_auth_excluded("/.well-known/jwks.json"));
     /// assert!(!proxy.is_auth_excluded("/tokens"));
     /// ```
+    ///
+    /// A default proxy (`localhost`) always excludes the paths OAuth needs, even if this
+    /// record lost them:
+    ///
+    /// ```
+    /// use storage::ProxyTarget;
+    ///
+    /// let bare = ProxyTarget::new("localhost", "http://127.0.0.1:9000");
+    /// assert!(bare.is_auth_excluded("/token"));
+    /// ```
     pub fn is_auth_excluded(&self, path: &str) -> bool {
-        self.auth_excluded_paths
-            .iter()
-            .flatten()
-            .any(|entry| path_matches(entry, path))
+        let own = |entry: &String| path_matches(entry, path);
+        self.auth_excluded_paths.iter().flatten().any(own)
+            || crate::seed::default_proxy(&self.proxy_hostname).is_some_and(|default| {
+                default
+                    .auth_excluded_paths
+                    .iter()
+                    .any(|entry| path_matches(entry, path))
+            })
     }
 
     /// Whether this proxy publishes OAuth protected-resource metadata.

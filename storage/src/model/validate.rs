@@ -41,7 +41,11 @@ const MAX_PATH: usize = 2048;
 /// Trims and lower-cases a hostname and checks it is an RFC 1123 host name (see the module
 /// documentation for the IDNA policy).
 pub(crate) fn hostname(field: &'static str, raw: &str) -> Result<String> {
-    let host = raw.trim().to_ascii_lowercase();
+    let mut host = raw.trim().to_ascii_lowercase();
+    // `api.example.com.` (the FQDN form a `Host` header may carry) names `api.example.com`.
+    if host.len() > 1 && host.ends_with('.') {
+        host.pop();
+    }
     if host.is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }
@@ -289,7 +293,7 @@ mod tests {
             "-a.example",
             "a..b",
             "a_b.example",
-            "a.example.",
+            "a.example..",
             &long,
             "a:80",
             "{gw}",
@@ -297,6 +301,11 @@ mod tests {
         ] {
             assert!(hostname("h", bad).is_err(), "{bad:?}");
         }
+        assert_eq!(
+            hostname("h", "API.example.com.").unwrap(),
+            "api.example.com",
+            "an FQDN's final dot names the same host"
+        );
     }
 
     #[test]

@@ -10,6 +10,10 @@ impl Storage {
     /// Stores `proxy` under its hostname, replacing any record there, and returns it in the
     /// canonical form it was stored in. Invalid input is an [`Error::Invalid`](crate::Error::Invalid) naming the
     /// field, and nothing is written. One round trip.
+    ///
+    /// A hostname in FQDN form (`api.example.com.`) is stored without its final dot. A
+    /// default proxy (`localhost`) is stored with every excluded path OAuth needs merged
+    /// into the operator's own, in the same write: no write, of any field, takes them away.
     #[operation]
     pub async fn store_proxy_target(&self, mut proxy: ProxyTarget) -> Result<ProxyTarget> {
         self.check_root_exclusion(&proxy)?;
@@ -27,8 +31,14 @@ impl Storage {
         Ok(proxy)
     }
 
-    /// The proxy for `hostname` (matched case-insensitively), if there is one. A stored record
-    /// that cannot be used is an [`Error::Corrupt`](crate::Error::Corrupt) naming its key. One round trip.
+    /// The proxy for `hostname` (matched case-insensitively, with or without an FQDN's final
+    /// dot), if there is one. A stored record that cannot be used is an
+    /// [`Error::Corrupt`](crate::Error::Corrupt) naming its key. One round trip.
+    ///
+    /// A default proxy (`localhost`) is answered with the excluded paths OAuth needs even if
+    /// the stored record lacks them (an old-layer process wrote it): the defaults check
+    /// repairs the stored record within `defaults_check_interval`, and every read until then
+    /// already has them. The same holds for listings and live configurations.
     #[operation]
     pub async fn get_proxy_target(&self, hostname: &str) -> Result<Option<ProxyTarget>> {
         let key = self.keys().proxy(&model::hostname_key(hostname)?);
@@ -56,10 +66,18 @@ impl Storage {
     }
 
     /// Removes the proxy for `hostname`. Returns whether there was one. One round trip.
+    ///
+    /// A default proxy (`localhost`) is refused with [`Error::Required`](crate::Error::Required)
+    /// and stays as it is: without it, `/token` would demand the token it hands out.
     #[operation]
     pub async fn delete_proxy_target(&self, hostname: &str) -> Result<bool> {
         let hostname = model::hostname_key(hostname)?;
         let keys = self.keys();
+        if crate::seed::default_proxy(&hostname).is_some() {
+            return Err(Error::Required {
+                key: keys.proxy(&hostname),
+            });
+        }
         let target = Indexed {
             record: &keys.proxy(&hostname),
             index: &keys.proxy_index(),

@@ -73,7 +73,7 @@ async fn a_wrong_typed_index_key_fails_every_write_of_its_family_and_writes_noth
         .store_proxy_target(ProxyTarget::new("p.example", "http://b:1"))
         .await;
     assert_wrong_type_wrote_nothing(&storage, &before, &keys.proxy_index(), result);
-    let result = storage.delete_proxy_target("localhost").await;
+    let result = storage.delete_proxy_target("p.example").await;
     assert_wrong_type_wrote_nothing(&storage, &before, &keys.proxy_index(), result);
 
     plant_hash(&storage, &keys.route_index());

@@ -1,6 +1,6 @@
 //! Proxy target operations, good input and bad.
 
-use super::{maybe, maybe_test, storage};
+use super::{maybe, maybe_test, pause, storage, Storage};
 use crate::harness;
 use redis::Commands;
 use storage::{Error, ProxyTarget, Secret};
@@ -201,7 +201,7 @@ async fn invalid_input_names_the_field_and_keeps_what_is_stored() {
         matches!(
             lookup,
             Err(Error::Invalid {
-                field: "hostname",
+                field: "proxy_hostname",
                 ..
             })
         ),
@@ -247,4 +247,112 @@ async fn corrupt_record_is_reported_by_key_and_left_alone() {
         still, garbage,
         "a corrupt record is never rewritten as a side effect"
     );
+}
+
+/// What OAuth needs of `localhost`: every required path excluded.
+fn assert_required_paths(proxy: &ProxyTarget, what: &str) {
+    for required in storage::DEFAULT_PROXIES[0].auth_excluded_paths {
+        assert!(proxy.is_auth_excluded(required), "{what}: {required}");
+        let listed = proxy.auth_excluded_paths.iter().flatten();
+        assert!(
+            listed.clone().any(|path| path == required),
+            "{what}: {required} not in {:?}",
+            proxy.auth_excluded_paths
+        );
+    }
+}
+
+/// The record at `localhost`'s key, as stored.
+fn stored_localhost(storage: &Storage) -> ProxyTarget {
+    let mut raw = harness::raw(storage.config());
+    let json: String = raw.get(storage.keys().proxy("localhost")).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[maybe]
+#[maybe_test]
+async fn every_write_of_localhost_keeps_the_required_paths_and_the_operators_own() {
+    let storage = storage("proxy-localhost-writes").await;
+    let mut replacement = ProxyTarget::new("localhost", "http://x:1");
+    replacement.auth_excluded_paths = Some(vec!["/operator".into()]);
+    replacement.auth_enabled = true;
+    let stored = storage.store_proxy_target(replacement).await.unwrap();
+    assert_required_paths(&stored, "store's answer");
+    let kept = stored_localhost(&storage);
+    assert_required_paths(&kept, "stored by store");
+    assert_eq!(kept.target_url, "http://x:1");
+    assert!(kept.auth_enabled);
+    assert_eq!(kept.auth_excluded_paths.unwrap()[0], "/operator");
+
+    let updated = storage
+        .update_proxy_target("localhost", |p| p.auth_excluded_paths = None)
+        .await
+        .unwrap();
+    assert_required_paths(&updated, "update's answer");
+    assert_required_paths(&stored_localhost(&storage), "stored by update");
+
+    let fqdn = storage
+        .store_proxy_target(ProxyTarget::new("LOCALHOST.", "http://y:1"))
+        .await
+        .unwrap();
+    assert_eq!(fqdn.proxy_hostname, "localhost", "stored without the dot");
+    assert_required_paths(&stored_localhost(&storage), "stored as an FQDN");
+}
+
+#[maybe]
+#[maybe_test]
+async fn deleting_localhost_is_refused_and_leaves_it_in_place() {
+    let storage = storage("proxy-localhost-delete").await;
+    let before = harness::dump_key_space(storage.config());
+    for name in ["localhost", "LocalHost."] {
+        match storage.delete_proxy_target(name).await {
+            Err(Error::Required { key }) => assert_eq!(key, storage.keys().proxy("localhost")),
+            other => panic!("{name}: expected Required, got {other:?}"),
+        }
+    }
+    let after = harness::dump_key_space(storage.config());
+    assert!(harness::changed_keys(&before, &after).is_empty());
+}
+
+#[maybe]
+#[maybe_test]
+async fn an_old_layer_write_of_localhost_reads_with_the_required_paths_until_repaired() {
+    let interval = std::time::Duration::from_millis(200);
+    let config = harness::config("proxy-localhost-legacy").with_defaults_check_interval(interval);
+    let storage = super::connect(config.clone()).await;
+    harness::store_legacy_localhost(&config, &["/operator"]);
+    let mut raw = harness::raw(&config);
+    let legacy: String = raw.get(storage.keys().proxy("localhost")).unwrap();
+    assert!(
+        !legacy.contains("/token"),
+        "the old layer's record lacks them"
+    );
+
+    let got = storage
+        .get_proxy_target("localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_required_paths(&got, "get");
+    let dotted = storage
+        .get_proxy_target("localhost.")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(dotted, got, "an FQDN names the same proxy");
+    let listing = storage.list_proxy_targets().await.unwrap();
+    let listed = listing
+        .records
+        .iter()
+        .find(|p| p.proxy_hostname == "localhost")
+        .unwrap();
+    assert_required_paths(listed, "list");
+    assert_eq!(listed.auth_excluded_paths.as_ref().unwrap()[0], "/operator");
+
+    // The stored record itself is repaired at the next defaults check.
+    pause(interval * 2).await;
+    storage.get_proxy_target("localhost").await.unwrap();
+    let repaired = stored_localhost(&storage);
+    assert_required_paths(&repaired, "repaired in Redis");
+    assert_eq!(repaired.auth_excluded_paths.unwrap()[0], "/operator");
 }
