@@ -140,9 +140,12 @@ pub struct StorageConfig {
     /// Prepended to every key. Empty (the default) matches the existing deployment; a hash tag
     /// such as `{gw}:` keeps the configuration families in one Redis Cluster slot.
     pub key_prefix: String,
-    /// Time allowed to open a connection. Default 5 s.
+    /// Time allowed to open a connection. Default 5 s. A call's whole time, connecting
+    /// included, is bounded by [`call_timeout`](Self::call_timeout).
     pub connect_timeout: Duration,
-    /// Time allowed for Redis to answer one command. Default 5 s.
+    /// Time allowed for Redis to answer one command. Default 5 s. A call's whole time, its
+    /// defaults re-check and any resend included, is bounded by
+    /// [`call_timeout`](Self::call_timeout).
     pub response_timeout: Duration,
     /// Most idle connections the blocking API keeps between calls. Default 16. A thread that
     /// finds none idle opens one of its own, so concurrent callers never wait for each
@@ -193,7 +196,7 @@ pub struct StorageConfig {
     /// the last error. Default 5 s; set it above the deployment's failure detection
     /// (`down-after-milliseconds` or `cluster-node-timeout`) plus the failover itself to ride
     /// through one. One server has no failover to wait for: there `connect_timeout` is the
-    /// whole wait.
+    /// whole wait. [`call_timeout`](Self::call_timeout) gives a call's whole bound.
     pub failover_wait: Duration,
     /// How many replicas must acknowledge each write before it returns (`WAIT`). Default 0:
     /// a write returns once the master has it, and a failover in the next moments can lose
@@ -278,6 +281,35 @@ impl StorageConfig {
             sentinels,
             &format!("/{master_name}"),
         )?)
+    }
+
+    /// The most one call takes, from its start to its answer or its error, whatever it does
+    /// inside: a defaults re-check, a resend on a new connection, a reconnection, retries
+    /// through a failover. One server: [`connect_timeout`](Self::connect_timeout) plus
+    /// [`response_timeout`](Self::response_timeout) (one connection opened, one answer
+    /// awaited). On a cluster or through Sentinel, [`failover_wait`](Self::failover_wait)
+    /// more, the time a call keeps trying while a failover runs. With
+    /// [`min_replicas`](Self::min_replicas), [`replica_timeout`](Self::replica_timeout) more,
+    /// for the `WAIT` after a write. Each connect and each answer waits at most its own
+    /// timeout and never past this bound.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = storage::StorageConfig::new("redis://127.0.0.1:6379")?
+    ///     .with_connect_timeout(Duration::from_secs(1))
+    ///     .with_response_timeout(Duration::from_secs(2));
+    /// assert_eq!(config.call_timeout(), Duration::from_secs(3));
+    /// # Ok::<(), storage::Error>(())
+    /// ```
+    pub fn call_timeout(&self) -> Duration {
+        let mut one_try = self.connect_timeout + self.response_timeout;
+        if self.min_replicas > 0 {
+            one_try += self.replica_timeout;
+        }
+        match self.url.topology() {
+            Topology::Standalone => one_try,
+            Topology::Cluster | Topology::Sentinel => one_try + self.failover_wait,
+        }
     }
 
     /// Sets [`failover_wait`](Self::failover_wait).

@@ -237,7 +237,8 @@ impl From<redis::RedisError> for Error {
             Error::Auth { reason }
         } else if code == "READONLY" || reason.contains("READONLY") {
             Error::ReadOnly { reason }
-        } else if error.is_timeout() {
+        } else if error.is_timeout() || code == "LOADING" {
+            // A server still loading its data after a restart did not get ready in time.
             Error::Timeout { reason }
         } else if error.is_io_error()
             || error.is_connection_dropped()

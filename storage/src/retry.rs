@@ -21,6 +21,42 @@ use crate::error::Error;
 use crate::model::Backoff;
 use crate::topology::Topology;
 
+/// When one call must be over: [`StorageConfig::call_timeout`] after it started. Every wait
+/// inside the call (opening a connection, an answer, a pause between tries, a defaults
+/// re-check) ends by then, so a call has one bound however many steps it takes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    at: Instant,
+}
+
+impl Deadline {
+    /// The deadline of a call that starts now under `config`.
+    pub(crate) fn for_call(config: &StorageConfig) -> Self {
+        Deadline {
+            at: Instant::now() + config.call_timeout(),
+        }
+    }
+
+    /// Whether it has passed.
+    pub(crate) fn passed(self) -> bool {
+        Instant::now() >= self.at
+    }
+
+    /// `wait`, or what is left before the deadline if that is less.
+    pub(crate) fn cap(self, wait: Duration) -> Duration {
+        wait.min(self.at.saturating_duration_since(Instant::now()))
+    }
+
+    /// The error of a call whose deadline passed before its next step.
+    pub(crate) fn expired() -> redis::RedisError {
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the call's deadline (StorageConfig::call_timeout) passed",
+        )
+        .into()
+    }
+}
+
 /// What a call does, which decides whether it may run twice and whether it waits for
 /// replicas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,28 +129,46 @@ pub(crate) fn needs_new_connection(error: &redis::RedisError) -> bool {
 pub(crate) struct RetryBudget {
     effect: Effect,
     follows_failover: bool,
-    deadline: Instant,
+    /// Until when a failed try may be followed by another: `failover_wait` on a cluster or
+    /// through Sentinel, never past the call's own deadline.
+    retry_until: Instant,
+    call: Deadline,
     immediate_retries: u32,
     backoff: Backoff,
 }
 
 impl RetryBudget {
-    /// A budget for one call that does `effect`, under `config`; one server allows
-    /// `immediate_retries` retries of a broken connection.
-    pub(crate) fn new(config: &StorageConfig, effect: Effect, immediate_retries: u32) -> Self {
+    /// A budget for one call that does `effect`, under `config`, ending by `call`; one server
+    /// allows `immediate_retries` retries of a broken connection.
+    pub(crate) fn new(
+        config: &StorageConfig,
+        effect: Effect,
+        immediate_retries: u32,
+        call: Deadline,
+    ) -> Self {
         RetryBudget {
             effect,
             follows_failover: config.url.topology() != Topology::Standalone,
-            deadline: Instant::now() + config.failover_wait,
+            retry_until: (Instant::now() + config.failover_wait).min(call.at),
+            call,
             immediate_retries,
             backoff: Backoff::new(),
         }
     }
 
+    /// A jittered pause before the next try, if one fits before `retry_until`.
+    fn retry(&mut self, error: Error) -> Step {
+        if Instant::now() < self.retry_until {
+            Step::Retry(self.call.cap(self.backoff.next_wait()))
+        } else {
+            Step::Fail(error)
+        }
+    }
+
     /// After no connection could be had: nothing was sent.
     pub(crate) fn after_connect_failure(&mut self, error: Error) -> Step {
-        if self.follows_failover && Instant::now() < self.deadline {
-            Step::Retry(self.backoff.next_wait())
+        if self.follows_failover {
+            self.retry(error)
         } else {
             Step::Fail(error)
         }
@@ -131,12 +185,10 @@ impl RetryBudget {
         if applied == Applied::Answered {
             return Step::Fail(error.into());
         }
-        if self.follows_failover {
-            return if Instant::now() < self.deadline {
-                Step::Retry(self.backoff.next_wait())
-            } else {
-                Step::Fail(error.into())
-            };
+        if self.follows_failover || error.code() == Some("LOADING") {
+            // A restarted server answers `LOADING` until its data is in: not ready yet, the
+            // same on one server as after a failover.
+            return self.retry(error.into());
         }
         if error.is_connection_dropped() && self.immediate_retries > 0 {
             self.immediate_retries -= 1;
@@ -158,6 +210,10 @@ mod tests {
             .with_failover_wait(Duration::from_secs(60))
     }
 
+    fn call(url: &str) -> Deadline {
+        Deadline::for_call(&config(url))
+    }
+
     fn dropped() -> redis::RedisError {
         std::io::Error::from(std::io::ErrorKind::ConnectionReset).into()
     }
@@ -177,7 +233,7 @@ mod tests {
     #[test]
     fn a_write_that_may_have_run_is_not_sent_twice() {
         for url in ["redis://h", "redis+sentinel://h:26379/gateway"] {
-            let mut budget = RetryBudget::new(&config(url), Effect::WriteOnce, 3);
+            let mut budget = RetryBudget::new(&config(url), Effect::WriteOnce, 3, call(url));
             let step = budget.after(dropped());
             assert!(
                 matches!(step, Step::Fail(Error::OutcomeUnknown { .. })),
@@ -188,11 +244,8 @@ mod tests {
 
     #[test]
     fn a_refused_write_is_retried_while_a_failover_may_be_running() {
-        let mut budget = RetryBudget::new(
-            &config("redis+sentinel://h:26379/gateway"),
-            Effect::WriteOnce,
-            0,
-        );
+        let url = "redis+sentinel://h:26379/gateway";
+        let mut budget = RetryBudget::new(&config(url), Effect::WriteOnce, 0, call(url));
         assert!(matches!(budget.after(refused()), Step::Retry(_)));
         let step = budget.after(server(redis::ServerErrorKind::ReadOnly));
         assert!(matches!(step, Step::Retry(_)), "{step:?}");
@@ -200,13 +253,15 @@ mod tests {
 
     #[test]
     fn one_server_retries_a_broken_connection_a_few_times_and_nothing_else() {
-        let mut budget = RetryBudget::new(&config("redis://h"), Effect::Write, 1);
+        let mut budget =
+            RetryBudget::new(&config("redis://h"), Effect::Write, 1, call("redis://h"));
         assert!(matches!(budget.after(dropped()), Step::Retry(wait) if wait.is_zero()));
         assert!(matches!(
             budget.after(dropped()),
             Step::Fail(Error::Connection { .. })
         ));
-        let mut budget = RetryBudget::new(&config("redis://h"), Effect::Write, 1);
+        let mut budget =
+            RetryBudget::new(&config("redis://h"), Effect::Write, 1, call("redis://h"));
         assert!(matches!(
             budget.after(server(redis::ServerErrorKind::ReadOnly)),
             Step::Fail(Error::ReadOnly { .. })
@@ -214,8 +269,47 @@ mod tests {
     }
 
     #[test]
+    fn a_loading_server_is_waited_for_within_the_call_and_no_longer() {
+        let loading = || {
+            redis::RedisError::from((
+                redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading),
+                "LOADING",
+                "Redis is loading the dataset in memory".to_owned(),
+            ))
+        };
+        assert_eq!(loading().code(), Some("LOADING"));
+        let url = "redis://h";
+        let mut budget = RetryBudget::new(&config(url), Effect::WriteOnce, 0, call(url));
+        assert!(matches!(budget.after(loading()), Step::Retry(_)));
+        let config = config(url)
+            .with_connect_timeout(Duration::from_millis(1))
+            .with_response_timeout(Duration::from_millis(1));
+        let mut budget = RetryBudget::new(&config, Effect::Read, 0, Deadline::for_call(&config));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(matches!(budget.after(loading()), Step::Fail(_)));
+    }
+
+    #[test]
+    fn a_deadline_caps_every_wait() {
+        let config = config("redis://h")
+            .with_connect_timeout(Duration::from_millis(100))
+            .with_response_timeout(Duration::from_millis(100));
+        let deadline = Deadline::for_call(&config);
+        assert!(deadline.cap(Duration::from_secs(60)) <= Duration::from_millis(200));
+        assert!(!deadline.passed());
+        std::thread::sleep(Duration::from_millis(210));
+        assert!(deadline.passed());
+        assert_eq!(deadline.cap(Duration::from_secs(1)), Duration::ZERO);
+    }
+
+    #[test]
     fn errors_redis_answered_are_final() {
-        let mut budget = RetryBudget::new(&config("redis+cluster://h:7000"), Effect::Write, 3);
+        let mut budget = RetryBudget::new(
+            &config("redis+cluster://h:7000"),
+            Effect::Write,
+            3,
+            call("redis+cluster://h:7000"),
+        );
         assert!(matches!(
             budget.after(server(redis::ServerErrorKind::ResponseError)),
             Step::Fail(Error::Redis { .. })
@@ -225,7 +319,7 @@ mod tests {
     #[test]
     fn the_failover_wait_bounds_the_retries() {
         let config = config("redis+cluster://h:7000").with_failover_wait(Duration::from_millis(1));
-        let mut budget = RetryBudget::new(&config, Effect::Write, 3);
+        let mut budget = RetryBudget::new(&config, Effect::Write, 3, Deadline::for_call(&config));
         std::thread::sleep(Duration::from_millis(5));
         assert!(matches!(budget.after(refused()), Step::Fail(_)));
         let lost = Error::Connection {

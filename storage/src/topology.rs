@@ -143,7 +143,21 @@ pub(crate) mod clients {
 
     /// A client of the one server.
     pub(crate) fn server(config: &StorageConfig) -> Result<redis::Client> {
-        redis::Client::open(config.url.nodes().urls[0].as_str()).map_err(bad_url)
+        let info = config.url.nodes().urls[0]
+            .as_str()
+            .into_connection_info()
+            .map_err(bad_url)?;
+        let settings = bounded_setup(info.redis_settings());
+        redis::Client::open(info.set_redis_settings(settings)).map_err(bad_url)
+    }
+
+    /// `settings` without the `CLIENT SETINFO` pair redis-rs sends on every new connection:
+    /// the blocking client waits for each of its answers in turn, so a server that accepts
+    /// and never answers would hold a blocking connect for twice `connect_timeout` and an
+    /// async one for once. Without it a connection sends only what it needs (`AUTH`,
+    /// `SELECT`), and both modes wait the same.
+    fn bounded_setup(settings: &redis::RedisConnectionInfo) -> redis::RedisConnectionInfo {
+        settings.clone().set_skip_set_lib_name()
     }
 
     /// A cluster client whose calls time out after `response_timeout`.
@@ -177,7 +191,7 @@ pub(crate) mod clients {
             .ok_or_else(|| bad_url("a sentinel URL names its master"))?;
         let master = master.as_str().into_connection_info().map_err(bad_url)?;
         let mut node = SentinelNodeConnectionInfo::default()
-            .set_redis_connection_info(master.redis_settings().clone());
+            .set_redis_connection_info(bounded_setup(master.redis_settings()));
         if nodes.urls[0].scheme() == "rediss" {
             node = node.set_tls_mode(redis::TlsMode::Secure);
         }

@@ -8,6 +8,7 @@
 //! replica or dead.
 
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use redis::RedisResult;
 
@@ -32,11 +33,12 @@ impl Links {
             .clone()
     }
 
-    /// The shared connection, opened if there is none.
+    /// The shared connection, opened within `connect_wait` if there is none.
     pub(super) async fn take(
         &self,
         endpoint: &Endpoint,
         config: &StorageConfig,
+        connect_wait: Duration,
     ) -> RedisResult<Link> {
         if let Some(link) = self.current() {
             return Ok(link);
@@ -45,9 +47,7 @@ impl Links {
         if let Some(link) = self.current() {
             return Ok(link);
         }
-        let mut link = endpoint
-            .open(config.connect_timeout, config.response_timeout)
-            .await?;
+        let mut link = endpoint.open(connect_wait, config.response_timeout).await?;
         *opened += 1;
         link.generation = *opened;
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(link.clone());

@@ -15,6 +15,7 @@ use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Valu
 
 use super::shared::Endpoint;
 use crate::commands::Call;
+use crate::retry::Deadline;
 
 /// What guards the sentinel client while it asks for the master.
 pub(super) type SentinelLock<T> = tokio::sync::Mutex<T>;
@@ -51,6 +52,7 @@ impl Endpoint {
             generation: 0,
             born: Instant::now(),
             used_at: Arc::new(AtomicU64::new(0)),
+            timeout: response_timeout,
         })
     }
 }
@@ -74,6 +76,8 @@ pub(super) struct Link {
     born: Instant,
     /// Milliseconds after `born` of the last call, over every clone.
     used_at: Arc<AtomicU64>,
+    /// How long the connection itself waits for an answer.
+    timeout: Duration,
 }
 
 impl Link {
@@ -94,8 +98,20 @@ impl Link {
         self.used_at.store(self.now_ms(), Ordering::Relaxed);
     }
 
-    /// Runs `call`.
-    pub(super) async fn query(&mut self, call: Call<'_>) -> RedisResult<Value> {
+    /// Runs `call`, waiting at most `wait` for its reply.
+    pub(super) async fn query(&mut self, call: Call<'_>, wait: Duration) -> RedisResult<Value> {
+        if wait.is_zero() {
+            return Err(Deadline::expired());
+        }
+        if wait >= self.timeout {
+            return self.run(call).await;
+        }
+        tokio::time::timeout(wait, self.run(call))
+            .await
+            .unwrap_or_else(|_| Err(Deadline::expired()))
+    }
+
+    async fn run(&mut self, call: Call<'_>) -> RedisResult<Value> {
         match call {
             Call::Cmd(cmd) => cmd.query_async(self).await,
             Call::Pipe(pipe) => pipe.query_async(self).await,

@@ -8,6 +8,7 @@
 //! failover, and its errors hide why a connection could not be opened.
 
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use redis::RedisResult;
 
@@ -22,8 +23,13 @@ pub(super) struct Links {
 }
 
 impl Links {
-    /// An idle connection, or a new one.
-    pub(super) fn take(&self, endpoint: &Endpoint, config: &StorageConfig) -> RedisResult<Link> {
+    /// An idle connection, or a new one opened within `connect_wait`.
+    pub(super) fn take(
+        &self,
+        endpoint: &Endpoint,
+        config: &StorageConfig,
+        connect_wait: Duration,
+    ) -> RedisResult<Link> {
         let idle = self
             .idle
             .lock()
@@ -31,7 +37,7 @@ impl Links {
             .pop();
         match idle {
             Some(link) => Ok(link),
-            None => endpoint.open(config.connect_timeout, config.response_timeout),
+            None => endpoint.open(connect_wait, config.response_timeout),
         }
     }
 

@@ -14,6 +14,7 @@ use redis::{Cmd, ConnectionLike, RedisResult, Value};
 use super::shared::Endpoint;
 use crate::commands::cluster::Node;
 use crate::commands::Call;
+use crate::retry::Deadline;
 
 /// What guards the sentinel client while it asks for the master.
 pub(super) type SentinelLock<T> = std::sync::Mutex<T>;
@@ -29,7 +30,7 @@ impl Endpoint {
             let connection = client.get_connection_with_timeout(connect_timeout)?;
             connection.set_read_timeout(Some(response_timeout))?;
             connection.set_write_timeout(Some(response_timeout))?;
-            Ok(Link::new(Kind::Node(connection)))
+            Ok(Link::new(Kind::Node(connection), response_timeout))
         };
         match self {
             Endpoint::Server(client) => node(client),
@@ -40,9 +41,10 @@ impl Endpoint {
                     .get_client()?;
                 node(&master)
             }
-            Endpoint::Cluster(client) => {
-                Ok(Link::new(Kind::Cluster(Box::new(client.get_connection()?))))
-            }
+            Endpoint::Cluster(client) => Ok(Link::new(
+                Kind::Cluster(Box::new(client.get_connection()?)),
+                response_timeout,
+            )),
         }
     }
 }
@@ -59,14 +61,17 @@ pub(super) struct Link {
     /// reaches a demoted master): the pool then drops it.
     pub(super) broken: bool,
     last_used: Instant,
+    /// The read and write timeout the socket has now.
+    timeout: Duration,
 }
 
 impl Link {
-    fn new(kind: Kind) -> Self {
+    fn new(kind: Kind, timeout: Duration) -> Self {
         Link {
             kind,
             broken: false,
             last_used: Instant::now(),
+            timeout,
         }
     }
 
@@ -80,14 +85,38 @@ impl Link {
         self.last_used = Instant::now();
     }
 
-    /// Runs `call`.
-    pub(super) fn query(&mut self, call: Call<'_>) -> RedisResult<Value> {
+    /// Runs `call`, waiting at most `wait` for each read and write of its reply.
+    pub(super) fn query(&mut self, call: Call<'_>, wait: Duration) -> RedisResult<Value> {
+        self.wait_at_most(wait)?;
         match call {
             Call::Cmd(cmd) => cmd.query(self),
             Call::Pipe(pipe) => pipe.query(self),
             Call::Script(script) => script.invocation().invoke(self),
             Call::On(node, cmd) => self.query_on(node, cmd),
         }
+    }
+
+    /// Sets the socket's timeouts to `wait`, unless they are already: a call with time to
+    /// spare costs no system call.
+    fn wait_at_most(&mut self, wait: Duration) -> RedisResult<()> {
+        if wait.is_zero() {
+            return Err(Deadline::expired());
+        }
+        if wait == self.timeout {
+            return Ok(());
+        }
+        match &self.kind {
+            Kind::Node(connection) => {
+                connection.set_read_timeout(Some(wait))?;
+                connection.set_write_timeout(Some(wait))?;
+            }
+            Kind::Cluster(cluster) => {
+                cluster.set_read_timeout(Some(wait))?;
+                cluster.set_write_timeout(Some(wait))?;
+            }
+        }
+        self.timeout = wait;
+        Ok(())
     }
 
     fn query_on(&mut self, node: &Node, cmd: &Cmd) -> RedisResult<Value> {

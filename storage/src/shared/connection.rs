@@ -19,7 +19,7 @@ use crate::commands::cluster::{by_slot, cluster_slots, masters, wait, Node};
 use crate::commands::{ping, Call};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
-use crate::retry::{needs_new_connection, Effect, RetryBudget, Step};
+use crate::retry::{needs_new_connection, Deadline, Effect, RetryBudget, Step};
 use crate::topology::{clients, Topology};
 
 /// A connection idle this long is checked with a `PING` before a write that must not run
@@ -89,40 +89,45 @@ impl Connection {
         self.failures.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A connection to use.
+    /// A connection to use, opened within `connect_timeout` and by `deadline`.
     #[maybe]
-    async fn take(&self) -> Result<Link> {
-        self.links
-            .take(&self.endpoint, &self.config)
-            .await
-            .map_err(|e| {
-                self.failed();
-                Error::from(e)
-            })
+    async fn take(&self, deadline: Deadline) -> Result<Link> {
+        let wait = deadline.cap(self.config.connect_timeout);
+        let taken = if wait.is_zero() {
+            Err(Deadline::expired())
+        } else {
+            self.links.take(&self.endpoint, &self.config, wait).await
+        };
+        taken.map_err(|e| {
+            self.failed();
+            Error::from(e)
+        })
     }
 
     fn give_back(&self, link: Link) {
         self.links.give_back(link, &self.config);
     }
 
-    /// Runs `call` and decodes its reply. A pipeline is one round trip, or on a cluster one
-    /// per slot its keys live in.
+    /// Runs `call` and decodes its reply, by `deadline`. A pipeline is one round trip, or on
+    /// a cluster one per slot its keys live in.
     #[maybe]
     pub(super) async fn send<T: FromRedisValue>(
         &self,
         call: Call<'_>,
         effect: Effect,
+        deadline: Deadline,
     ) -> Result<T> {
         let pieces = match call {
             Call::Pipe(pipe) if self.is_cluster() => by_slot(pipe).map(|pieces| (pipe, pieces)),
             _ => None,
         };
         let Some((pipe, pieces)) = pieces else {
-            return decode(self.run(call, effect).await?);
+            return decode(self.run(call, effect, deadline).await?);
         };
         let mut replies = vec![Value::Nil; pipe.len()];
         for (positions, piece) in pieces {
-            let piece_replies: Vec<Value> = decode(self.run(Call::Pipe(&piece), effect).await?)?;
+            let piece_replies: Vec<Value> =
+                decode(self.run(Call::Pipe(&piece), effect, deadline).await?)?;
             for (position, reply) in positions.into_iter().zip(piece_replies) {
                 replies[position] = reply;
             }
@@ -136,7 +141,10 @@ impl Connection {
         if !self.is_cluster() {
             return Ok(vec![Node::Connected]);
         }
-        let reply = self.run(Call::Cmd(&cluster_slots()), Effect::Read).await?;
+        let deadline = Deadline::for_call(&self.config);
+        let reply = self
+            .run(Call::Cmd(&cluster_slots()), Effect::Read, deadline)
+            .await?;
         Ok(masters(&reply)?
             .into_iter()
             .map(|(host, port)| Node::Master { host, port })
@@ -144,19 +152,22 @@ impl Connection {
     }
 
     #[maybe]
-    async fn run(&self, call: Call<'_>, effect: Effect) -> Result<Value> {
+    async fn run(&self, call: Call<'_>, effect: Effect, deadline: Deadline) -> Result<Value> {
         let key = call.first_key();
         let config = self.config();
-        let mut budget = RetryBudget::new(config, effect, config.pool_size + 1);
+        let mut budget = RetryBudget::new(config, effect, config.pool_size + 1, deadline);
         let mut stale_checks = 0;
         loop {
-            let step = match self.take().await {
+            let step = match self.take(deadline).await {
                 Err(error) => budget.after_connect_failure(error),
                 Ok(mut link) => {
                     if effect == Effect::WriteOnce
                         && link.idle_for() > IDLE_CHECK_AFTER
                         && stale_checks <= config.pool_size
-                        && link.query(Call::Cmd(&ping())).await.is_err()
+                        && link
+                            .query(Call::Cmd(&ping()), deadline.cap(config.response_timeout))
+                            .await
+                            .is_err()
                     {
                         // Nothing of the call was sent: try it on another connection.
                         stale_checks += 1;
@@ -165,7 +176,7 @@ impl Connection {
                         self.give_back(link);
                         continue;
                     }
-                    let result = self.attempt(&mut link, call, effect, key).await;
+                    let result = self.attempt(&mut link, call, effect, key, deadline).await;
                     link.touch();
                     if let Err(error) = &result {
                         if needs_new_connection(error) {
@@ -187,8 +198,9 @@ impl Connection {
         }
     }
 
-    /// One try of `call` on `link`, and the wait for replicas after a write. The outer error
-    /// is the connection's (the budget judges it); the inner one is the write's own.
+    /// One try of `call` on `link`, and the wait for replicas after a write, each answer
+    /// awaited for `response_timeout` and never past `deadline`. The outer error is the
+    /// connection's (the budget judges it); the inner one is the write's own.
     #[maybe]
     async fn attempt(
         &self,
@@ -196,16 +208,24 @@ impl Connection {
         call: Call<'_>,
         effect: Effect,
         key: Option<&[u8]>,
+        deadline: Deadline,
     ) -> redis::RedisResult<Result<Value>> {
-        let reply = link.query(call).await?;
         let config = self.config();
+        let reply = link
+            .query(call, deadline.cap(config.response_timeout))
+            .await?;
         let wanted = config.min_replicas;
         if wanted == 0 || !effect.writes() {
             return Ok(Ok(reply));
         }
         let node = key.map_or(Node::Connected, |key| Node::MasterOf(key.to_vec()));
         let wait = wait(wanted, config.replica_timeout);
-        let counted = link.query(Call::On(&node, &wait)).await?;
+        let counted = link
+            .query(
+                Call::On(&node, &wait),
+                deadline.cap(config.response_timeout + config.replica_timeout),
+            )
+            .await?;
         // A `WAIT` that cannot count (it reached a node that was demoted since the write)
         // confirms nothing: the write stays unconfirmed.
         let acknowledged = u32::from_redis_value(counted).unwrap_or_else(|error| {

@@ -48,7 +48,7 @@ impl FeedConnection {
                 self.connection.insert(connection)
             }
         };
-        let result = connection.query(Call::Cmd(cmd)).await;
+        let result = connection.query(Call::Cmd(cmd), timeout).await;
         if result.is_err() {
             self.connection = None;
         }

@@ -12,7 +12,7 @@ use crate::commands::{
 use crate::error::Result;
 use crate::keys::LegacyFamily;
 use crate::model::{Backoff, ChangeFamily};
-use crate::retry::Effect;
+use crate::retry::{Deadline, Effect};
 use crate::seed::{self, SeedPlan};
 
 impl Storage {
@@ -39,9 +39,11 @@ impl Storage {
         self.rebuild_indexes().await
     }
 
-    /// Snapshot, plan, write; again if another writer changed a record in between.
+    /// Snapshot, plan, write; again if another writer changed a record in between. Each
+    /// round trip ends by `deadline`, the deadline of the call that asked for the check; a
+    /// re-index (once per Redis) has its own per round trip.
     #[maybe]
-    pub(super) async fn seed(&self) -> Result<()> {
+    pub(super) async fn seed(&self, deadline: Deadline) -> Result<()> {
         if !self.config().seed_defaults {
             return Ok(());
         }
@@ -51,10 +53,10 @@ impl Storage {
         for _ in 0..self.config().max_update_attempts {
             let snapshot: Vec<Option<Vec<u8>>> = self
                 .connection_before_init()
-                .send(Call::Cmd(&snapshot_cmd), Effect::Read)
+                .send(Call::Cmd(&snapshot_cmd), Effect::Read, deadline)
                 .await?;
             let plan = SeedPlan::new(keys, &snapshot)?;
-            if plan.is_empty() || self.apply_seed_plan(&plan).await? {
+            if plan.is_empty() || self.apply_seed_plan(&plan, deadline).await? {
                 return Ok(());
             }
             pause(backoff.next_wait()).await;
@@ -65,7 +67,7 @@ impl Storage {
     /// Writes the plan. Returns false if another writer got in first somewhere, so the plan
     /// must be made again from a fresh snapshot.
     #[maybe]
-    async fn apply_seed_plan(&self, plan: &SeedPlan) -> Result<bool> {
+    async fn apply_seed_plan(&self, plan: &SeedPlan, deadline: Deadline) -> Result<bool> {
         let (keys, connection) = (self.keys(), self.connection_before_init());
         if plan.needs_reindex {
             self.rebuild_indexes().await?;
@@ -79,18 +81,24 @@ impl Storage {
                 feed: Some(ChangeFamily::Proxy),
             };
             let call = put_indexed(keys, &target, json, Put::CreateOnly, None);
-            let reply: String = connection.send(Call::Script(&call), Effect::Write).await?;
+            let reply: String = connection
+                .send(Call::Script(&call), Effect::Write, deadline)
+                .await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
         for repair in &plan.repair_proxies {
             let feed = Some((ChangeFamily::Proxy, repair.hostname.as_str()));
             let call = compare_and_set(keys, &repair.key, &repair.expected, &repair.json, feed);
-            let reply: String = connection.send(Call::Script(&call), Effect::Write).await?;
+            let reply: String = connection
+                .send(Call::Script(&call), Effect::Write, deadline)
+                .await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
         for (route, json) in &plan.create_routes {
             let call = routes::put_route(keys, route, json, None);
-            let reply: String = connection.send(Call::Script(&call), Effect::Write).await?;
+            let reply: String = connection
+                .send(Call::Script(&call), Effect::Write, deadline)
+                .await?;
             if let WriteOutcome::Conflict { owner } = WriteOutcome::parse(&reply)? {
                 // An operator's route already serves this path; theirs wins.
                 tracing::warn!(route_id = %route.route_id, %owner, "default route not created");
@@ -114,7 +122,11 @@ impl Storage {
             if family == LegacyFamily::Certificates && !ids.is_empty() {
                 let record_keys: Vec<String> = ids.iter().map(|name| keys.cert(name)).collect();
                 let records: Vec<Option<Vec<u8>>> = connection
-                    .send(Call::Cmd(&mget(&record_keys)), Effect::Read)
+                    .send(
+                        Call::Cmd(&mget(&record_keys)),
+                        Effect::Read,
+                        Deadline::for_call(self.config()),
+                    )
                     .await?;
                 found.expiries = commands::certificate_expiries(keys, &ids, records);
             }
@@ -124,6 +136,7 @@ impl Storage {
             .send::<()>(
                 Call::Pipe(&commands::add_to_indexes(keys, &found)),
                 Effect::Write,
+                Deadline::for_call(self.config()),
             )
             .await
     }

@@ -23,7 +23,7 @@ use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::{KeySpace, LegacyFamily};
 use crate::model::{self, Backoff, Listing, Record};
-use crate::retry::Effect;
+use crate::retry::{Deadline, Effect};
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
 ///
@@ -102,7 +102,11 @@ impl Storage {
     pub async fn health_check(&self) -> Result<()> {
         let _: String = self
             .connection_before_init()
-            .send(Call::Cmd(&commands::ping()), Effect::Read)
+            .send(
+                Call::Cmd(&commands::ping()),
+                Effect::Read,
+                Deadline::for_call(self.config()),
+            )
             .await?;
         Ok(())
     }
@@ -115,14 +119,20 @@ impl Storage {
     /// not wait for a re-check of the defaults: it does not read them, and its master may
     /// be up while the configuration's is failing over.
     #[maybe]
-    async fn ready_for(&self, call: Call<'_>) -> Result<()> {
+    async fn ready_for(&self, call: Call<'_>, deadline: Deadline) -> Result<()> {
         let outside = call
             .first_key()
             .is_some_and(|key| !key.starts_with(self.keys().prefix().as_bytes()));
         if outside && self.inner.initialized.load(atomic::Ordering::Acquire) {
             return Ok(());
         }
-        self.ready().await
+        self.ready_by(deadline).await
+    }
+
+    /// [`ready_by`](Self::ready_by) for a step that is a call of its own.
+    #[maybe]
+    pub(super) async fn ready(&self) -> Result<()> {
+        self.ready_by(Deadline::for_call(self.config())).await
     }
 
     /// Initializes if this instance has not yet, and checks the defaults again when the
@@ -133,8 +143,12 @@ impl Storage {
     /// start does not stop every operation. Only the first initialization is waited for:
     /// while another caller re-checks, the rest go on, so a check stuck behind a failover
     /// of the configuration's master does not hold up calls to other masters.
+    ///
+    /// The check is part of the call that asked for it and ends by its `deadline`. A check
+    /// that timed out (Redis did not answer within `response_timeout`) or used the call's
+    /// time up fails the call with its error, instead of making the call wait a second time.
     #[maybe]
-    pub(super) async fn ready(&self) -> Result<()> {
+    async fn ready_by(&self, deadline: Deadline) -> Result<()> {
         if !self.defaults_check_due() {
             return Ok(());
         }
@@ -153,9 +167,9 @@ impl Storage {
         }
         let first = !inner.initialized.load(atomic::Ordering::Acquire);
         let epoch = inner.connection.epoch();
-        match self.seed().await {
+        match self.seed(deadline).await {
             Ok(()) => {}
-            Err(error) if first => return Err(error),
+            Err(error) if first || error.is_timeout() || deadline.passed() => return Err(error),
             Err(error) => {
                 tracing::warn!(%error, "could not check the default records; will check again");
             }
@@ -187,17 +201,21 @@ impl Storage {
     /// Runs `call`, after initializing. A read whose connection was re-established while
     /// it ran runs again after the defaults are checked: Redis may have come back empty, and
     /// the first read after a restart must already see them.
+    ///
+    /// The whole of it, the defaults check and the second read included, ends within
+    /// [`StorageConfig::call_timeout`].
     #[maybe]
     async fn send<T: FromRedisValue>(&self, call: Call<'_>, effect: Effect) -> Result<T> {
-        self.ready_for(call).await?;
+        let deadline = Deadline::for_call(self.config());
+        self.ready_for(call, deadline).await?;
         let connection = &self.inner.connection;
         let epoch = connection.epoch();
-        let reply = connection.send(call, effect).await;
-        if effect.writes() || connection.epoch() == epoch {
+        let reply = connection.send(call, effect, deadline).await;
+        if effect.writes() || connection.epoch() == epoch || deadline.passed() {
             return reply;
         }
-        self.ready_for(call).await?;
-        connection.send(call, effect).await
+        self.ready_for(call, deadline).await?;
+        connection.send(call, effect, deadline).await
     }
 
     /// Runs one command that writes; sent again after a failure that left its outcome
@@ -272,7 +290,11 @@ pub(super) async fn scan_keys(connection: &Connection, pattern: &str) -> Result<
         loop {
             let step = commands::scan(cursor, pattern);
             let (next, mut batch): (u64, Vec<String>) = connection
-                .send(Call::On(&node, &step), Effect::Read)
+                .send(
+                    Call::On(&node, &step),
+                    Effect::Read,
+                    Deadline::for_call(connection.config()),
+                )
                 .await?;
             found.append(&mut batch);
             if next == 0 {

@@ -9,6 +9,7 @@ mod auth_configs;
 mod certificates;
 mod concurrency;
 mod connection;
+mod deadlines;
 mod fixtures;
 mod hostile;
 mod initialization;
