@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{connect, maybe, maybe_test, pause, Storage};
-use crate::harness::RedisServer;
+use crate::harness::{RedisServer, ServerOptions};
 use storage::{Error, ProxyTarget, StorageConfig};
 
 /// What a loaded 2-core machine may add to a bound: scheduling, not waiting.
@@ -151,4 +151,47 @@ async fn a_server_that_never_answers_costs_one_wait_in_both_modes() {
     let started = Instant::now();
     let result = storage.get_proxy_target("localhost").await;
     assert_within("a first call", &config, started, result);
+}
+
+#[maybe]
+#[maybe_test]
+async fn a_server_loading_its_data_is_waited_for_within_the_call() {
+    let server = RedisServer::start_with(ServerOptions::new().args([
+        "--enable-debug-command",
+        "yes",
+        "--key-load-delay",
+        "400",
+        "--loading-process-events-interval-bytes",
+        "1024",
+    ]));
+    let config = config(&server.url()).with_response_timeout(Duration::from_secs(2));
+    let storage = connect(config.clone()).await;
+    let _: () = redis::cmd("DEBUG")
+        .arg(&["POPULATE", "2000"])
+        .query(&mut server.raw())
+        .unwrap();
+    // DEBUG RELOAD saves, then loads for about 2000 × 400 µs, answering `LOADING` to every
+    // other client meanwhile (it serves them every KiB it loads).
+    let mut raw = server.raw();
+    let reload = std::thread::spawn(move || {
+        redis::cmd("DEBUG")
+            .arg("RELOAD")
+            .query::<()>(&mut raw)
+            .unwrap()
+    });
+    let mut probe = server.raw();
+    let loading_seen = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(5));
+        matches!(
+            redis::cmd("PING").query::<String>(&mut probe),
+            Err(e) if e.code() == Some("LOADING")
+        )
+    });
+    assert!(loading_seen, "the server never said LOADING");
+    let started = Instant::now();
+    let read = storage.get_proxy_target("localhost").await;
+    let elapsed = started.elapsed();
+    reload.join().unwrap();
+    assert!(read.unwrap().is_some(), "answered once loaded");
+    assert!(elapsed <= config.call_timeout() + MARGIN, "{elapsed:?}");
 }
