@@ -30,22 +30,39 @@ local function check_feed()
   expect(FEED_STREAM, 'stream')
 end
 
+-- The value of `name` among a stream entry's flat {field, value, ...} list.
+local function entry_field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+end
+
+-- Every entry also carries the store's epoch: the one of the entry before it, or a new one
+-- (the server's clock) when the stream is empty, as after Redis lost its data. A watcher that
+-- meets another epoch than its own knows the store it watched is gone, however many writes
+-- followed, instead of taking the new revisions for progress.
 local function feed(family, id, op, value)
   local revision = tonumber(redis.call('GET', FEED_REVISION) or '0') or 0
+  local epoch
   -- A counter reset behind the stream's back must not make ids go backwards.
   local last = redis.call('XREVRANGE', FEED_STREAM, '+', '-', 'COUNT', 1)[1]
   if last then
     local streamed = tonumber(string.match(last[1], '^(%d+)'))
     if streamed > revision then revision = streamed end
+    epoch = entry_field(last[2], 'epoch')
+  end
+  if not epoch then
+    local now = redis.call('TIME')
+    epoch = now[1] .. '.' .. now[2]
   end
   revision = revision + 1
   redis.call('SET', FEED_REVISION, revision)
   if value then
     redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
-      'family', family, 'id', id, 'op', op, 'value', value)
+      'family', family, 'id', id, 'op', op, 'epoch', epoch, 'value', value)
   else
     redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
-      'family', family, 'id', id, 'op', op)
+      'family', family, 'id', id, 'op', op, 'epoch', epoch)
   end
   return revision
 end

@@ -74,6 +74,9 @@ pub struct Change {
     /// The record written, for proxies and routes: what a live configuration applies
     /// without reading it back. Never printed (a proxy may hold a secret).
     pub(crate) value: Option<Vec<u8>>,
+    /// The store's epoch when it was written: a new one after Redis lost its data. None
+    /// for entries an older version of this crate wrote.
+    pub(crate) epoch: Option<String>,
 }
 
 impl fmt::Debug for Change {
@@ -93,8 +96,9 @@ pub enum WatchEvent {
     /// The next change, in revision order.
     Change(Change),
     /// Changes after `seen` are no longer in the feed (it was trimmed past them, or Redis
-    /// lost its data and started counting again): read everything again, for example with
-    /// a listing, which says its revision, and watch on from there.
+    /// lost its data and started counting again, however many writes followed): read
+    /// everything again, for example with a listing, which says its revision, and watch on
+    /// from there.
     Resync {
         /// The last revision the watcher had delivered.
         seen: u64,
@@ -129,12 +133,14 @@ pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, Vec<u8>)]) ->
         .iter()
         .find(|(field, _)| field == "value")
         .map(|(_, value)| value.clone());
+    let epoch = field("epoch").map(str::to_owned);
     Ok(Change {
         revision,
         family,
         id,
         op,
         value,
+        epoch,
     })
 }
 

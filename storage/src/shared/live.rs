@@ -158,7 +158,14 @@ pub(in super::super) async fn follow(storage: Storage, state: Arc<LiveState>) {
         };
         match active.poll_event().await {
             Ok(Some(WatchEvent::Change(change))) => apply(&storage, &state, change).await,
-            Ok(Some(WatchEvent::Resync { .. })) => rebuild(&storage, &state).await,
+            Ok(Some(WatchEvent::Resync { .. })) => {
+                // The store lost changes (or all its data): the listing's revision is the
+                // truth now, even below the snapshot's. Until it can be read, the watcher
+                // starts again from the old snapshot and so resyncs again.
+                if !rebuild(&storage, &state, After::Loss).await {
+                    watcher = None;
+                }
+            }
             Ok(None) => {}
             Err(error) => {
                 tracing::warn!(%error, "live configuration lost the feed; watching again");
@@ -172,7 +179,7 @@ pub(in super::super) async fn follow(storage: Storage, state: Arc<LiveState>) {
             reconciled = Instant::now();
             let phase = storage.migration_phase().await;
             if matches!(phase, Ok(MigrationPhase::Mixed)) {
-                rebuild(&storage, &state).await;
+                rebuild(&storage, &state, After::Reconcile).await;
             }
         }
     }
@@ -216,14 +223,30 @@ fn kept(current: &ConfigSnapshot, revision: u64, error: Error) -> ConfigSnapshot
     current.at(revision)
 }
 
-/// Replaces the snapshot with one built from full listings.
+/// Why a snapshot is rebuilt from full listings.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// The feed lost changes: the listing's revision replaces the snapshot's.
+    Loss,
+    /// The mixed phase's periodic pass for old-layer writes: the revision never goes back.
+    Reconcile,
+}
+
+/// Replaces the snapshot with one built from full listings. Returns whether it could.
 #[maybe]
-async fn rebuild(storage: &Storage, state: &LiveState) {
+async fn rebuild(storage: &Storage, state: &LiveState, after: After) -> bool {
     match storage.config_snapshot().await {
         Ok(snapshot) => {
-            let revision = snapshot.revision().max(state.current.load().revision());
+            let revision = match after {
+                After::Loss => snapshot.revision(),
+                After::Reconcile => snapshot.revision().max(state.current.load().revision()),
+            };
             state.current.store(Arc::new(snapshot.at(revision)));
+            true
         }
-        Err(error) => tracing::warn!(%error, "live configuration could not rebuild; keeps serving"),
+        Err(error) => {
+            tracing::warn!(%error, "live configuration could not rebuild; keeps serving");
+            false
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use redis::streams::StreamReadReply;
 
 use super::{maybe, operation, pause, FeedConnection, Storage, MODE};
-use crate::commands::watch::{changes, read_changes, revision};
+use crate::commands::watch::{changes, feed_head, head, read_changes, revision, FeedHead};
 use crate::error::Result;
 use crate::model::{Change, WatchEvent};
 
@@ -23,6 +23,9 @@ pub struct Watcher {
     storage: Storage,
     feed: FeedConnection,
     seen: u64,
+    /// The epoch of the store the watcher follows (see `lua/prologue.lua`): an entry of
+    /// another epoch means that store lost its data. None until one is known.
+    epoch: Option<String>,
     pending: VecDeque<WatchEvent>,
     heard_at: Option<SystemTime>,
 }
@@ -51,16 +54,35 @@ impl Storage {
     /// reconnection, and yields [`WatchEvent::Resync`] when the changes it needs are no
     /// longer in the feed (trimmed, or Redis lost its data). Changes written by old-layer
     /// processes are not in the feed (see the migration).
+    ///
+    /// A data loss is always told apart from progress: every feed entry carries the epoch
+    /// of the store that wrote it, a new one after Redis lost its data, so a loss is a
+    /// `Resync` however many writes followed it. One round trip here, which learns the
+    /// epoch; a store already below `from_revision` (it lost its data since the listing)
+    /// is a `Resync` at once.
     #[operation]
     pub async fn watch(&self, from_revision: u64) -> Result<Watcher> {
         self.ready().await?;
-        Ok(Watcher {
+        let now = self.feed_head().await?;
+        let mut watcher = Watcher {
             storage: self.clone(),
             feed: FeedConnection::new(self.config()),
             seen: from_revision,
+            epoch: now.epoch.clone(),
             pending: VecDeque::new(),
             heard_at: None,
-        })
+        };
+        if now.revision < from_revision {
+            watcher.resync(now);
+        }
+        Ok(watcher)
+    }
+
+    /// Where the change feed stands: the revision and the newest entry's epoch. One round
+    /// trip.
+    #[maybe]
+    async fn feed_head(&self) -> Result<FeedHead> {
+        feed_head(self.keys(), self.pipe(&head(self.keys())).await?)
     }
 }
 
@@ -91,10 +113,10 @@ impl Watcher {
     #[maybe]
     pub async fn poll_event(&mut self) -> Result<Option<WatchEvent>> {
         if let Some(event) = self.pending.pop_front() {
-            self.seen = match &event {
-                WatchEvent::Change(change) => change.revision,
-                WatchEvent::Resync { current, .. } => *current,
-            };
+            match &event {
+                WatchEvent::Change(change) => self.seen = change.revision,
+                WatchEvent::Resync { current, .. } => self.seen = *current,
+            }
             return Ok(Some(event));
         }
         let keys = self.storage.keys();
@@ -115,8 +137,8 @@ impl Watcher {
                 // An entry this crate did not write: what it stood for is unknown, so it
                 // counts as a lost change, and the watcher goes on after it.
                 tracing::warn!(%error, "unreadable change feed entry; resync");
-                let current = self.storage.revision().await?;
-                self.resync(current);
+                let now = self.storage.feed_head().await?;
+                self.resync(now);
                 return Ok(None);
             }
         };
@@ -128,16 +150,21 @@ impl Watcher {
         Ok(None)
     }
 
-    /// Queues what a read found, or a resync if it does not follow on from `seen`.
+    /// Queues what a read found, or a resync if it does not follow on from `seen` or comes
+    /// from another epoch than the watcher's.
     #[maybe]
     async fn queue(&mut self, found: Vec<Change>) -> Result<()> {
         let expected = self.seen + 1;
-        if found
-            .first()
-            .is_some_and(|first| first.revision != expected)
-        {
-            let current = self.storage.revision().await?;
-            self.resync(current);
+        let follows = found.first().is_none_or(|first| first.revision == expected);
+        if self.epoch.is_none() {
+            self.epoch = found.iter().find_map(|change| change.epoch.clone());
+        }
+        let same_store = found
+            .iter()
+            .all(|change| self.is_own(change.epoch.as_deref()));
+        if !follows || !same_store {
+            let now = self.storage.feed_head().await?;
+            self.resync(now);
             return Ok(());
         }
         self.pending
@@ -145,27 +172,39 @@ impl Watcher {
         Ok(())
     }
 
-    /// A store whose revision went below what was seen lost its data (a restart without
-    /// persistence, a flush): what the watcher holds is gone.
+    /// Whether an entry of `epoch` belongs to the store this watcher follows (an entry
+    /// without one was written by an older version of this crate: it does not say).
+    fn is_own(&self, epoch: Option<&str>) -> bool {
+        match (epoch, self.epoch.as_deref()) {
+            (Some(theirs), Some(ours)) => theirs == ours,
+            _ => true,
+        }
+    }
+
+    /// A store whose revision went below what was seen, or whose newest entry has another
+    /// epoch, lost its data (a restart without persistence, a flush): what the watcher
+    /// holds is gone.
     #[maybe]
     async fn check_for_restart(&mut self) -> Result<()> {
-        let current = self.storage.revision().await?;
-        if current < self.seen {
-            self.resync(current);
+        let now = self.storage.feed_head().await?;
+        if now.revision < self.seen || !self.is_own(now.epoch.as_deref()) {
+            self.resync(now);
         }
         Ok(())
     }
 
-    fn resync(&mut self, current: u64) {
+    /// Replaces what is pending with a resync to `now`, and follows `now`'s epoch on.
+    fn resync(&mut self, now: FeedHead) {
         tracing::warn!(
             seen = self.seen,
-            current,
+            current = now.revision,
             "change feed lost changes; resync"
         );
         self.pending.clear();
         self.pending.push_back(WatchEvent::Resync {
             seen: self.seen,
-            current,
+            current: now.revision,
         });
+        self.epoch = now.epoch;
     }
 }

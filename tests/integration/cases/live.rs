@@ -259,3 +259,102 @@ async fn an_entry_this_crate_did_not_write_is_a_resync_not_a_stall() {
     );
     assert_eq!(watcher.revision(), end, "it went on past the entry");
 }
+
+/// Stores `count` proxies named `{tag}{i}.example`.
+#[maybe]
+async fn store_proxies(storage: &Storage, tag: &str, count: usize) {
+    for i in 0..count {
+        storage
+            .store_proxy_target(ProxyTarget::new(format!("{tag}{i}.example"), "http://b:1"))
+            .await
+            .unwrap();
+    }
+}
+
+/// The first event within 10 s, which must be a resync.
+#[maybe]
+async fn assert_next_is_resync(watcher: &mut Watcher, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(event) = watcher.poll_event().await.unwrap() {
+            assert!(
+                matches!(event, WatchEvent::Resync { .. }),
+                "{what}: {event:?} came first"
+            );
+            return;
+        }
+    }
+    panic!("{what}: no event");
+}
+
+/// Waits until `live` holds no proxy named `{tag}…` and the `expected` ones, or 10 s.
+#[maybe]
+async fn assert_live_forgets(live: &LiveConfig, gone: &str, expected: &[String], what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let holds = |snapshot: &storage::ConfigSnapshot| {
+        let stale = (0..50).any(|i| snapshot.proxy(&format!("{gone}{i}.example")).is_some());
+        !stale && expected.iter().all(|host| snapshot.proxy(host).is_some())
+    };
+    while !holds(&live.snapshot()) && Instant::now() < deadline {
+        pause(Duration::from_millis(20)).await;
+    }
+    assert!(
+        holds(&live.snapshot()),
+        "{what}: the live configuration kept lost hosts"
+    );
+}
+
+/// The reproduction: 50 proxies, a watcher at that revision, a raw `FLUSHALL`, 84
+/// proxies more. The revision counts past the watcher's again, yet the watcher says resync
+/// (it sees another epoch), and live configurations in both migration phases drop the lost
+/// hosts without waiting for a reconcile.
+#[maybe]
+#[maybe_test]
+async fn a_flush_followed_by_more_writes_than_were_lost_is_a_resync() {
+    for finished in [false, true] {
+        let server = RedisServer::start();
+        let config = StorageConfig::new(&server.url())
+            .unwrap()
+            .with_live_reconcile_interval(Duration::from_secs(3600));
+        let storage = connect(config).await;
+        if finished {
+            storage.finish_migration().await.unwrap();
+        }
+        store_proxies(&storage, "lost", 50).await;
+        let seen = storage.revision().await.unwrap();
+        let mut watcher = storage.watch(seen).await.unwrap();
+        let live = storage.live_config().await.unwrap();
+        let _: () = redis::cmd("FLUSHALL").query(&mut server.raw()).unwrap();
+        if finished {
+            storage.finish_migration().await.unwrap();
+        }
+        store_proxies(&storage, "new", 84).await;
+        let now = storage.revision().await.unwrap();
+        assert!(now > seen, "counts past it again");
+        assert_next_is_resync(&mut watcher, "after FLUSHALL").await;
+        let expected: Vec<String> = (0..84).map(|i| format!("new{i}.example")).collect();
+        assert_live_forgets(&live, "lost", &expected, &format!("finished={finished}")).await;
+    }
+}
+
+/// Redis restarts empty (no persistence) and a burst of writes lands at once, before the
+/// watcher reads again: a resync, and the live configuration follows.
+#[maybe]
+#[maybe_test]
+async fn a_restart_empty_followed_at_once_by_a_burst_is_a_resync() {
+    let mut server = RedisServer::start();
+    let config = StorageConfig::new(&server.url())
+        .unwrap()
+        .with_live_reconcile_interval(Duration::from_secs(3600));
+    let storage = connect(config.clone()).await;
+    store_proxies(&storage, "lost", 20).await;
+    let seen = storage.revision().await.unwrap();
+    let mut watcher = storage.watch(seen).await.unwrap();
+    let live = storage.live_config().await.unwrap();
+    server.restart();
+    let writer = connect(config).await;
+    store_proxies(&writer, "burst", 40).await;
+    assert_next_is_resync(&mut watcher, "after a restart-empty").await;
+    let expected: Vec<String> = (0..40).map(|i| format!("burst{i}.example")).collect();
+    assert_live_forgets(&live, "lost", &expected, "restart-empty").await;
+}
