@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use storage::{Error, ProxyTarget, StorageConfig};
 use test_harness::{RedisCluster, RedisServer, SentinelGroup, ServerOptions, MASTER_NAME};
 
-use super::{join_probe, maybe, maybe_test, probe_latency, Storage, MODE};
+use super::{
+    follow_feed, join_feed, join_probe, maybe, maybe_test, probe_latency, FeedFollower, Storage,
+    MODE,
+};
 
 /// How long a run may take before it counts as not recovering.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(40);
@@ -245,6 +248,31 @@ async fn assert_recovered(
     }
 }
 
+/// A watcher from the store's revision now, followed until `feed_caught_up` says where to
+/// stop.
+#[maybe]
+async fn watch_through(storage: &Storage) -> (Arc<AtomicU64>, FeedFollower) {
+    let from = storage.revision().await.expect("revision");
+    let watcher = storage.watch(from).await.expect("watch");
+    let until = Arc::new(AtomicU64::new(u64::MAX));
+    (Arc::clone(&until), follow_feed(watcher, until))
+}
+
+/// Asserts that the watcher kept through the failover returned no error and reached the
+/// store's last revision.
+#[maybe]
+async fn assert_feed_followed(storage: &Storage, until: &AtomicU64, follower: FeedFollower) {
+    let last = storage
+        .revision()
+        .await
+        .expect("revision after the failover");
+    until.store(last, Ordering::Relaxed);
+    let seen = join_feed(follower).await;
+    println!("FAILOVER mode={MODE} watcher: {seen:?}");
+    let seen = seen.expect("the watcher returned an error during the failover");
+    assert!(seen.changes + seen.resyncs > 0, "the watcher saw nothing");
+}
+
 fn failover_config(url: &str, min_replicas: u32) -> StorageConfig {
     let config = StorageConfig::new(url)
         .expect("failover URL")
@@ -270,6 +298,7 @@ async fn sentinel_master_killed(min_replicas: u32) {
         .expect("connect through the sentinels");
     let replica = group.borrow_mut().first_replica().port();
     let live = storage.live_config().await.expect("live configuration");
+    let (until, follower) = watch_through(&storage).await;
     let run = write_through_failover(
         &storage,
         || group.borrow_mut().first_master().kill(),
@@ -283,6 +312,7 @@ async fn sentinel_master_killed(min_replicas: u32) {
     )
     .await;
     assert_recovered(&storage, &live, &run, "sentinel", min_replicas, "").await;
+    assert_feed_followed(&storage, &until, follower).await;
 }
 
 #[maybe]
@@ -337,6 +367,7 @@ async fn cluster_master_killed(min_replicas: u32) {
     let live = storage.live_config().await.expect("live configuration");
     let stop = Arc::new(AtomicBool::new(false));
     let probe = probe_latency(storage.clone(), jti, Arc::clone(&stop));
+    let (until, follower) = watch_through(&storage).await;
     let run = write_through_failover(
         &storage,
         || cluster.borrow_mut().node_mut(master).kill(),
@@ -356,6 +387,7 @@ async fn cluster_master_killed(min_replicas: u32) {
         slowest_elsewhere.as_millis()
     );
     assert_recovered(&storage, &live, &run, "cluster", min_replicas, &slowest).await;
+    assert_feed_followed(&storage, &until, follower).await;
     assert!(
         slowest_elsewhere <= response_timeout,
         "a call to another master took {slowest_elsewhere:?}"

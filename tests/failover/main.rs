@@ -13,3 +13,13 @@
 
 mod asynchronous;
 mod blocking;
+
+/// What a watcher kept through a failover saw: it must return no error.
+#[derive(Debug, Default)]
+struct FeedSeen {
+    changes: usize,
+    resyncs: usize,
+}
+
+/// How long a watcher may take to reach the last revision once the writes stopped.
+const FEED_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(20);

@@ -10,7 +10,19 @@ use super::connection::decode;
 use super::{maybe, Endpoint, Link};
 use crate::commands::Call;
 use crate::config::StorageConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::retry::needs_new_connection;
+
+/// Why a read of the feed failed.
+#[derive(Debug)]
+pub(super) enum FeedFailure {
+    /// No connection could be opened (Redis down, the sentinels between masters, a
+    /// cluster re-electing) or the one there broke or reached a demoted node: a new one may
+    /// do, so the watcher tries again and rides through a failover.
+    Lost(Error),
+    /// Redis answered with an error no new connection cures.
+    Refused(Error),
+}
 
 /// A connection that waits on the change feed; it reconnects (through Sentinel, to the
 /// master of now) on the next read after a failure.
@@ -35,23 +47,40 @@ impl FeedConnection {
         &mut self,
         cmd: &Cmd,
         block: Duration,
-    ) -> Result<T> {
+    ) -> Result<T, FeedFailure> {
         let timeout = block + self.config.response_timeout;
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => {
                 let endpoint = match &mut self.endpoint {
                     Some(endpoint) => endpoint,
-                    None => self.endpoint.insert(Endpoint::new(&self.config, timeout)?),
+                    None => self.endpoint.insert(
+                        Endpoint::new(&self.config, timeout).map_err(FeedFailure::Refused)?,
+                    ),
                 };
-                let connection = endpoint.open(self.config.connect_timeout, timeout).await?;
+                let opened = endpoint.open(self.config.connect_timeout, timeout).await;
+                let connection = opened.map_err(|error| {
+                    let error = Error::from(error);
+                    // Wrong credentials stay wrong on every master.
+                    if error.is_auth_error() {
+                        FeedFailure::Refused(error)
+                    } else {
+                        FeedFailure::Lost(error)
+                    }
+                })?;
                 self.connection.insert(connection)
             }
         };
-        let result = connection.query(Call::Cmd(cmd), timeout).await;
-        if result.is_err() {
-            self.connection = None;
+        match connection.query(Call::Cmd(cmd), timeout).await {
+            Ok(reply) => decode(reply).map_err(FeedFailure::Refused),
+            Err(error) => {
+                self.connection = None;
+                if needs_new_connection(&error) {
+                    Err(FeedFailure::Lost(error.into()))
+                } else {
+                    Err(FeedFailure::Refused(error.into()))
+                }
+            }
         }
-        decode(result?)
     }
 }

@@ -259,6 +259,12 @@ impl Storage {
         self.send(Call::Cmd(cmd), Effect::Read).await
     }
 
+    /// [`read_cmd`](Self::read_cmd) for a pipeline that only reads.
+    #[maybe]
+    pub(super) async fn read_pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T> {
+        self.send(Call::Pipe(pipe), Effect::Read).await
+    }
+
     /// [`read_cmd`](Self::read_cmd) for a script that only reads.
     #[maybe]
     pub(super) async fn read_script<T: FromRedisValue>(&self, call: &ScriptCall) -> Result<T> {

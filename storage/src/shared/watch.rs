@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 
 use redis::streams::StreamReadReply;
 
+use super::feed::FeedFailure;
 use super::{maybe, operation, pause, FeedConnection, Storage, MODE};
 use crate::commands::watch::{changes, feed_head, head, read_changes, revision, FeedHead};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Change, WatchEvent};
 
 /// How long one read waits on the feed before the watcher checks the store's revision
@@ -82,7 +83,7 @@ impl Storage {
     /// trip.
     #[maybe]
     async fn feed_head(&self) -> Result<FeedHead> {
-        feed_head(self.keys(), self.pipe(&head(self.keys())).await?)
+        feed_head(self.keys(), self.read_pipe(&head(self.keys())).await?)
     }
 }
 
@@ -98,7 +99,10 @@ impl Watcher {
     }
 
     /// The next event; waits for one. Connection failures are retried (resuming from the
-    /// last revision yielded); errors that a retry cannot cure are returned.
+    /// last revision yielded), and so is everything a failover shows (the sentinels naming
+    /// no master for a moment, a demoted master, a cluster re-electing): a watcher rides
+    /// through a failover as every other call does. Errors that a retry cannot cure (a
+    /// key of the wrong type, refused credentials) are returned.
     #[maybe]
     pub async fn next_event(&mut self) -> Result<WatchEvent> {
         loop {
@@ -123,12 +127,8 @@ impl Watcher {
         let read = read_changes(keys, self.seen, READ_WAIT);
         let reply: Option<StreamReadReply> = match self.feed.query(&read, READ_WAIT).await {
             Ok(reply) => reply,
-            Err(error) if error.is_connection_error() || error.is_timeout() => {
-                tracing::warn!(%error, "change feed read failed; resuming");
-                pause(RECONNECT_PAUSE).await;
-                return Ok(None);
-            }
-            Err(error) => return Err(error),
+            Err(FeedFailure::Lost(error)) => return self.lost(error).await,
+            Err(FeedFailure::Refused(error)) => return Err(error),
         };
         self.heard_at = Some(SystemTime::now());
         let found = match changes(keys, reply) {
@@ -137,16 +137,30 @@ impl Watcher {
                 // An entry this crate did not write: what it stood for is unknown, so it
                 // counts as a lost change, and the watcher goes on after it.
                 tracing::warn!(%error, "unreadable change feed entry; resync");
-                let now = self.storage.feed_head().await?;
-                self.resync(now);
+                match self.storage.feed_head().await {
+                    Ok(now) => self.resync(now),
+                    Err(error) if is_transient(&error) => return self.lost(error).await,
+                    Err(error) => return Err(error),
+                }
                 return Ok(None);
             }
         };
-        if found.is_empty() {
-            self.check_for_restart().await?;
+        let checked = if found.is_empty() {
+            self.check_for_restart().await
         } else {
-            self.queue(found).await?;
+            self.queue(found).await
+        };
+        match checked {
+            Err(error) if is_transient(&error) => self.lost(error).await,
+            other => other.map(|()| None),
         }
+    }
+
+    /// After a read that may succeed on a new connection: a pause, and nothing yet.
+    #[maybe]
+    async fn lost(&mut self, error: Error) -> Result<Option<WatchEvent>> {
+        tracing::warn!(%error, "change feed read failed; resuming");
+        pause(RECONNECT_PAUSE).await;
         Ok(None)
     }
 
@@ -207,4 +221,10 @@ impl Watcher {
         });
         self.epoch = now.epoch;
     }
+}
+
+/// Whether a storage call's error is one a failover or a restart shows, which the watcher
+/// waits out instead of returning.
+fn is_transient(error: &Error) -> bool {
+    error.is_connection_error() || error.is_timeout() || error.is_read_only()
 }
