@@ -548,7 +548,7 @@ mod tests {
         for url in [
             "redis+cluster://admin:s3cret-pw@10.0.0.1:7000,10.0.0.2:7000",
             "redis+sentinel://:s3cret-pw@10.0.0.1:26379,10.0.0.2:26379/gateway/2",
-            "rediss+sentinel://:s3cret-pw@10.0.0.1:26379/gateway",
+            "redis+sentinel://:s3cret-pw@10.0.0.1:26379/gateway",
         ] {
             let config = StorageConfig::new(url).unwrap().with_key_prefix("{gw}:");
             let shown = format!("{config:?} {}", config.url);

@@ -49,6 +49,16 @@ impl Nodes {
         let (base, topology) = match scheme {
             "redis" | "rediss" | "unix" | "redis+unix" => {
                 let url = url::Url::parse(text).map_err(|e| Error::invalid("url", e))?;
+                check_tls(url.scheme())?;
+                let database = match url.scheme() {
+                    "redis" | "rediss" => url.path().trim_start_matches('/').to_owned(),
+                    _ => url
+                        .query_pairs()
+                        .find(|(name, _)| name == "db")
+                        .map(|(_, db)| db.into_owned())
+                        .unwrap_or_default(),
+                };
+                check_database(&database)?;
                 return Ok(Nodes {
                     topology: Topology::Standalone,
                     urls: vec![url],
@@ -86,6 +96,7 @@ impl Nodes {
             url::Url::parse(&format!("{base}://{credentials}{host}{path}"))
                 .map_err(|e| Error::invalid("url", format!("host `{host}`: {e}")))
         };
+        check_tls(base)?;
         let sentinel = topology == Topology::Sentinel;
         let urls = hosts
             .split(',')
@@ -106,6 +117,7 @@ impl Nodes {
                 ));
             }
             let db = segments.next().filter(|db| !db.is_empty()).unwrap_or("0");
+            check_database(db)?;
             Some((name.to_owned(), node("master", true, &format!("/{db}"))?))
         } else {
             None
@@ -119,6 +131,30 @@ impl Nodes {
             master,
         })
     }
+}
+
+/// Refuses a TLS scheme when this crate was built without TLS, instead of failing at the
+/// first connection.
+fn check_tls(scheme: &str) -> Result<()> {
+    if scheme == "rediss" && !cfg!(feature = "tls") {
+        return Err(Error::invalid(
+            "url",
+            "`rediss://` needs TLS, which this build of the `storage` crate leaves out: \
+             enable its `tls` feature",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a database that is not a number (`redis://host/abc`); none means 0.
+fn check_database(database: &str) -> Result<()> {
+    if database.is_empty() || database.parse::<u16>().is_ok() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "url",
+        "the database (the URL's path, or `db=` for a socket) must be a number such as `/0`",
+    ))
 }
 
 /// The redis-rs clients a topology is reached with, as both modes build them.
@@ -256,11 +292,11 @@ mod tests {
     #[test]
     fn sentinel_urls_name_the_master_and_keep_credentials_off_the_sentinels() {
         let nodes =
-            Nodes::parse("rediss+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/gateway/3").unwrap();
+            Nodes::parse("redis+sentinel://:pw@10.0.0.1:26379,10.0.0.2:26379/gateway/3").unwrap();
         assert_eq!(nodes.topology, Topology::Sentinel);
         assert_eq!(nodes.urls.len(), 2);
         assert!(nodes.urls.iter().all(|u| u.password().is_none()));
-        assert!(nodes.urls.iter().all(|u| u.scheme() == "rediss"));
+        assert!(nodes.urls.iter().all(|u| u.scheme() == "redis"));
         let (name, master) = nodes.master.unwrap();
         assert_eq!(name, "gateway");
         assert_eq!(master.password(), Some("pw"));
@@ -268,6 +304,34 @@ mod tests {
         let error = Nodes::parse("redis+sentinel://:secret@10.0.0.1:26379").unwrap_err();
         assert!(error.to_string().contains("names its master"));
         assert!(!error.to_string().contains("secret"));
+    }
+
+    #[test]
+    fn tls_without_the_feature_and_databases_that_are_no_number_are_refused_at_once() {
+        for url in [
+            "rediss://:secret@h:6380/0",
+            "rediss+cluster://:secret@h:7000",
+            "rediss+sentinel://:secret@h:26379/gateway",
+        ] {
+            let parsed = Nodes::parse(url);
+            if cfg!(feature = "tls") {
+                assert!(parsed.is_ok(), "{url}");
+            } else {
+                let error = parsed.unwrap_err().to_string();
+                assert!(error.contains("`tls` feature"), "{url}: {error}");
+                assert!(!error.contains("secret"), "{error}");
+            }
+        }
+        for url in [
+            "redis://:secret@h:6379/abc",
+            "unix:///tmp/r.sock?db=x",
+            "redis+sentinel://h:26379/gateway/one",
+        ] {
+            let error = Nodes::parse(url).unwrap_err().to_string();
+            assert!(error.contains("must be a number"), "{url}: {error}");
+            assert!(!error.contains("secret"), "{error}");
+        }
+        assert!(Nodes::parse("unix:///tmp/r.sock?db=2").is_ok());
     }
 
     #[test]
