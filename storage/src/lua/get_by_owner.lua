@@ -2,9 +2,8 @@
 -- KEYS[1] the owner key (cert:domain:{d})
 -- ARGV[1] the record key prefix
 -- Returns {owner, record} or an empty array when either is missing.
-expect(KEYS[1], 'string')
-local owner = redis.call('GET', KEYS[1])
+local owner = read_string(KEYS[1])
 if not owner then return {} end
-local record = redis.call('GET', ARGV[1] .. owner)
+local record = read_string(ARGV[1] .. owner)
 if not record then return {} end
 return {owner, record}

@@ -7,6 +7,14 @@ local function expect(key, kind)
   if found ~= 'none' and found ~= kind then error({err = 'WRONGTYPE key=' .. key}) end
 end
 
+-- The string at `key` (false when absent); a key of another type is the error that names
+-- it, as `expect` gives, instead of Redis' own WRONGTYPE that names no key.
+local function read_string(key)
+  local value = redis.pcall('GET', key)
+  if type(value) == 'table' and value.err then error({err = 'WRONGTYPE key=' .. key}) end
+  return value
+end
+
 -- Whether the record at `key` is still what the caller read before deciding the write:
 -- absent when `mode` is "absent" (a create), else exactly `expected`. A write that finds
 -- otherwise answers "stale", and the caller reads again.

@@ -204,8 +204,23 @@ impl Storage {
     ///
     /// The whole of it, the defaults check and the second read included, ends within
     /// [`StorageConfig::call_timeout`].
+    ///
+    /// A key of the wrong type that Redis itself reported (naming no key) is
+    /// [`Error::WrongType`] naming the call's key, for a command or script about one record.
     #[maybe]
     async fn send<T: FromRedisValue>(&self, call: Call<'_>, effect: Effect) -> Result<T> {
+        self.send_within(call, effect).await.map_err(|error| match call {
+            Call::Cmd(_) | Call::Script(_) => match call.first_key() {
+                Some(key) => error.about(&String::from_utf8_lossy(key)),
+                None => error,
+            },
+            Call::Pipe(_) | Call::On(..) => error,
+        })
+    }
+
+    /// [`send`](Self::send) without naming the key of a wrong type.
+    #[maybe]
+    async fn send_within<T: FromRedisValue>(&self, call: Call<'_>, effect: Effect) -> Result<T> {
         let deadline = Deadline::for_call(self.config());
         self.ready_for(call, deadline).await?;
         let connection = &self.inner.connection;

@@ -455,3 +455,62 @@ async fn each_cause_has_one_error_in_both_modes() {
         .expect_err("a replica refuses writes");
     assert!(error.is_read_only(), "{error:?}");
 }
+
+/// Every read of one record over a key that holds a hash: `WrongType` naming that key, and
+/// nothing written, whichever key of the read it is.
+#[maybe]
+#[maybe_test]
+async fn every_read_over_a_wrong_typed_record_names_its_key() {
+    let storage = storage("hostile-reads").await;
+    let keys = storage.keys().clone();
+    let state = "state-abcdefghijklmnop";
+    let code = "code-abcdefghijklmnopqrstuvwxyz";
+    let planted = [
+        keys.proxy("x.example"),
+        keys.route("x"),
+        keys.cert("x"),
+        keys.cert_domain("d.example"),
+        keys.auth_config("x"),
+        keys.oauth_client("client-x"),
+        keys.challenge("tok-x"),
+        keys.account_key("letsencrypt", "ops@example.org"),
+        keys.oauth_token("jti-x"),
+        keys.oauth_state(&harness::secret_hash(state)),
+        keys.oauth_code(&harness::secret_hash(code)),
+    ];
+    for key in &planted {
+        plant_hash(&storage, key);
+    }
+    // A domain that names a certificate whose record is a hash.
+    let _: () = harness::raw(storage.config())
+        .set(keys.cert_domain("y.example"), "x")
+        .unwrap();
+    let before = dump(&storage);
+    let check = |key: &str, result: storage::Result<()>| {
+        assert_wrong_type_wrote_nothing(&storage, &before, key, result);
+    };
+    check(&planted[0], storage.get_proxy_target("x.example").await.map(drop));
+    check(&planted[1], storage.get_route("x").await.map(drop));
+    check(&planted[2], storage.get_certificate("x").await.map(drop));
+    check(&planted[3], storage.get_certificate_by_domain("d.example").await.map(drop));
+    check(&planted[2], storage.get_certificate_by_domain("y.example").await.map(drop));
+    check(&planted[4], storage.get_auth_config("x").await.map(drop));
+    check(&planted[5], storage.get_client("client-x").await.map(drop));
+    check(&planted[6], storage.get_challenge("tok-x").await.map(drop));
+    check(
+        &planted[7],
+        storage
+            .get_account_key("letsencrypt", "ops@example.org")
+            .await
+            .map(drop),
+    );
+    check(&planted[8], storage.introspect_access_token("jti-x").await.map(drop));
+    check(&planted[9], storage.consume_state(state).await.map(drop));
+    check(
+        &planted[10],
+        storage
+            .consume_code(code, "client-a", "https://app.example/cb")
+            .await
+            .map(drop),
+    );
+}
