@@ -206,6 +206,18 @@ impl Error {
         matches!(self, Error::WrongType { .. })
     }
 
+    /// This error, with the address of what failed to answer (`host:port`) when it is about
+    /// reaching Redis: a failed or timed-out connection, or something else answering there.
+    pub(crate) fn at(self, address: &str) -> Self {
+        let at = |reason: String| format!("{reason} (at {address})");
+        match self {
+            Error::Connection { reason } => Error::Connection { reason: at(reason) },
+            Error::Timeout { reason } => Error::Timeout { reason: at(reason) },
+            Error::Protocol { reason } => Error::Protocol { reason: at(reason) },
+            other => other,
+        }
+    }
+
     /// This error, about `key`: a server's `WRONGTYPE` becomes [`Error::WrongType`] naming it.
     pub(crate) fn about(self, key: &str) -> Self {
         match self {
@@ -217,11 +229,25 @@ impl Error {
     }
 }
 
+/// The code a server refused `error`'s call with (`READONLY`, `LOADING`, ...): its own, or
+/// for an aborted transaction (`EXECABORT`) the code of the first command inside it that
+/// was refused, which says why.
+pub(crate) fn refusal_code(error: &redis::RedisError) -> Option<String> {
+    let code = error.code()?;
+    if code != "EXECABORT" {
+        return Some(code.to_owned());
+    }
+    let inner = error.clone().into_server_errors();
+    let first = inner.as_deref().and_then(|errors| errors.first());
+    Some(first.map_or(code, |(_, error)| error.code()).to_owned())
+}
+
 impl From<redis::RedisError> for Error {
     fn from(error: redis::RedisError) -> Self {
         // RedisError's Display never includes the connection URL.
         let reason = error.to_string();
-        let code = error.code().unwrap_or_default();
+        let refusal = refusal_code(&error);
+        let code = refusal.as_deref().unwrap_or_default();
         // The scripts report a key of the wrong type as `WRONGTYPE key=<key>` before writing.
         if let Some(key) = error.detail().and_then(|d| d.strip_prefix("key=")) {
             if code == "WRONGTYPE" {
@@ -237,6 +263,13 @@ impl From<redis::RedisError> for Error {
             Error::Auth { reason }
         } else if code == "READONLY" || reason.contains("READONLY") {
             Error::ReadOnly { reason }
+        } else if error.kind() == redis::ErrorKind::Parse {
+            // The multi-line parser detail would quote what came instead.
+            Error::Protocol {
+                reason: "the answer is not in the Redis protocol: something other than Redis \
+                         listens there"
+                    .to_owned(),
+            }
         } else if error.is_timeout() || code == "LOADING" {
             // A server still loading its data after a restart did not get ready in time.
             Error::Timeout { reason }

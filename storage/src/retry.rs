@@ -17,7 +17,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::StorageConfig;
-use crate::error::Error;
+use crate::error::{refusal_code, Error};
 use crate::model::Backoff;
 use crate::topology::Topology;
 
@@ -108,7 +108,8 @@ const REFUSED_UNRUN: [&str; 6] = [
 ];
 
 fn applied(error: &redis::RedisError) -> Applied {
-    let code = error.code().unwrap_or_default();
+    let refusal = refusal_code(error);
+    let code = refusal.as_deref().unwrap_or_default();
     if REFUSED_UNRUN.contains(&code) || code == "ASK" || error.is_connection_refusal() {
         Applied::No
     } else if error.is_connection_dropped() || error.is_io_error() || error.is_timeout() {
@@ -120,8 +121,9 @@ fn applied(error: &redis::RedisError) -> Applied {
 
 /// Whether a failure means the connection should be rebuilt: it broke, or it reaches a node
 /// that is no longer the master.
+/// An answer that could not be parsed leaves the connection out of step with the server.
 pub(crate) fn needs_new_connection(error: &redis::RedisError) -> bool {
-    applied(error) != Applied::Answered
+    applied(error) != Applied::Answered || error.kind() == redis::ErrorKind::Parse
 }
 
 /// The retry budget of one call.
@@ -185,7 +187,7 @@ impl RetryBudget {
         if applied == Applied::Answered {
             return Step::Fail(error.into());
         }
-        if self.follows_failover || error.code() == Some("LOADING") {
+        if self.follows_failover || refusal_code(&error).as_deref() == Some("LOADING") {
             // A restarted server answers `LOADING` until its data is in: not ready yet, the
             // same on one server as after a failover.
             return self.retry(error.into());

@@ -133,6 +133,36 @@ impl Nodes {
     }
 }
 
+/// The ports a host without one means: Redis' and Sentinel's own defaults (redis-rs' too).
+const DEFAULT_PORT: u16 = 6379;
+const DEFAULT_SENTINEL_PORT: u16 = 26379;
+
+impl Nodes {
+    /// Where the nodes are, for errors: `host:port` of the server (or its socket's path),
+    /// of each cluster seed, or of each sentinel with the master's name. Never credentials.
+    pub(crate) fn address(&self) -> String {
+        let default_port = match self.topology {
+            Topology::Sentinel => DEFAULT_SENTINEL_PORT,
+            Topology::Standalone | Topology::Cluster => DEFAULT_PORT,
+        };
+        let hosts: Vec<String> = self
+            .urls
+            .iter()
+            .map(|url| match url.host_str() {
+                // Redis' own default port: the url crate knows none for redis://.
+                Some(host) => format!("{host}:{}", url.port().unwrap_or(default_port)),
+                None => url.path().to_owned(),
+            })
+            .collect();
+        let hosts = hosts.join(",");
+        match (&self.master, self.topology) {
+            (Some((name, _)), _) => format!("master `{name}` through sentinels {hosts}"),
+            (None, Topology::Cluster) => format!("cluster {hosts}"),
+            (None, _) => hosts,
+        }
+    }
+}
+
 /// Refuses a TLS scheme when this crate was built without TLS, instead of failing at the
 /// first connection.
 fn check_tls(scheme: &str) -> Result<()> {
@@ -332,6 +362,21 @@ mod tests {
             assert!(!error.contains("secret"), "{error}");
         }
         assert!(Nodes::parse("unix:///tmp/r.sock?db=2").is_ok());
+    }
+
+    #[test]
+    fn addresses_name_hosts_and_ports_and_never_credentials() {
+        let address = |url: &str| Nodes::parse(url).unwrap().address();
+        assert_eq!(address("redis://:pw@10.0.0.1/0"), "10.0.0.1:6379");
+        assert_eq!(address("unix:///run/redis.sock?pass=pw"), "/run/redis.sock");
+        assert_eq!(
+            address("redis+cluster://u:pw@h1:7000,h2:7001"),
+            "cluster h1:7000,h2:7001"
+        );
+        assert_eq!(
+            address("redis+sentinel://:pw@s1:26379,s2:26380/gateway"),
+            "master `gateway` through sentinels s1:26379,s2:26380"
+        );
     }
 
     #[test]

@@ -50,6 +50,8 @@ impl Endpoint {
 pub(crate) struct Connection {
     endpoint: Endpoint,
     config: StorageConfig,
+    /// Where it connects, for errors (`host:port`, never credentials).
+    address: String,
     links: Links,
     // Connection failures seen: after one, a new connection opens, maybe to a Redis that
     // restarted empty or to a new master.
@@ -62,6 +64,7 @@ impl Connection {
         Ok(Connection {
             endpoint: Endpoint::new(config, config.response_timeout)?,
             config: config.clone(),
+            address: config.url.nodes().address(),
             links: Links::default(),
             failures: AtomicU64::new(0),
         })
@@ -193,7 +196,7 @@ impl Connection {
             };
             match step {
                 Step::Retry(wait) => pause(wait).await,
-                Step::Fail(error) => return Err(error),
+                Step::Fail(error) => return Err(error.at(&self.address)),
             }
         }
     }

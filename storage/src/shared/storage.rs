@@ -209,13 +209,15 @@ impl Storage {
     /// [`Error::WrongType`] naming the call's key, for a command or script about one record.
     #[maybe]
     async fn send<T: FromRedisValue>(&self, call: Call<'_>, effect: Effect) -> Result<T> {
-        self.send_within(call, effect).await.map_err(|error| match call {
-            Call::Cmd(_) | Call::Script(_) => match call.first_key() {
-                Some(key) => error.about(&String::from_utf8_lossy(key)),
-                None => error,
-            },
-            Call::Pipe(_) | Call::On(..) => error,
-        })
+        self.send_within(call, effect)
+            .await
+            .map_err(|error| match call {
+                Call::Cmd(_) | Call::Script(_) => match call.first_key() {
+                    Some(key) => error.about(&String::from_utf8_lossy(key)),
+                    None => error,
+                },
+                Call::Pipe(_) | Call::On(..) => error,
+            })
     }
 
     /// [`send`](Self::send) without naming the key of a wrong type.

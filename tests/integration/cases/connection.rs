@@ -190,3 +190,58 @@ async fn no_password_prints_in_any_url_form() {
         );
     }
 }
+
+#[maybe]
+#[maybe_test]
+async fn initializing_against_a_replica_of_an_unseeded_store_is_read_only() {
+    let master = RedisServer::start();
+    let port = master.port().to_string();
+    let replica =
+        RedisServer::start_with(ServerOptions::new().args(["--replicaof", "127.0.0.1", &port]));
+    let result = Storage::connect(StorageConfig::new(&replica.url()).unwrap()).await;
+    assert!(matches!(result, Err(Error::ReadOnly { .. })), "{result:?}");
+}
+
+/// Something other than Redis on the port: one line that says so and names the address.
+#[maybe]
+#[maybe_test]
+async fn a_port_where_no_redis_answers_is_a_protocol_error_naming_the_address() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { return };
+            let mut buffer = [0u8; 512];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\nConnection: close\r\n\r\nBad Request",
+            );
+        }
+    });
+    let config = StorageConfig::new(&format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .with_connect_timeout(Duration::from_secs(1))
+        .with_response_timeout(Duration::from_secs(1));
+    let error = Storage::connect(config).await.unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, Error::Protocol { .. }), "{error:?}");
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(!text.contains('\n'), "{text:?}");
+}
+
+#[maybe]
+#[maybe_test]
+async fn a_closed_port_is_a_connection_error_naming_the_address_and_not_the_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://:pw-never-shown@127.0.0.1:{port}/");
+    let error = Storage::connect(url.as_str()).await.unwrap_err();
+    let text = format!("{error} {error:?}");
+    assert!(error.is_connection_error(), "{error:?}");
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(!text.contains("pw-never-shown"), "{text}");
+}

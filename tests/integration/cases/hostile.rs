@@ -489,11 +489,26 @@ async fn every_read_over_a_wrong_typed_record_names_its_key() {
     let check = |key: &str, result: storage::Result<()>| {
         assert_wrong_type_wrote_nothing(&storage, &before, key, result);
     };
-    check(&planted[0], storage.get_proxy_target("x.example").await.map(drop));
+    check(
+        &planted[0],
+        storage.get_proxy_target("x.example").await.map(drop),
+    );
     check(&planted[1], storage.get_route("x").await.map(drop));
     check(&planted[2], storage.get_certificate("x").await.map(drop));
-    check(&planted[3], storage.get_certificate_by_domain("d.example").await.map(drop));
-    check(&planted[2], storage.get_certificate_by_domain("y.example").await.map(drop));
+    check(
+        &planted[3],
+        storage
+            .get_certificate_by_domain("d.example")
+            .await
+            .map(drop),
+    );
+    check(
+        &planted[2],
+        storage
+            .get_certificate_by_domain("y.example")
+            .await
+            .map(drop),
+    );
     check(&planted[4], storage.get_auth_config("x").await.map(drop));
     check(&planted[5], storage.get_client("client-x").await.map(drop));
     check(&planted[6], storage.get_challenge("tok-x").await.map(drop));
@@ -504,7 +519,10 @@ async fn every_read_over_a_wrong_typed_record_names_its_key() {
             .await
             .map(drop),
     );
-    check(&planted[8], storage.introspect_access_token("jti-x").await.map(drop));
+    check(
+        &planted[8],
+        storage.introspect_access_token("jti-x").await.map(drop),
+    );
     check(&planted[9], storage.consume_state(state).await.map(drop));
     check(
         &planted[10],
