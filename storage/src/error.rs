@@ -65,6 +65,13 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// The async API was called where it cannot run: outside a tokio runtime, or on one
+    /// built without its IO or time driver. Nothing was sent.
+    #[error("the async storage cannot run here: {reason}")]
+    Runtime {
+        /// What is missing and how to provide it.
+        reason: String,
+    },
     /// Redis answered with an error.
     #[error("redis error: {reason}")]
     Redis {

@@ -97,3 +97,78 @@ async fn a_lock_held_by_a_cancelled_task_is_released() {
     );
     assert!(guard.release().await.unwrap());
 }
+
+/// Drives `future` on this thread without any runtime, with a waker that does nothing: a
+/// call that needs a runtime must say so at once instead of waiting or panicking.
+fn poll_without_runtime<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    (0..100).find_map(|_| match future.as_mut().poll(&mut context) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    })
+}
+
+#[test]
+fn the_async_api_without_a_runtime_or_its_drivers_is_a_typed_error() {
+    let config = crate::harness::config("async-no-runtime");
+    let storage = Storage::new(config.clone()).unwrap();
+    let outside = poll_without_runtime(storage.get_proxy_target("localhost"))
+        .expect("answers at once without a runtime");
+    match outside {
+        Err(storage::Error::Runtime { reason }) => {
+            assert!(reason.contains("no tokio runtime"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    for (runtime, missing) in [
+        (
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap(),
+            "IO driver",
+        ),
+        (
+            tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+                .unwrap(),
+            "time driver",
+        ),
+    ] {
+        let storage = Storage::new(config.clone()).unwrap();
+        match runtime.block_on(storage.get_proxy_target("localhost")) {
+            Err(storage::Error::Runtime { reason }) => {
+                assert!(reason.contains(missing), "{reason}")
+            }
+            other => panic!("{missing}: {other:?}"),
+        }
+    }
+}
+
+/// A live configuration whose runtime shut down says that its follower stopped.
+#[test]
+fn a_live_configuration_whose_runtime_was_dropped_says_it_stopped_following() {
+    let config = crate::harness::config("async-live-orphan");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let live = runtime.block_on(async {
+        let storage = Storage::connect(config).await.unwrap();
+        storage.live_config().await.unwrap()
+    });
+    assert!(live.is_following());
+    drop(runtime);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while live.is_following() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!live.is_following(), "{live:?}");
+    assert!(
+        live.snapshot().proxy("localhost").is_some(),
+        "it keeps serving"
+    );
+}

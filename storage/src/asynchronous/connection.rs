@@ -10,11 +10,10 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::RedisResult;
-
 use super::link::Link;
 use super::shared::Endpoint;
 use crate::config::StorageConfig;
+use crate::error::Result;
 
 /// The connection every task multiplexes over, once open.
 #[derive(Default)]
@@ -39,7 +38,7 @@ impl Links {
         endpoint: &Endpoint,
         config: &StorageConfig,
         connect_wait: Duration,
-    ) -> RedisResult<Link> {
+    ) -> Result<Link> {
         if let Some(link) = self.current() {
             return Ok(link);
         }

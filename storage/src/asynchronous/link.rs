@@ -13,6 +13,7 @@ use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
+use super::runtime::check_drivers;
 use super::shared::Endpoint;
 use crate::commands::Call;
 use crate::retry::Deadline;
@@ -21,12 +22,14 @@ use crate::retry::Deadline;
 pub(super) type SentinelLock<T> = tokio::sync::Mutex<T>;
 
 impl Endpoint {
-    /// A new connection, whose calls time out after `response_timeout`.
+    /// A new connection, whose calls time out after `response_timeout`; first, that the
+    /// runtime has what redis-rs' connections need.
     pub(super) async fn open(
         &self,
         connect_timeout: Duration,
         response_timeout: Duration,
-    ) -> RedisResult<Link> {
+    ) -> crate::Result<Link> {
+        check_drivers()?;
         let settings = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(response_timeout));

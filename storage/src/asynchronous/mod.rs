@@ -31,7 +31,7 @@ mod watch;
 use connection::Links;
 use follower::Follower;
 use link::{Link, SentinelLock};
-use runtime::{lock_init, pause, try_lock_init, InitLock};
+use runtime::{check_runtime, lock_init, pause, try_lock_init, InitLock};
 
 #[path = "../shared/mod.rs"]
 mod shared;

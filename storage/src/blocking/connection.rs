@@ -10,11 +10,10 @@
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::RedisResult;
-
 use super::link::Link;
 use super::shared::Endpoint;
 use crate::config::StorageConfig;
+use crate::error::Result;
 
 /// The idle connections, each used by one thread at a time.
 #[derive(Default)]
@@ -29,7 +28,7 @@ impl Links {
         endpoint: &Endpoint,
         config: &StorageConfig,
         connect_wait: Duration,
-    ) -> RedisResult<Link> {
+    ) -> Result<Link> {
         let idle = self
             .idle
             .lock()

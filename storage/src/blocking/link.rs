@@ -25,7 +25,7 @@ impl Endpoint {
         &self,
         connect_timeout: Duration,
         response_timeout: Duration,
-    ) -> RedisResult<Link> {
+    ) -> crate::Result<Link> {
         let node = |client: &redis::Client| -> RedisResult<Link> {
             let connection = client.get_connection_with_timeout(connect_timeout)?;
             connection.set_read_timeout(Some(response_timeout))?;
@@ -33,13 +33,13 @@ impl Endpoint {
             Ok(Link::new(Kind::Node(connection), response_timeout))
         };
         match self {
-            Endpoint::Server(client) => node(client),
+            Endpoint::Server(client) => Ok(node(client)?),
             Endpoint::Sentinel(sentinel) => {
                 let master = sentinel
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .get_client()?;
-                node(&master)
+                Ok(node(&master)?)
             }
             Endpoint::Cluster(client) => Ok(Link::new(
                 Kind::Cluster(Box::new(client.get_connection()?)),

@@ -1,7 +1,15 @@
-//! What the blocking mode waits with: a mutex for initialization, and a sleeping thread.
+//! What the blocking mode waits with: a mutex for initialization, and a sleeping thread;
+//! and what it needs of the thread it runs on, which is nothing.
 
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
+
+use crate::error::Result;
+
+/// Whether this thread can make a call: any thread can.
+pub(super) fn check_runtime() -> Result<()> {
+    Ok(())
+}
 
 /// Serializes initialization within one `Storage`.
 pub(super) type InitLock = Mutex<()>;

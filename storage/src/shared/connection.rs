@@ -14,7 +14,7 @@ use redis::{FromRedisValue, Value};
 use redis::cluster::ClusterClient;
 use redis::sentinel::SentinelClient;
 
-use super::{maybe, pause, Link, Links, SentinelLock};
+use super::{check_runtime, maybe, pause, Link, Links, SentinelLock};
 use crate::commands::cluster::{by_slot, cluster_slots, masters, wait, Node};
 use crate::commands::{ping, Call};
 use crate::config::StorageConfig;
@@ -97,14 +97,11 @@ impl Connection {
     async fn take(&self, deadline: Deadline) -> Result<Link> {
         let wait = deadline.cap(self.config.connect_timeout);
         let taken = if wait.is_zero() {
-            Err(Deadline::expired())
+            Err(Deadline::expired().into())
         } else {
             self.links.take(&self.endpoint, &self.config, wait).await
         };
-        taken.map_err(|e| {
-            self.failed();
-            Error::from(e)
-        })
+        taken.inspect_err(|_| self.failed())
     }
 
     fn give_back(&self, link: Link) {
@@ -156,12 +153,15 @@ impl Connection {
 
     #[maybe]
     async fn run(&self, call: Call<'_>, effect: Effect, deadline: Deadline) -> Result<Value> {
+        check_runtime()?;
         let key = call.first_key();
         let config = self.config();
         let mut budget = RetryBudget::new(config, effect, config.pool_size + 1, deadline);
         let mut stale_checks = 0;
         loop {
             let step = match self.take(deadline).await {
+                // No retry can bring a runtime's missing driver.
+                Err(error @ Error::Runtime { .. }) => return Err(error),
                 Err(error) => budget.after_connect_failure(error),
                 Ok(mut link) => {
                     if effect == Effect::WriteOnce

@@ -60,9 +60,9 @@ impl FeedConnection {
                 };
                 let opened = endpoint.open(self.config.connect_timeout, timeout).await;
                 let connection = opened.map_err(|error| {
-                    let error = Error::from(error);
-                    // Wrong credentials stay wrong on every master.
-                    if error.is_auth_error() {
+                    // Wrong credentials stay wrong on every master, and a runtime's missing
+                    // driver stays missing.
+                    if error.is_auth_error() || matches!(error, Error::Runtime { .. }) {
                         FeedFailure::Refused(error)
                     } else {
                         FeedFailure::Lost(error)

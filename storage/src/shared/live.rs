@@ -26,6 +26,18 @@ pub(in super::super) struct LiveState {
     current: ArcSwap<ConfigSnapshot>,
     heard_at_ms: AtomicU64,
     stopped: AtomicBool,
+    /// Cleared when the follower ends for any reason: told to stop, its runtime shut down
+    /// (the task is dropped), its thread unwound.
+    following: AtomicBool,
+}
+
+/// Held by the follower while it runs; dropping it, however the follower ends, says so.
+struct Following(Arc<LiveState>);
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.0.following.store(false, Ordering::Relaxed);
+    }
 }
 
 impl LiveState {
@@ -34,6 +46,7 @@ impl LiveState {
             current: ArcSwap::from_pointee(snapshot),
             heard_at_ms: AtomicU64::new(unix_ms(SystemTime::now())),
             stopped: AtomicBool::new(false),
+            following: AtomicBool::new(true),
         }
     }
 
@@ -63,6 +76,7 @@ impl std::fmt::Debug for LiveConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LiveConfig")
             .field("revision", &self.revision())
+            .field("following", &self.is_following())
             .finish_non_exhaustive()
     }
 }
@@ -80,9 +94,24 @@ impl LiveConfig {
     }
 
     /// When the follower last heard from Redis (a change, or a read that found none): a
-    /// health check can tell a stale snapshot from a quiet store.
+    /// health check can tell a stale snapshot from a quiet store. While Redis answers, it
+    /// is never more than about a second old.
     pub fn heard_at(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.state.heard_at_ms.load(Ordering::Relaxed))
+    }
+
+    /// Whether the follower still runs. False once it has ended: in the async API, when
+    /// the runtime it was spawned on shut down (the task went with it); in the blocking
+    /// API, if its thread died. The snapshot then stays at [`revision`](Self::revision)
+    /// for good, so a health check treats false as unhealthy and makes a new live
+    /// configuration; `heard_at` falling behind while this is true means Redis is away.
+    ///
+    /// ```text
+    /// let healthy = live.is_following()
+    ///     && live.heard_at().elapsed().unwrap_or_default() < Duration::from_secs(5);
+    /// ```
+    pub fn is_following(&self) -> bool {
+        self.state.following.load(Ordering::Relaxed)
     }
 
     /// Runs `lookup` on the current snapshot without taking a reference count: the
@@ -138,6 +167,7 @@ impl Storage {
 /// The follower: applies the feed to `state` until told to stop.
 #[maybe]
 pub(in super::super) async fn follow(storage: Storage, state: Arc<LiveState>) {
+    let _following = Following(Arc::clone(&state));
     let reconcile_every = storage.config().live_reconcile_interval;
     let mut reconciled = Instant::now();
     let mut watcher = None;

@@ -30,6 +30,7 @@ async fn assert_live_matches_listing(storage: &Storage, live: &LiveConfig, revis
         pause(Duration::from_millis(10)).await;
     }
     let snapshot = live.snapshot();
+    assert!(live.is_following(), "a live follower says so");
     assert_eq!(snapshot.revision(), revision);
     let proxies = storage.list_proxy_targets().await.unwrap();
     assert_eq!(snapshot.proxy_count(), proxies.records.len());
