@@ -293,6 +293,13 @@ impl StorageConfig {
     /// for the `WAIT` after a write. Each connect and each answer waits at most its own
     /// timeout and never past this bound.
     ///
+    /// One exception, outside this crate: in the blocking API on a cluster or through
+    /// Sentinel, redis-rs' sync clients check a node they open a connection to without a
+    /// timeout (the cluster connection with a `PING`, the sentinel client with a `ROLE` on
+    /// the master it was told of). A node that accepts connections but does not answer
+    /// (paused, hung) holds such an opening until it answers again. Calls on connections
+    /// already open, and every call of the async API, keep the bound.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let config = storage::StorageConfig::new("redis://127.0.0.1:6379")?

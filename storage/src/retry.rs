@@ -32,9 +32,19 @@ pub(crate) struct Deadline {
 impl Deadline {
     /// The deadline of a call that starts now under `config`.
     pub(crate) fn for_call(config: &StorageConfig) -> Self {
+        Deadline::after(config.call_timeout())
+    }
+
+    /// The deadline `wait` from now.
+    pub(crate) fn after(wait: Duration) -> Self {
         Deadline {
-            at: Instant::now() + config.call_timeout(),
+            at: Instant::now() + wait,
         }
+    }
+
+    /// What is left before it.
+    pub(crate) fn remaining(self) -> Duration {
+        self.at.saturating_duration_since(Instant::now())
     }
 
     /// Whether it has passed.
@@ -44,7 +54,7 @@ impl Deadline {
 
     /// `wait`, or what is left before the deadline if that is less.
     pub(crate) fn cap(self, wait: Duration) -> Duration {
-        wait.min(self.at.saturating_duration_since(Instant::now()))
+        wait.min(self.remaining())
     }
 
     /// The error of a call whose deadline passed before its next step.

@@ -199,6 +199,12 @@ pub(crate) mod clients {
     use crate::config::StorageConfig;
     use crate::error::{Error, Result};
 
+    /// How many times redis-rs' cluster clients try one call themselves (a timed-out one
+    /// too) before this crate's retry budget sees the failure: what a blocking cluster
+    /// connection divides a call's remaining time by, so that its tries end by the
+    /// deadline.
+    pub(crate) const CLUSTER_TRIES: u32 = 3;
+
     /// How long redis-rs' cluster clients wait between their own retries of a redirected
     /// or refused call, in ms: short, because this crate's retry budget paces the rest.
     const CLUSTER_RETRY_WAIT_MS: (u64, u64) = (10, 100);
@@ -231,17 +237,21 @@ pub(crate) mod clients {
         config: &StorageConfig,
         response_timeout: Duration,
     ) -> Result<ClusterClient> {
-        let seeds: Vec<&str> = config
+        let seeds = config
             .url
             .nodes()
             .urls
             .iter()
-            .map(url::Url::as_str)
-            .collect();
+            .map(|url| {
+                let info = url.as_str().into_connection_info().map_err(bad_url)?;
+                let settings = bounded_setup(info.redis_settings());
+                Ok(info.set_redis_settings(settings))
+            })
+            .collect::<Result<Vec<_>>>()?;
         ClusterClientBuilder::new(seeds)
             .connection_timeout(config.connect_timeout)
             .response_timeout(response_timeout)
-            .retries(2)
+            .retries(CLUSTER_TRIES - 1)
             .min_retry_wait(CLUSTER_RETRY_WAIT_MS.0)
             .max_retry_wait(CLUSTER_RETRY_WAIT_MS.1)
             .build()

@@ -518,3 +518,96 @@ async fn a_role_swap_is_followed_and_the_old_address_answers_read_only() {
     assert!(refused.is_read_only(), "{refused:?}");
     assert!(!refused.is_connection_error(), "{refused:?}");
 }
+
+/// How long the configuration's master is paused.
+const PAUSE: Duration = Duration::from_secs(8);
+
+/// One call, one deadline, where a failover may be under way: the configuration's master
+/// is paused (`CLIENT PAUSE ALL`), and a read and a write each end within
+/// `StorageConfig::call_timeout` (plus what a loaded machine adds), answered or not.
+#[maybe]
+async fn assert_paused_master_keeps_the_call_bound(
+    url: &str,
+    master: &RedisServer,
+    topology: &str,
+) {
+    let config = StorageConfig::new(url)
+        .expect("URL")
+        .with_key_prefix("{fo}:")
+        .with_failover_wait(Duration::from_secs(2))
+        .with_response_timeout(Duration::from_secs(1))
+        .with_connect_timeout(Duration::from_secs(1))
+        .with_defaults_check_interval(Duration::from_millis(100));
+    let storage = Storage::connect(config.clone()).await.expect("connect");
+    std::thread::sleep(Duration::from_millis(150));
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(PAUSE.as_millis().to_string())
+        .arg("ALL")
+        .query(&mut master.raw())
+        .expect("pause the master");
+    let bound = config.call_timeout() + Duration::from_secs(1);
+    // redis-rs' sync cluster and sentinel clients check a node they connect to without a
+    // timeout (StorageConfig::call_timeout says so): in the blocking mode a call that
+    // reconnects (on a cluster, the one after a timed-out call; through Sentinel, a retry
+    // of the first) waits there for the pause to end.
+    let (read_bound, write_bound) = match (MODE, topology) {
+        ("blocking", "cluster") => (bound, PAUSE + bound),
+        ("blocking", _) => (PAUSE + bound, PAUSE + bound),
+        _ => (bound, bound),
+    };
+    let started = Instant::now();
+    let read = storage.get_proxy_target("localhost").await;
+    let read_took = started.elapsed();
+    let started = Instant::now();
+    let write = storage.store_proxy_target(proxy(0)).await;
+    let write_took = started.elapsed();
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut master.raw())
+        .expect("unpause");
+    println!(
+        "DEADLINE topology={topology} mode={MODE}: read {read_took:?} ({}), write {write_took:?} \
+         ({}), bound {:?}",
+        if read.is_ok() { "answered" } else { "failed" },
+        if write.is_ok() { "answered" } else { "failed" },
+        config.call_timeout()
+    );
+    for (what, took, error, bound) in [
+        ("read", read_took, read.err(), read_bound),
+        ("write", write_took, write.err(), write_bound),
+    ] {
+        assert!(took <= bound, "{topology} {what}: {took:?} past {bound:?}");
+        if let Some(error) = error {
+            assert!(is_failover_error(&error), "{topology} {what}: {error:?}");
+        }
+    }
+}
+
+#[maybe]
+#[maybe_test]
+async fn a_paused_master_keeps_each_call_within_its_deadline_on_a_cluster_and_through_sentinel() {
+    let cluster = RedisCluster::start(3, 1);
+    let hosts: Vec<String> = cluster
+        .nodes()
+        .iter()
+        .map(|node| format!("127.0.0.1:{}", node.port()))
+        .collect();
+    let (master, _) = cluster.serving("{fo}:anything");
+    let master = cluster
+        .nodes()
+        .iter()
+        .find(|node| node.port() == master)
+        .expect("the master's node");
+    let url = format!("redis+cluster://{}", hosts.join(","));
+    assert_paused_master_keeps_the_call_bound(&url, master, "cluster").await;
+
+    let mut group = SentinelGroup::start(3);
+    let sentinels: Vec<String> = group
+        .sentinel_ports()
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    let url = format!("redis+sentinel://{}/{MASTER_NAME}", sentinels.join(","));
+    assert_paused_master_keeps_the_call_bound(&url, group.first_master(), "sentinel").await;
+}

@@ -101,12 +101,21 @@ impl Link {
         self.used_at.store(self.now_ms(), Ordering::Relaxed);
     }
 
-    /// Runs `call`, waiting at most `wait` for its reply.
-    pub(super) async fn query(&mut self, call: Call<'_>, wait: Duration) -> RedisResult<Value> {
+    /// Runs `call`, waiting at most `wait` for its reply (its own tries on a cluster
+    /// included), and never past `deadline`.
+    pub(super) async fn query(
+        &mut self,
+        call: Call<'_>,
+        wait: Duration,
+        deadline: Deadline,
+    ) -> RedisResult<Value> {
+        let wait = deadline.cap(wait);
         if wait.is_zero() {
             return Err(Deadline::expired());
         }
-        if wait >= self.timeout {
+        // A node's connection times out by itself; a cluster's tries again by itself, each
+        // try with its own timeout, so only a timer of ours bounds the whole.
+        if matches!(self.kind, Kind::Node(_)) && wait >= self.timeout {
             return self.run(call).await;
         }
         tokio::time::timeout(wait, self.run(call))

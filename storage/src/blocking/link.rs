@@ -15,6 +15,7 @@ use super::shared::Endpoint;
 use crate::commands::cluster::Node;
 use crate::commands::Call;
 use crate::retry::Deadline;
+use crate::topology::clients::CLUSTER_TRIES;
 
 /// What guards the sentinel client while it asks for the master.
 pub(super) type SentinelLock<T> = std::sync::Mutex<T>;
@@ -85,9 +86,20 @@ impl Link {
         self.last_used = Instant::now();
     }
 
-    /// Runs `call`, waiting at most `wait` for each read and write of its reply.
-    pub(super) fn query(&mut self, call: Call<'_>, wait: Duration) -> RedisResult<Value> {
-        self.wait_at_most(wait)?;
+    /// Runs `call`, waiting at most `wait` for each read and write of its reply, and never
+    /// past `deadline`. redis-rs' cluster connection tries a call up to `CLUSTER_TRIES`
+    /// times itself, each with the socket's timeout: each gets its share of what is left.
+    pub(super) fn query(
+        &mut self,
+        call: Call<'_>,
+        wait: Duration,
+        deadline: Deadline,
+    ) -> RedisResult<Value> {
+        let tries = match self.kind {
+            Kind::Node(_) => 1,
+            Kind::Cluster(_) => CLUSTER_TRIES,
+        };
+        self.wait_at_most(wait.min(deadline.remaining() / tries))?;
         match call {
             Call::Cmd(cmd) => cmd.query(self),
             Call::Pipe(pipe) => pipe.query(self),

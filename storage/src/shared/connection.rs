@@ -168,7 +168,7 @@ impl Connection {
                         && link.idle_for() > IDLE_CHECK_AFTER
                         && stale_checks <= config.pool_size
                         && link
-                            .query(Call::Cmd(&ping()), deadline.cap(config.response_timeout))
+                            .query(Call::Cmd(&ping()), config.response_timeout, deadline)
                             .await
                             .is_err()
                     {
@@ -214,9 +214,7 @@ impl Connection {
         deadline: Deadline,
     ) -> redis::RedisResult<Result<Value>> {
         let config = self.config();
-        let reply = link
-            .query(call, deadline.cap(config.response_timeout))
-            .await?;
+        let reply = link.query(call, config.response_timeout, deadline).await?;
         let wanted = config.min_replicas;
         if wanted == 0 || !effect.writes() {
             return Ok(Ok(reply));
@@ -226,7 +224,8 @@ impl Connection {
         let counted = link
             .query(
                 Call::On(&node, &wait),
-                deadline.cap(config.response_timeout + config.replica_timeout),
+                config.response_timeout + config.replica_timeout,
+                deadline,
             )
             .await?;
         // A `WAIT` that cannot count (it reached a node that was demoted since the write)

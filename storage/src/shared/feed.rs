@@ -11,7 +11,7 @@ use super::{maybe, Endpoint, Link};
 use crate::commands::Call;
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
-use crate::retry::needs_new_connection;
+use crate::retry::{needs_new_connection, Deadline};
 
 /// Why a read of the feed failed.
 #[derive(Debug)]
@@ -71,7 +71,10 @@ impl FeedConnection {
                 self.connection.insert(connection)
             }
         };
-        match connection.query(Call::Cmd(cmd), timeout).await {
+        match connection
+            .query(Call::Cmd(cmd), timeout, Deadline::after(timeout))
+            .await
+        {
             Ok(reply) => decode(reply).map_err(FeedFailure::Refused),
             Err(error) => {
                 self.connection = None;
