@@ -15,13 +15,15 @@ pub enum Error {
     /// Redis could not be reached, or the connection broke mid-operation.
     #[error("redis connection failed: {reason}")]
     Connection {
-        /// What the client reported (never the URL's password).
+        /// What the client reported, and where (`host:port`; never the URL's password).
         reason: String,
     },
-    /// Redis did not answer within the configured timeout.
+    /// Redis did not answer within the configured timeout or the call's deadline
+    /// ([`StorageConfig::call_timeout`](crate::StorageConfig::call_timeout)), or was still
+    /// loading its data after a restart.
     #[error("redis did not answer in time: {reason}")]
     Timeout {
-        /// What the client reported.
+        /// What the client reported, and where.
         reason: String,
     },
     /// Redis refused the credentials (a wrong password or ACL user).
@@ -78,8 +80,9 @@ pub enum Error {
         /// What the server or client reported.
         reason: String,
     },
-    /// Redis answered, but with a reply this crate's own commands cannot produce: a bug, or
-    /// something other than this crate's scripts answering.
+    /// Redis answered, but with a reply this crate's own commands cannot produce: a bug,
+    /// something other than this crate's scripts answering, or something other than Redis
+    /// listening at the address (which the reason names).
     #[error("reply makes no sense: {reason}")]
     Protocol {
         /// What was expected and what came.

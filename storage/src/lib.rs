@@ -43,7 +43,7 @@
 //! connections are shared, the initialization lock, sleeping, a lock guard's release on
 //! drop) lives in that mode's folder, and `shared/` takes each by one name: `Link` (with
 //! `Endpoint::open`), `Links`, `SentinelLock`, `InitLock`, `lock_init`, `try_lock_init`,
-//! `pause`. maybe-async's global
+//! `pause`, `check_runtime`. maybe-async's global
 //! `is_sync` feature is never enabled: it is not additive, and this crate's features are.
 //!
 //! **Topologies.** One server, a Redis Cluster (`redis+cluster://`) or a master found
@@ -82,6 +82,15 @@
 //! - Every way of obtaining a usable storage initializes it exactly once per instance:
 //!   missing defaults are created, `localhost` gains the excluded paths OAuth needs (paths an
 //!   operator added stay), concurrently safe across processes of both modes.
+//! - Between two checks too, `localhost` never demands a token at `/token`: every write
+//!   through this crate merges the required paths in, every read (a get, a listing, a live
+//!   configuration, `ProxyTarget::is_auth_excluded`) answers with them whoever wrote the
+//!   record, and deleting it is [`Error::Required`].
+//! - One call, one deadline: each call ends within
+//!   [`StorageConfig::call_timeout`], its defaults re-check, resends and reconnections
+//!   included.
+//! - A watcher never takes a data loss for progress (the feed carries the store's epoch),
+//!   and rides through a failover like every other call.
 //! - Multi-key writes are atomic (Lua scripts), and every failure is a typed [`Error`]: a
 //!   corrupt record names its key and is never deleted or overwritten as a side effect; bad
 //!   input names its field and writes nothing.
