@@ -4,11 +4,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::FeedSeen;
 use maybe_async::must_be_async as maybe;
 use storage::asynchronous::{LiveConfig, Storage, Watcher};
-use storage::WatchEvent;
-
-use crate::{FeedSeen, FEED_CATCH_UP};
 use storage_macros::test_async as maybe_test;
 
 const MODE: &str = "async";
@@ -38,30 +36,9 @@ async fn join_probe(probe: tokio::task::JoinHandle<Duration>) -> Duration {
 /// A watcher followed on a task of its own.
 type FeedFollower = tokio::task::JoinHandle<Result<FeedSeen, String>>;
 
-/// A task following `watcher` until it reaches `until` (set once the writes stop), for at
-/// most `FEED_CATCH_UP` after that; yields what it saw, or the first error it returned.
-fn follow_feed(mut watcher: Watcher, until: Arc<AtomicU64>) -> FeedFollower {
-    tokio::spawn(async move {
-        let mut seen = FeedSeen::default();
-        let mut catching_up: Option<Instant> = None;
-        loop {
-            let target = until.load(Ordering::Relaxed);
-            if target != u64::MAX {
-                if watcher.revision() >= target {
-                    return Ok(seen);
-                }
-                if catching_up.get_or_insert_with(Instant::now).elapsed() > FEED_CATCH_UP {
-                    return Err(format!("stuck at {} of {target}", watcher.revision()));
-                }
-            }
-            match watcher.poll_event().await {
-                Ok(Some(WatchEvent::Change(_))) => seen.changes += 1,
-                Ok(Some(WatchEvent::Resync { .. })) => seen.resyncs += 1,
-                Ok(None) => {}
-                Err(error) => return Err(error.to_string()),
-            }
-        }
-    })
+/// A task following `watcher` until it reaches `until` (see `cases::follow_until`).
+fn follow_feed(watcher: Watcher, until: Arc<AtomicU64>) -> FeedFollower {
+    tokio::spawn(cases::follow_until(watcher, until))
 }
 
 async fn join_feed(follower: FeedFollower) -> Result<FeedSeen, String> {

@@ -4,11 +4,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::FeedSeen;
 use maybe_async::must_be_sync as maybe;
 use storage::blocking::{LiveConfig, Storage, Watcher};
-use storage::WatchEvent;
-
-use crate::{FeedSeen, FEED_CATCH_UP};
 use storage_macros::test_blocking as maybe_test;
 
 const MODE: &str = "blocking";
@@ -38,30 +36,9 @@ fn join_probe(probe: std::thread::JoinHandle<Duration>) -> Duration {
 /// A watcher followed on a thread of its own.
 type FeedFollower = std::thread::JoinHandle<Result<FeedSeen, String>>;
 
-/// A thread following `watcher` until it reaches `until` (set once the writes stop), for
-/// at most `FEED_CATCH_UP` after that; yields what it saw, or the first error it returned.
-fn follow_feed(mut watcher: Watcher, until: Arc<AtomicU64>) -> FeedFollower {
-    std::thread::spawn(move || {
-        let mut seen = FeedSeen::default();
-        let mut catching_up: Option<Instant> = None;
-        loop {
-            let target = until.load(Ordering::Relaxed);
-            if target != u64::MAX {
-                if watcher.revision() >= target {
-                    return Ok(seen);
-                }
-                if catching_up.get_or_insert_with(Instant::now).elapsed() > FEED_CATCH_UP {
-                    return Err(format!("stuck at {} of {target}", watcher.revision()));
-                }
-            }
-            match watcher.poll_event() {
-                Ok(Some(WatchEvent::Change(_))) => seen.changes += 1,
-                Ok(Some(WatchEvent::Resync { .. })) => seen.resyncs += 1,
-                Ok(None) => {}
-                Err(error) => return Err(error.to_string()),
-            }
-        }
-    })
+/// A thread following `watcher` until it reaches `until` (see `cases::follow_until`).
+fn follow_feed(watcher: Watcher, until: Arc<AtomicU64>) -> FeedFollower {
+    std::thread::spawn(move || cases::follow_until(watcher, until))
 }
 
 fn join_feed(follower: FeedFollower) -> Result<FeedSeen, String> {

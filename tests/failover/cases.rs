@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use storage::{Error, ProxyTarget, StorageConfig};
+use storage::{Error, ProxyTarget, StorageConfig, WatchEvent};
+
+use crate::{FeedSeen, FEED_CATCH_UP};
 use test_harness::{RedisCluster, RedisServer, SentinelGroup, ServerOptions, MASTER_NAME};
 
 use super::{
@@ -245,6 +247,34 @@ async fn assert_recovered(
             lost, 0,
             "acknowledged writes lost although a replica confirmed each"
         );
+    }
+}
+
+/// Follows `watcher` until it reaches `until` (set once the writes stop), for at most
+/// `FEED_CATCH_UP` after that; what it saw, or the first error it returned.
+#[maybe]
+pub(super) async fn follow_until(
+    mut watcher: super::Watcher,
+    until: Arc<AtomicU64>,
+) -> Result<FeedSeen, String> {
+    let mut seen = FeedSeen::default();
+    let mut catching_up: Option<Instant> = None;
+    loop {
+        let target = until.load(Ordering::Relaxed);
+        if target != u64::MAX {
+            if watcher.revision() >= target {
+                return Ok(seen);
+            }
+            if catching_up.get_or_insert_with(Instant::now).elapsed() > FEED_CATCH_UP {
+                return Err(format!("stuck at {} of {target}", watcher.revision()));
+            }
+        }
+        match watcher.poll_event().await {
+            Ok(Some(WatchEvent::Change(_))) => seen.changes += 1,
+            Ok(Some(WatchEvent::Resync { .. })) => seen.resyncs += 1,
+            Ok(None) => {}
+            Err(error) => return Err(error.to_string()),
+        }
     }
 }
 
