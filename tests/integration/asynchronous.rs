@@ -147,28 +147,37 @@ fn the_async_api_without_a_runtime_or_its_drivers_is_a_typed_error() {
     }
 }
 
-/// A live configuration whose runtime shut down says that its follower stopped.
+/// A live configuration whose runtime shut down says that its follower stopped, also when
+/// the follower never ran: on a current-thread runtime the task spawned by `live_config`
+/// is not polled before `block_on` returns.
 #[test]
 fn a_live_configuration_whose_runtime_was_dropped_says_it_stopped_following() {
     let config = crate::harness::config("async-live-orphan");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let live = runtime.block_on(async {
-        let storage = Storage::connect(config).await.unwrap();
-        storage.live_config().await.unwrap()
-    });
-    assert!(live.is_following());
-    drop(runtime);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while live.is_following() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    for runtime in [
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap(),
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+    ] {
+        let live = runtime.block_on(async {
+            let storage = Storage::connect(config.clone()).await.unwrap();
+            storage.live_config().await.unwrap()
+        });
+        assert!(live.is_following());
+        drop(runtime);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while live.is_following() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!live.is_following(), "{live:?}");
+        assert!(
+            live.snapshot().proxy("localhost").is_some(),
+            "it keeps serving"
+        );
     }
-    assert!(!live.is_following(), "{live:?}");
-    assert!(
-        live.snapshot().proxy("localhost").is_some(),
-        "it keeps serving"
-    );
 }

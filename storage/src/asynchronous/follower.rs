@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::shared::{follow, LiveState};
+use super::shared::{follow, Following, LiveState};
 use super::Storage;
 
 /// Aborts the follower task when dropped.
@@ -14,7 +14,7 @@ pub(super) struct Follower {
 
 impl Follower {
     pub(super) fn start(storage: Storage, state: Arc<LiveState>) -> Self {
-        let following = Arc::clone(&state);
+        let following = Following::of(&state);
         let task = tokio::spawn(follow(storage, following)).abort_handle();
         Follower { state, task }
     }

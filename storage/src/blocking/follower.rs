@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::shared::{follow, LiveState};
+use super::shared::{follow, Following, LiveState};
 use super::Storage;
 
 /// Stops the follower thread when dropped.
@@ -13,7 +13,7 @@ pub(super) struct Follower {
 
 impl Follower {
     pub(super) fn start(storage: Storage, state: Arc<LiveState>) -> Self {
-        let following = Arc::clone(&state);
+        let following = Following::of(&state);
         std::thread::Builder::new()
             .name("storage-live-config".to_owned())
             .spawn(move || follow(storage, following))

@@ -32,7 +32,15 @@ pub(in super::super) struct LiveState {
 }
 
 /// Held by the follower while it runs; dropping it, however the follower ends, says so.
-struct Following(Arc<LiveState>);
+/// It is made before the follower starts and moved into it, so a follower that never ran
+/// (its runtime shut down first, its thread could not be spawned) says so too.
+pub(in super::super) struct Following(Arc<LiveState>);
+
+impl Following {
+    pub(in super::super) fn of(state: &Arc<LiveState>) -> Self {
+        Following(Arc::clone(state))
+    }
+}
 
 impl Drop for Following {
     fn drop(&mut self) {
@@ -166,8 +174,8 @@ impl Storage {
 
 /// The follower: applies the feed to `state` until told to stop.
 #[maybe]
-pub(in super::super) async fn follow(storage: Storage, state: Arc<LiveState>) {
-    let _following = Following(Arc::clone(&state));
+pub(in super::super) async fn follow(storage: Storage, following: Following) {
+    let state = &following.0;
     let reconcile_every = storage.config().live_reconcile_interval;
     let mut reconciled = Instant::now();
     let mut watcher = None;
@@ -187,12 +195,12 @@ pub(in super::super) async fn follow(storage: Storage, state: Arc<LiveState>) {
             continue;
         };
         match active.poll_event().await {
-            Ok(Some(WatchEvent::Change(change))) => apply(&storage, &state, change).await,
+            Ok(Some(WatchEvent::Change(change))) => apply(&storage, state, change).await,
             Ok(Some(WatchEvent::Resync { .. })) => {
                 // The store lost changes (or all its data): the listing's revision is the
                 // truth now, even below the snapshot's. Until it can be read, the watcher
                 // starts again from the old snapshot and so resyncs again.
-                if !rebuild(&storage, &state, After::Loss).await {
+                if !rebuild(&storage, state, After::Loss).await {
                     watcher = None;
                 }
             }
@@ -209,7 +217,7 @@ pub(in super::super) async fn follow(storage: Storage, state: Arc<LiveState>) {
             reconciled = Instant::now();
             let phase = storage.migration_phase().await;
             if matches!(phase, Ok(MigrationPhase::Mixed)) {
-                rebuild(&storage, &state, After::Reconcile).await;
+                rebuild(&storage, state, After::Reconcile).await;
             }
         }
     }

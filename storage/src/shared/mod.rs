@@ -37,7 +37,7 @@ pub(super) use connection::Endpoint;
 use feed::FeedConnection;
 
 pub use live::LiveConfig;
-pub(super) use live::{follow, LiveState};
+pub(super) use live::{follow, Following, LiveState};
 pub use locks::LockGuard;
 pub use storage::Storage;
 pub use watch::Watcher;
