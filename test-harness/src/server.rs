@@ -123,6 +123,8 @@ impl RedisServer {
 
     /// A server started with `options`, or why not.
     pub fn try_start(options: ServerOptions) -> Result<RedisServer, String> {
+        // A missing binary fails the same on every port: say so at once.
+        redis_server_binary()?;
         let mut last_error = String::new();
         // A port found free can be taken before the server binds it; try another.
         for _ in 0..20 {
@@ -352,7 +354,15 @@ impl Drop for RedisServer {
 
 fn redis_server_binary() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("REDIS_SERVER") {
-        return Ok(path.into());
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "REDIS_SERVER={}: no such file (unset it to use redis-server from PATH)",
+                path.display()
+            ))
+        };
     }
     std::env::var_os("PATH")
         .and_then(|paths| {

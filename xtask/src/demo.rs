@@ -9,26 +9,27 @@ use storage::{asynchronous, blocking, Certificate, Listing, ProxyTarget, Route};
 use test_harness::fixtures::{self, LegacyRecord};
 use test_harness::RedisServer;
 
+use crate::{say, Stop};
+
 const OPERATOR_PATH: &str = "/operator-status";
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let load_flag = args.iter().any(|a| a == "--load-fixtures");
+pub fn run(load_flag: bool) -> Result<(), Stop> {
     let (url, server) = match std::env::var("REDIS_URL") {
         Ok(url) => (url, None),
         Err(_) => {
             let server = RedisServer::try_start(Default::default())?;
-            println!("started a throwaway redis-server at {}", server.url());
+            say(format_args!("started a throwaway redis-server at {}", server.url()))?;
             (server.url(), Some(server))
         }
     };
     let fixtures = if server.is_some() || load_flag {
         let fixtures = fixtures::deployment();
         load(&url, &fixtures)?;
-        println!(
+        say(format_args!(
             "loaded {} legacy records; localhost has auth_excluded_paths = [{OPERATOR_PATH:?}] \
              (an operator's own path)",
             fixtures.len()
-        );
+        ))?;
         Some(fixtures)
     } else {
         None
@@ -46,8 +47,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let blocking_report = blocking
         .join()
         .map_err(|_| "the blocking component panicked".to_owned())?;
-    println!("\n{}", blocking_report?);
-    println!("\n{}", async_report?);
+    say(format_args!("\n{}", blocking_report?))?;
+    say(format_args!("\n{}", async_report?))?;
 
     if let Some(fixtures) = fixtures {
         check_untouched(&url, &fixtures)?;
@@ -199,7 +200,7 @@ fn with_operator_path(json: &str) -> Result<String, String> {
 }
 
 /// Every record other than `localhost` must read back byte for byte as it was loaded.
-fn check_untouched(url: &str, fixtures: &[&LegacyRecord]) -> Result<(), String> {
+fn check_untouched(url: &str, fixtures: &[&LegacyRecord]) -> Result<(), Stop> {
     let mut connection = raw(url)?;
     let mut changed = Vec::new();
     for fixture in fixtures.iter().filter(|f| f.key != "proxy:localhost") {
@@ -212,12 +213,11 @@ fn check_untouched(url: &str, fixtures: &[&LegacyRecord]) -> Result<(), String> 
         }
     }
     if changed.is_empty() {
-        println!(
+        say(format_args!(
             "\nall {} other legacy records are byte-for-byte unchanged",
             fixtures.len() - 1
-        );
-        Ok(())
+        ))
     } else {
-        Err(format!("legacy records changed: {changed:?}"))
+        Err(format!("legacy records changed: {changed:?}").into())
     }
 }

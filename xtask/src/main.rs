@@ -14,23 +14,89 @@ mod bench;
 mod demo;
 mod self_contained;
 
+use std::fmt;
+use std::io::Write as _;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <check-both | demo [--load-fixtures] | bench [--quick]>";
+use clap::{Parser, Subcommand};
+
+/// Project automation for the storage workspace.
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// What CI runs: self-containment, fmt, clippy per feature set, docs, every test suite.
+    CheckBoth,
+    /// A blocking and an async component sharing one Redis, showing what each sees.
+    Demo {
+        /// Load the existing deployment's records into `REDIS_URL` too (always done for the
+        /// throwaway server).
+        #[arg(long)]
+        load_fixtures: bool,
+    },
+    /// This layer against raw redis-rs, a bridge and redis-benchmark, side by side.
+    Bench {
+        /// A reduced run, under a minute; it does not rewrite `docs/performance.md`.
+        #[arg(long)]
+        quick: bool,
+        /// Exit with status 1 when any row misses its target.
+        #[arg(long)]
+        check: bool,
+    },
+    /// The benchmark's second process.
+    #[command(hide = true)]
+    BenchFollower { url: String, prefix: String, count: usize },
+}
+
+/// Why a task stopped early.
+pub enum Stop {
+    /// It failed; the message says why.
+    Failed(String),
+    /// Whoever read standard output went away (`cargo xtask demo | head -1`): not an error.
+    ReaderGone,
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Self {
+        Stop::Failed(message)
+    }
+}
+
+impl From<&str> for Stop {
+    fn from(message: &str) -> Self {
+        Stop::Failed(message.to_owned())
+    }
+}
+
+/// Prints one line, telling a closed pipe apart from a failure instead of panicking as
+/// `println!` does.
+pub fn say(line: impl fmt::Display) -> Result<(), Stop> {
+    match writeln!(std::io::stdout().lock(), "{line}") {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(Stop::ReaderGone),
+        Err(error) => Err(Stop::Failed(format!("standard output: {error}"))),
+    }
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("check-both") => check_both(),
-        Some("demo") => demo::run(&args[1..]),
-        Some("bench") => bench::run(&args[1..]),
-        // The benchmark's second process; not for people.
-        Some("bench-follower") => bench::follower_main(&args[1..]),
-        _ => Err(USAGE.to_owned()),
+    // `cargo xtask` passes the task as the first argument; clap parses usage errors and
+    // `--help` itself (exit 2 for an unknown flag).
+    let result = match Cli::parse().task {
+        Task::CheckBoth => check_both().map_err(Stop::from),
+        Task::Demo { load_fixtures } => demo::run(load_fixtures),
+        Task::Bench { quick, check } => bench::run(quick, check),
+        Task::BenchFollower { url, prefix, count } => {
+            bench::follower_main(&url, &prefix, count).map_err(Stop::from)
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Ok(()) | Err(Stop::ReaderGone) => ExitCode::SUCCESS,
+        Err(Stop::Failed(message)) => {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
         }

@@ -1,10 +1,12 @@
-//! `cargo xtask bench [--quick]`: what this layer costs over Redis itself, measured side by
-//! side in one run, with round trips counted by Redis (`MONITOR`), not by the code; and the
-//! same operations on a local Redis Cluster and through Sentinel beside one server.
+//! `cargo xtask bench [--quick] [--check]`: what this layer costs over Redis itself,
+//! measured side by side in one run, with round trips counted by Redis (`MONITOR`), not by
+//! the code; and the same operations on a local Redis Cluster and through Sentinel beside
+//! one server.
 //!
-//! Starts a throwaway `redis-server` (or uses `REDIS_URL`), writes `target/bench/report.md`
-//! and `target/bench/list_routes.svg`, and prints the table. Always runs an optimized build:
-//! a debug build re-runs itself with `--release`.
+//! Starts a throwaway `redis-server` (or uses `REDIS_URL`), writes `report.md` and
+//! `list_routes.svg` under cargo's target directory (`bench/`), a full run also
+//! `docs/performance.md`, and prints the table; `--check` exits 1 when a target is missed.
+//! Always runs an optimized build: a debug build re-runs itself with `--release`.
 
 mod live;
 mod measure;
@@ -20,13 +22,14 @@ use report::Report;
 use scenarios::Bench;
 use test_harness::RedisServer;
 
+use crate::{say, Stop};
+
 pub use live::follower_main;
 
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(quick: bool, check: bool) -> Result<(), Stop> {
     if cfg!(debug_assertions) {
-        return rerun_optimized(args);
+        return Ok(rerun_optimized(quick, check)?);
     }
-    let quick = args.iter().any(|a| a == "--quick");
     let (url, server) = match std::env::var("REDIS_URL") {
         Ok(url) => (url, None),
         Err(_) => {
@@ -70,14 +73,35 @@ pub fn run(args: &[String]) -> Result<(), String> {
     live::live_config(&mut bench)?;
     topologies::topologies(&mut bench)?;
 
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    let dir = target_dir().join("bench");
     report.write(&dir)?;
-    println!("\n{}", report.markdown());
-    println!("written to {}", dir.join("report.md").display());
+    say(format_args!("\n{}", report.markdown()))?;
+    say(format_args!("written to {}", dir.join("report.md").display()))?;
+    if !quick {
+        let page = workspace().join("docs/performance.md");
+        report.write_page(&page)?;
+        say(format_args!("and to {}", page.display()))?;
+    }
     if server.is_none() {
         scenarios::remove_bench_keys(&url)?;
     }
+    let missed = report.missed();
+    if check && !missed.is_empty() {
+        return Err(format!("{} target(s) missed: {}", missed.len(), missed.join("; ")).into());
+    }
     Ok(())
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (relative to where cargo runs, as
+/// cargo reads it), else the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
 }
 
 fn describe_environment(
@@ -121,7 +145,7 @@ fn describe_environment(
     Ok(())
 }
 
-fn rerun_optimized(args: &[String]) -> Result<(), String> {
+fn rerun_optimized(quick: bool, check: bool) -> Result<(), String> {
     let mut cargo_args = vec![
         "run",
         "--quiet",
@@ -131,6 +155,7 @@ fn rerun_optimized(args: &[String]) -> Result<(), String> {
         "--",
         "bench",
     ];
-    cargo_args.extend(args.iter().map(String::as_str));
+    cargo_args.extend(quick.then_some("--quick"));
+    cargo_args.extend(check.then_some("--check"));
     crate::cargo(&cargo_args)
 }

@@ -6,6 +6,32 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+/// The head of `docs/performance.md`, above the generated table.
+const HOW_MEASURED: &str = "\
+# Performance
+
+This page is written by `cargo xtask bench` (a full run); do not edit it by hand.
+
+The bench (an optimized build; `--quick` for a reduced run under a minute that does not
+rewrite this page) starts a throwaway `redis-server` (or uses `REDIS_URL`), runs each
+scenario and its baseline in the same process against the same server, alternating them
+round by round after warm-up, and reports medians. Round trips are counted by Redis itself:
+a `MONITOR` connection sees every command, and only client commands (not those a Lua script
+runs) between two markers are counted. `cargo xtask bench --check` exits 1 when a target is
+missed.
+
+Baselines:
+- **raw redis-rs**: the same `GET` and the same serde decode on a plain redis-rs connection
+  (one per thread), without validation, pool, retry or spans: the floor of any Rust layer.
+- **raw multiplexed**: the same on one `MultiplexedConnection`, without reconnection.
+- **redis-benchmark**: the server's own client, `GET` of the very same record at the same
+  concurrency: the server's ceiling on this machine.
+- **bridge**: the async API driven from blocking code through `Runtime::block_on`, which is
+  what a hand-written async-to-blocking bridge does, against the generated blocking API.
+- **raw MGET pipeline**: one `MGET` of every route key (which a raw client must already
+  know) plus decode, against `list_routes` (one script that reads the index and the records).
+";
+
 /// One line of the table. Ratios are oriented so that higher means this layer is better.
 pub struct Row {
     pub scenario: String,
@@ -78,6 +104,23 @@ impl Report {
         }
         out.push_str("\n![list_routes scaling](list_routes.svg)\n");
         out
+    }
+
+    /// The scenarios whose target was missed.
+    pub fn missed(&self) -> Vec<&str> {
+        self.rows
+            .iter()
+            .filter(|row| row.met == Some(false))
+            .map(|row| row.scenario.as_str())
+            .collect()
+    }
+
+    /// The performance page of the docs: how the figures are measured, then this run's
+    /// table, with its chart beside the page.
+    pub fn write_page(&self, page: &Path) -> Result<(), String> {
+        let text = format!("{HOW_MEASURED}\n{}", self.markdown().replacen("# ", "## ", 1));
+        std::fs::write(page, text).map_err(|e| format!("{}: {e}", page.display()))?;
+        self.chart(&page.with_file_name("list_routes.svg"))
     }
 
     pub fn write(&self, dir: &Path) -> Result<(), String> {
@@ -163,5 +206,30 @@ fn met_mark(met: Option<bool>) -> &'static str {
         Some(true) => "yes",
         Some(false) => "**no**",
         None => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(scenario: &str, met: Option<bool>) -> Row {
+        Row {
+            scenario: scenario.into(),
+            ours: String::new(),
+            baseline: String::new(),
+            ratio: None,
+            target: String::new(),
+            met,
+        }
+    }
+
+    #[test]
+    fn only_rows_that_missed_their_target_are_missed() {
+        let mut report = Report::default();
+        report.rows = vec![row("a", Some(true)), row("b", Some(false)), row("c", None)];
+        assert_eq!(report.missed(), ["b"]);
+        report.rows.remove(1);
+        assert!(report.missed().is_empty());
     }
 }
