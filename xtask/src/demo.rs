@@ -18,7 +18,10 @@ pub fn run(load_flag: bool) -> Result<(), Stop> {
         Ok(url) => (url, None),
         Err(_) => {
             let server = RedisServer::try_start(Default::default())?;
-            say(format_args!("started a throwaway redis-server at {}", server.url()))?;
+            say(format_args!(
+                "started a throwaway redis-server at {}",
+                server.url()
+            ))?;
             (server.url(), Some(server))
         }
     };

@@ -50,7 +50,11 @@ enum Task {
     },
     /// The benchmark's second process.
     #[command(hide = true)]
-    BenchFollower { url: String, prefix: String, count: usize },
+    BenchFollower {
+        url: String,
+        prefix: String,
+        count: usize,
+    },
 }
 
 /// Why a task stopped early.

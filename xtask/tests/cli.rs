@@ -21,7 +21,12 @@ fn help_prints_usage_and_runs_nothing() {
 
 #[test]
 fn an_unknown_flag_or_task_is_refused_with_exit_2() {
-    for args in [&["demo", "--bogus"][..], &["bench", "--fast"], &["frobnicate"], &[]] {
+    for args in [
+        &["demo", "--bogus"][..],
+        &["bench", "--fast"],
+        &["frobnicate"],
+        &[],
+    ] {
         let output = xtask().args(args).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
         assert!(
@@ -43,7 +48,11 @@ fn a_missing_redis_server_binary_fails_at_once_and_names_it() {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/redis-server"), "{stderr}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// `cargo xtask demo | head -1`: no panic, exit 0, and the throwaway server is gone.

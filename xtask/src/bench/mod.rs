@@ -76,7 +76,10 @@ pub fn run(quick: bool, check: bool) -> Result<(), Stop> {
     let dir = target_dir().join("bench");
     report.write(&dir)?;
     say(format_args!("\n{}", report.markdown()))?;
-    say(format_args!("written to {}", dir.join("report.md").display()))?;
+    say(format_args!(
+        "written to {}",
+        dir.join("report.md").display()
+    ))?;
     if !quick {
         let page = workspace().join("docs/performance.md");
         report.write_page(&page)?;

@@ -118,7 +118,10 @@ impl Report {
     /// The performance page of the docs: how the figures are measured, then this run's
     /// table, with its chart beside the page.
     pub fn write_page(&self, page: &Path) -> Result<(), String> {
-        let text = format!("{HOW_MEASURED}\n{}", self.markdown().replacen("# ", "## ", 1));
+        let text = format!(
+            "{HOW_MEASURED}\n{}",
+            self.markdown().replacen("# ", "## ", 1)
+        );
         std::fs::write(page, text).map_err(|e| format!("{}: {e}", page.display()))?;
         self.chart(&page.with_file_name("list_routes.svg"))
     }
@@ -226,8 +229,10 @@ mod tests {
 
     #[test]
     fn only_rows_that_missed_their_target_are_missed() {
-        let mut report = Report::default();
-        report.rows = vec![row("a", Some(true)), row("b", Some(false)), row("c", None)];
+        let mut report = Report {
+            rows: vec![row("a", Some(true)), row("b", Some(false)), row("c", None)],
+            ..Report::default()
+        };
         assert_eq!(report.missed(), ["b"]);
         report.rows.remove(1);
         assert!(report.missed().is_empty());
