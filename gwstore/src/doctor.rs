@@ -89,20 +89,11 @@ fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
 
     bar.set_message("indexes");
     let status = storage.migration_status().map_err(error)?;
-    for (family, unindexed, dangling) in [
-        ("proxies", status.unindexed.proxies, status.dangling.proxies),
-        ("routes", status.unindexed.routes, status.dangling.routes),
-        (
-            "certificates",
-            status.unindexed.certificates,
-            status.dangling.certificates,
-        ),
-        (
-            "auth configs",
-            status.unindexed.auth_configs,
-            status.dangling.auth_configs,
-        ),
-    ] {
+    let counts = status
+        .unindexed
+        .by_family()
+        .zip(status.dangling.by_family());
+    for ((family, unindexed), (_, dangling)) in counts {
         if unindexed > 0 {
             findings.push(Finding {
                 what: format!("{unindexed} {family} missing from their index set"),

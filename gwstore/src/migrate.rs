@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Subcommand;
-use storage::{MigrationPhase, MigrationStatus};
+use storage::{FamilyCounts, MigrationPhase, MigrationStatus};
 
 use crate::terminal::{paint, GOOD, WARN};
 use crate::{looking, seeding, Cli, Outcome};
@@ -76,19 +76,21 @@ fn confirmed() -> Result<bool, String> {
     }
 }
 
+/// `0 proxies, 2 routes, …`, in the storage's own order and names.
+fn per_family(counts: &FamilyCounts) -> String {
+    let counts: Vec<String> = counts
+        .by_family()
+        .map(|(family, count)| format!("{count} {family}"))
+        .collect();
+    counts.join(", ")
+}
+
 fn print_status(status: &MigrationStatus) {
     let phase = match status.phase {
         MigrationPhase::Mixed => paint("mixed (listings also scan for old-layer records)", WARN),
         MigrationPhase::Finished => paint("finished (listings read the indexes alone)", GOOD),
     };
     println!("phase: {phase}");
-    let (u, d) = (&status.unindexed, &status.dangling);
-    println!(
-        "not indexed: {} proxies, {} routes, {} certificates, {} auth configs",
-        u.proxies, u.routes, u.certificates, u.auth_configs
-    );
-    println!(
-        "dangling index entries: {} proxies, {} routes, {} certificates, {} auth configs",
-        d.proxies, d.routes, d.certificates, d.auth_configs
-    );
+    println!("not indexed: {}", per_family(&status.unindexed));
+    println!("dangling index entries: {}", per_family(&status.dangling));
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
 use crate::model::validate;
-use crate::topology::{check_cluster_prefix, Nodes, Topology};
+use crate::topology::{check_cluster_prefix, ConnectionSettings, Nodes, Topology};
 
 /// Where Redis is, as a URL whose password is hidden when printed: `redis://`, `rediss://`
 /// or `unix://` for one server, `redis+cluster://` for a Redis Cluster and
@@ -316,6 +316,20 @@ impl StorageConfig {
         match self.url.topology() {
             Topology::Standalone => one_try,
             Topology::Cluster | Topology::Sentinel => one_try + self.failover_wait,
+        }
+    }
+
+    /// What this storage's connections need of the configuration.
+    pub(crate) fn connection_settings(&self) -> ConnectionSettings {
+        ConnectionSettings {
+            nodes: self.url.nodes().clone(),
+            connect_timeout: self.connect_timeout,
+            response_timeout: self.response_timeout,
+            failover_wait: self.failover_wait,
+            min_replicas: self.min_replicas,
+            replica_timeout: self.replica_timeout,
+            pool_size: self.pool_size,
+            call_timeout: self.call_timeout(),
         }
     }
 

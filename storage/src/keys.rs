@@ -1,16 +1,18 @@
 //! Every Redis key the crate touches, built in one pure place.
 //!
 //! The record keys are exactly the existing deployment's, so its data opens unchanged and its
-//! old readers keep working. Two index sets (`index:proxies`, `index:routes`) are this crate's
-//! own (`index:certs`, `index:cert-expiry` and `index:oauth-clients` too): they make listing
-//! one round trip instead of a keyspace scan. Their names cannot collide with a record:
-//! hostnames, route ids and names never contain `:`.
+//! old readers keep working. Each record family's marker and index set are declared once,
+//! in [`crate::model::family`]; the index sets (and `index:cert-expiry`) are this crate's
+//! own, bar the deployment's `auth:config:index`: they make listing one round trip instead
+//! of a keyspace scan.
 //!
 //! With a hash-tag prefix such as `{gw}:`, every configuration key lands in one Redis Cluster
 //! slot, so the multi-key scripts stay legal on a cluster; OAuth state spreads over the slots
 //! by its own ids (see [`KeySpace::oauth_code`]). Tests check the slot of each key.
 
 use base64::Engine;
+
+use crate::model::family::{self, Family};
 
 /// The index layout [`KeySpace::index_version`] records: 2 = proxies, routes and certificates.
 pub const INDEX_VERSION: u32 = 2;
@@ -42,24 +44,48 @@ impl KeySpace {
         key
     }
 
+    /// The key of `family`'s record `id`: `{prefix}{marker}{id}`.
+    pub(crate) fn record(&self, family: &Family, id: &str) -> String {
+        self.key(&[family.marker, id])
+    }
+
+    /// The prefix of every record key of `family`: record key = prefix + id.
+    pub(crate) fn record_prefix(&self, family: &Family) -> String {
+        self.key(&[family.marker])
+    }
+
+    /// The index set of `family`.
+    pub(crate) fn index(&self, family: &Family) -> String {
+        self.key(&[family.index])
+    }
+
+    /// The `SCAN MATCH` pattern of `family`'s keys.
+    pub(crate) fn scan_pattern(&self, family: &Family) -> String {
+        format!("{}{}*", glob_escape(&self.prefix), family.marker)
+    }
+
+    /// The id in a key matched by [`scan_pattern`](Self::scan_pattern), if it is a record's
+    /// key (ids never contain `:`; the family's other keys do).
+    pub(crate) fn id_of(&self, family: &Family, key: &str) -> Option<String> {
+        let id = key
+            .strip_prefix(&self.prefix)?
+            .strip_prefix(family.marker)?;
+        (!id.is_empty() && !id.contains(':')).then(|| id.to_owned())
+    }
+
     /// `proxy:{hostname}`: the JSON proxy target.
     pub fn proxy(&self, hostname: &str) -> String {
-        self.key(&["proxy:", hostname])
+        self.record(&family::PROXIES, hostname)
     }
 
     /// The set of hostnames that have a proxy record.
     pub fn proxy_index(&self) -> String {
-        self.key(&["index:proxies"])
+        self.index(&family::PROXIES)
     }
 
     /// `route:{route_id}`: the JSON route.
     pub fn route(&self, route_id: &str) -> String {
-        self.key(&["route:", route_id])
-    }
-
-    /// The prefix of every route record key, for scripts that build `route:{id}` themselves.
-    pub fn route_record_prefix(&self) -> String {
-        self.key(&["route:"])
+        self.record(&family::ROUTES, route_id)
     }
 
     /// `route:priority:{100 - priority, %04d}:{route_id}`, the legacy ordering index.
@@ -76,7 +102,7 @@ impl KeySpace {
 
     /// The set of route ids that have a route record.
     pub fn route_index(&self) -> String {
-        self.key(&["index:routes"])
+        self.index(&family::ROUTES)
     }
 
     /// Marks that the index sets hold every legacy record (see `Storage::reindex`); holds
@@ -87,12 +113,7 @@ impl KeySpace {
 
     /// `cert:{cert_name}`: the JSON certificate.
     pub fn cert(&self, cert_name: &str) -> String {
-        self.key(&["cert:", cert_name])
-    }
-
-    /// The prefix of every certificate record key.
-    pub fn cert_record_prefix(&self) -> String {
-        self.key(&["cert:"])
+        self.record(&family::CERTIFICATES, cert_name)
     }
 
     /// `cert:domain:{domain}`: the certificate that owns a domain.
@@ -102,7 +123,7 @@ impl KeySpace {
 
     /// The set of certificate names that have a record.
     pub fn cert_index(&self) -> String {
-        self.key(&["index:certs"])
+        self.index(&family::CERTIFICATES)
     }
 
     /// Sorted set of certificate names by expiry (Unix seconds), for renewal scans.
@@ -132,17 +153,12 @@ impl KeySpace {
 
     /// `auth:config:pattern:{id}`: a JSON auth config.
     pub fn auth_config(&self, id: &str) -> String {
-        self.key(&["auth:config:pattern:", id])
-    }
-
-    /// The prefix of every auth config record key.
-    pub fn auth_config_prefix(&self) -> String {
-        self.key(&["auth:config:pattern:"])
+        self.record(&family::AUTH_CONFIGS, id)
     }
 
     /// `auth:config:index`: the set of auth config ids (the deployment's own index).
     pub fn auth_config_index(&self) -> String {
-        self.key(&["auth:config:index"])
+        self.index(&family::AUTH_CONFIGS)
     }
 
     /// The prefix of the high-volume OAuth families: the configured prefix without its hash
@@ -158,17 +174,12 @@ impl KeySpace {
 
     /// `oauth:client:{client_id}`: a registered client (configuration slot).
     pub fn oauth_client(&self, client_id: &str) -> String {
-        self.key(&["oauth:client:", client_id])
-    }
-
-    /// The prefix of every client record key.
-    pub fn oauth_client_prefix(&self) -> String {
-        self.key(&["oauth:client:"])
+        self.record(&family::OAUTH_CLIENTS, client_id)
     }
 
     /// The set of registered client ids.
     pub fn oauth_client_index(&self) -> String {
-        self.key(&["index:oauth-clients"])
+        self.index(&family::OAUTH_CLIENTS)
     }
 
     /// `oauth:code:{hash}`: an authorization code, under the hash of its value.
@@ -238,65 +249,6 @@ impl KeySpace {
     }
 }
 
-/// A family of records that processes of the old layer write, without this crate's index
-/// sets: what a keyspace scan must match to find them, and how to tell a record's key from
-/// the other keys of the family (`cert:domain:*`, `route:priority:*`, `route:unique:*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LegacyFamily {
-    Proxies,
-    Routes,
-    Certificates,
-    AuthConfigs,
-}
-
-impl LegacyFamily {
-    pub(crate) const ALL: [LegacyFamily; 4] = [
-        LegacyFamily::Proxies,
-        LegacyFamily::Routes,
-        LegacyFamily::Certificates,
-        LegacyFamily::AuthConfigs,
-    ];
-
-    /// What precedes the id in a record's key.
-    fn marker(self) -> &'static str {
-        match self {
-            LegacyFamily::Proxies => "proxy:",
-            LegacyFamily::Routes => "route:",
-            LegacyFamily::Certificates => "cert:",
-            LegacyFamily::AuthConfigs => "auth:config:pattern:",
-        }
-    }
-
-    /// The family's index set.
-    pub(crate) fn index(self, keys: &KeySpace) -> String {
-        match self {
-            LegacyFamily::Proxies => keys.proxy_index(),
-            LegacyFamily::Routes => keys.route_index(),
-            LegacyFamily::Certificates => keys.cert_index(),
-            LegacyFamily::AuthConfigs => keys.auth_config_index(),
-        }
-    }
-
-    /// The prefix of every record key: record key = prefix + id.
-    pub(crate) fn record_prefix(self, keys: &KeySpace) -> String {
-        keys.key(&[self.marker()])
-    }
-
-    /// The `SCAN MATCH` pattern of the family's keys.
-    pub(crate) fn scan_pattern(self, keys: &KeySpace) -> String {
-        format!("{}{}*", glob_escape(&keys.prefix), self.marker())
-    }
-
-    /// The id in a key matched by [`scan_pattern`](Self::scan_pattern), if it is a record's
-    /// key (ids never contain `:`; the family's other keys do).
-    pub(crate) fn id_of(self, keys: &KeySpace, key: &str) -> Option<String> {
-        let id = key
-            .strip_prefix(&keys.prefix)?
-            .strip_prefix(self.marker())?;
-        (!id.is_empty() && !id.contains(':')).then(|| id.to_owned())
-    }
-}
-
 /// Escapes Redis glob metacharacters so a prefix matches only itself.
 fn glob_escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -330,11 +282,11 @@ mod tests {
         );
         assert_eq!(keys.auth_config("x"), "auth:config:pattern:x");
         assert_eq!(
-            LegacyFamily::Certificates.id_of(&keys, "cert:example-cert"),
+            keys.id_of(&family::CERTIFICATES, "cert:example-cert"),
             Some("example-cert".into())
         );
         assert_eq!(
-            LegacyFamily::Certificates.id_of(&keys, "cert:domain:example.com"),
+            keys.id_of(&family::CERTIFICATES, "cert:domain:example.com"),
             None
         );
         assert_eq!(
@@ -360,25 +312,22 @@ mod tests {
     #[test]
     fn keys_parse_back() {
         let keys = KeySpace::new("{gw}:");
-        let proxies = LegacyFamily::Proxies;
+        let proxies = &family::PROXIES;
         assert_eq!(
-            proxies.id_of(&keys, "{gw}:proxy:a.example"),
+            keys.id_of(proxies, "{gw}:proxy:a.example"),
             Some("a.example".into())
         );
-        assert_eq!(proxies.id_of(&keys, "{gw}:proxy:a:b"), None);
-        assert_eq!(proxies.id_of(&keys, "proxy:a.example"), None);
-        let routes = LegacyFamily::Routes;
+        assert_eq!(keys.id_of(proxies, "{gw}:proxy:a:b"), None);
+        assert_eq!(keys.id_of(proxies, "proxy:a.example"), None);
+        let routes = &family::ROUTES;
         assert_eq!(
-            routes.id_of(&keys, "{gw}:route:metrics"),
+            keys.id_of(routes, "{gw}:route:metrics"),
             Some("metrics".into())
         );
+        assert_eq!(keys.id_of(routes, "{gw}:route:priority:-050:metrics"), None);
+        assert_eq!(keys.id_of(routes, "{gw}:route:unique:L3Rva2Vu:95"), None);
         assert_eq!(
-            routes.id_of(&keys, "{gw}:route:priority:-050:metrics"),
-            None
-        );
-        assert_eq!(routes.id_of(&keys, "{gw}:route:unique:L3Rva2Vu:95"), None);
-        assert_eq!(
-            LegacyFamily::AuthConfigs.id_of(&keys, "{gw}:auth:config:pattern:admin-area"),
+            keys.id_of(&family::AUTH_CONFIGS, "{gw}:auth:config:pattern:admin-area"),
             Some("admin-area".into())
         );
     }
@@ -482,11 +431,11 @@ mod tests {
     #[test]
     fn scan_patterns_escape_the_prefix() {
         assert_eq!(
-            LegacyFamily::Proxies.scan_pattern(&KeySpace::new("a*[b]:")),
+            KeySpace::new("a*[b]:").scan_pattern(&family::PROXIES),
             "a\\*\\[b\\]:proxy:*"
         );
         assert_eq!(
-            LegacyFamily::AuthConfigs.scan_pattern(&KeySpace::new("")),
+            KeySpace::new("").scan_pattern(&family::AUTH_CONFIGS),
             "auth:config:pattern:*"
         );
     }

@@ -16,10 +16,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::StorageConfig;
 use crate::error::{refusal_code, Error};
 use crate::model::Backoff;
-use crate::topology::Topology;
+use crate::topology::{ConnectionSettings, Topology};
 
 /// When one call must be over: [`StorageConfig::call_timeout`] after it started. Every wait
 /// inside the call (opening a connection, an answer, a pause between tries, a defaults
@@ -30,9 +29,9 @@ pub(crate) struct Deadline {
 }
 
 impl Deadline {
-    /// The deadline of a call that starts now under `config`.
-    pub(crate) fn for_call(config: &StorageConfig) -> Self {
-        Deadline::after(config.call_timeout())
+    /// The deadline of a call that starts now on connections with `settings`.
+    pub(crate) fn for_call(settings: &ConnectionSettings) -> Self {
+        Deadline::after(settings.call_timeout)
     }
 
     /// The deadline `wait` from now.
@@ -153,18 +152,18 @@ impl RetryBudget {
     /// A budget for one call that does `effect`, under `config`, ending by `call`; one server
     /// allows `immediate_retries` retries of a broken connection.
     pub(crate) fn new(
-        config: &StorageConfig,
+        settings: &ConnectionSettings,
         effect: Effect,
         immediate_retries: u32,
         call: Deadline,
     ) -> Self {
         RetryBudget {
             effect,
-            follows_failover: config.url.topology() != Topology::Standalone,
-            retry_until: (Instant::now() + config.failover_wait).min(call.at),
+            follows_failover: settings.nodes.topology != Topology::Standalone,
+            retry_until: (Instant::now() + settings.failover_wait).min(call.at),
             call,
             immediate_retries,
-            backoff: Backoff::new(),
+            backoff: Backoff::retry(),
         }
     }
 
@@ -214,12 +213,17 @@ impl RetryBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StorageConfig;
 
-    fn config(url: &str) -> StorageConfig {
+    fn storage_config(url: &str) -> StorageConfig {
         StorageConfig::new(url)
             .unwrap()
             .with_key_prefix("{gw}:")
             .with_failover_wait(Duration::from_secs(60))
+    }
+
+    fn config(url: &str) -> ConnectionSettings {
+        storage_config(url).connection_settings()
     }
 
     fn call(url: &str) -> Deadline {
@@ -293,9 +297,10 @@ mod tests {
         let url = "redis://h";
         let mut budget = RetryBudget::new(&config(url), Effect::WriteOnce, 0, call(url));
         assert!(matches!(budget.after(loading()), Step::Retry(_)));
-        let config = config(url)
+        let config = storage_config(url)
             .with_connect_timeout(Duration::from_millis(1))
-            .with_response_timeout(Duration::from_millis(1));
+            .with_response_timeout(Duration::from_millis(1))
+            .connection_settings();
         let mut budget = RetryBudget::new(&config, Effect::Read, 0, Deadline::for_call(&config));
         std::thread::sleep(Duration::from_millis(5));
         assert!(matches!(budget.after(loading()), Step::Fail(_)));
@@ -303,9 +308,10 @@ mod tests {
 
     #[test]
     fn a_deadline_caps_every_wait() {
-        let config = config("redis://h")
+        let config = storage_config("redis://h")
             .with_connect_timeout(Duration::from_millis(100))
-            .with_response_timeout(Duration::from_millis(100));
+            .with_response_timeout(Duration::from_millis(100))
+            .connection_settings();
         let deadline = Deadline::for_call(&config);
         assert!(deadline.cap(Duration::from_secs(60)) <= Duration::from_millis(200));
         assert!(!deadline.passed());
@@ -330,7 +336,9 @@ mod tests {
 
     #[test]
     fn the_failover_wait_bounds_the_retries() {
-        let config = config("redis+cluster://h:7000").with_failover_wait(Duration::from_millis(1));
+        let config = storage_config("redis+cluster://h:7000")
+            .with_failover_wait(Duration::from_millis(1))
+            .connection_settings();
         let mut budget = RetryBudget::new(&config, Effect::Write, 3, Deadline::for_call(&config));
         std::thread::sleep(Duration::from_millis(5));
         assert!(matches!(budget.after(refused()), Step::Fail(_)));

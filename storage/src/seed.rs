@@ -218,8 +218,6 @@ pub(crate) fn snapshot_keys(keys: &KeySpace) -> Vec<String> {
 pub(crate) struct ProxyRepair {
     /// Its hostname.
     pub hostname: String,
-    /// Its key.
-    pub key: String,
     /// The value it was read as; the repair applies only if it still holds it.
     pub expected: Vec<u8>,
     /// The repaired record, encoded.
@@ -263,7 +261,6 @@ impl SeedPlan {
                         let json = model::shaped_like(model::encode(&mut proxy)?, Some(raw));
                         plan.repair_proxies.push(ProxyRepair {
                             hostname: default.hostname.to_owned(),
-                            key,
                             expected: raw.clone(),
                             json,
                         });

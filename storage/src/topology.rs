@@ -5,6 +5,8 @@
 //! hold, so it is split here into one ordinary URL per node. The split is pure; the modes
 //! turn it into redis-rs clients.
 
+use std::time::Duration;
+
 use crate::error::{Error, Result};
 
 /// The kind of Redis deployment a [`RedisUrl`](crate::RedisUrl) names.
@@ -26,6 +28,22 @@ pub enum Topology {
     Cluster,
     /// A master that Sentinel names, followed across failovers.
     Sentinel,
+}
+
+/// What opening a connection and running one call need of the configuration: where the
+/// nodes are and how long to wait. Each storage's connections hold this, not the whole
+/// `StorageConfig` (built by `StorageConfig::connection_settings`).
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionSettings {
+    pub(crate) nodes: Nodes,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+    pub(crate) failover_wait: Duration,
+    pub(crate) min_replicas: u32,
+    pub(crate) replica_timeout: Duration,
+    pub(crate) pool_size: u32,
+    /// The bound of one call: `StorageConfig::call_timeout`.
+    pub(crate) call_timeout: Duration,
 }
 
 /// A URL split into its topology and nodes.
@@ -196,7 +214,7 @@ pub(crate) mod clients {
     use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
     use redis::IntoConnectionInfo;
 
-    use crate::config::StorageConfig;
+    use super::ConnectionSettings;
     use crate::error::{Error, Result};
 
     /// How many times redis-rs' cluster clients try one call themselves (a timed-out one
@@ -214,8 +232,8 @@ pub(crate) mod clients {
     }
 
     /// A client of the one server.
-    pub(crate) fn server(config: &StorageConfig) -> Result<redis::Client> {
-        let info = config.url.nodes().urls[0]
+    pub(crate) fn server(settings: &ConnectionSettings) -> Result<redis::Client> {
+        let info = settings.nodes.urls[0]
             .as_str()
             .into_connection_info()
             .map_err(bad_url)?;
@@ -234,12 +252,11 @@ pub(crate) mod clients {
 
     /// A cluster client whose calls time out after `response_timeout`.
     pub(crate) fn cluster(
-        config: &StorageConfig,
+        settings: &ConnectionSettings,
         response_timeout: Duration,
     ) -> Result<ClusterClient> {
-        let seeds = config
-            .url
-            .nodes()
+        let seeds = settings
+            .nodes
             .urls
             .iter()
             .map(|url| {
@@ -249,7 +266,7 @@ pub(crate) mod clients {
             })
             .collect::<Result<Vec<_>>>()?;
         ClusterClientBuilder::new(seeds)
-            .connection_timeout(config.connect_timeout)
+            .connection_timeout(settings.connect_timeout)
             .response_timeout(response_timeout)
             .retries(CLUSTER_TRIES - 1)
             .min_retry_wait(CLUSTER_RETRY_WAIT_MS.0)
@@ -259,8 +276,8 @@ pub(crate) mod clients {
     }
 
     /// A client that asks the sentinels for the master's address.
-    pub(crate) fn sentinel(config: &StorageConfig) -> Result<SentinelClient> {
-        let nodes = config.url.nodes();
+    pub(crate) fn sentinel(settings: &ConnectionSettings) -> Result<SentinelClient> {
+        let nodes = &settings.nodes;
         let (name, master) = nodes
             .master
             .as_ref()

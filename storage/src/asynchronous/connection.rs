@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use super::link::Link;
 use super::shared::Endpoint;
-use crate::config::StorageConfig;
 use crate::error::Result;
+use crate::topology::ConnectionSettings;
 
 /// The connection every task multiplexes over, once open.
 #[derive(Default)]
@@ -36,7 +36,7 @@ impl Links {
     pub(super) async fn take(
         &self,
         endpoint: &Endpoint,
-        config: &StorageConfig,
+        settings: &ConnectionSettings,
         connect_wait: Duration,
     ) -> Result<Link> {
         if let Some(link) = self.current() {
@@ -46,7 +46,9 @@ impl Links {
         if let Some(link) = self.current() {
             return Ok(link);
         }
-        let mut link = endpoint.open(connect_wait, config.response_timeout).await?;
+        let mut link = endpoint
+            .open(connect_wait, settings.response_timeout)
+            .await?;
         *opened += 1;
         link.generation = *opened;
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(link.clone());
@@ -55,7 +57,7 @@ impl Links {
 
     /// Ends a call's use of the connection: a broken one is given up, unless it was
     /// replaced already.
-    pub(super) fn give_back(&self, link: Link, _config: &StorageConfig) {
+    pub(super) fn give_back(&self, link: Link, _settings: &ConnectionSettings) {
         if !link.broken {
             return;
         }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use super::link::Link;
 use super::shared::Endpoint;
-use crate::config::StorageConfig;
 use crate::error::Result;
+use crate::topology::ConnectionSettings;
 
 /// The idle connections, each used by one thread at a time.
 #[derive(Default)]
@@ -26,7 +26,7 @@ impl Links {
     pub(super) fn take(
         &self,
         endpoint: &Endpoint,
-        config: &StorageConfig,
+        settings: &ConnectionSettings,
         connect_wait: Duration,
     ) -> Result<Link> {
         let idle = self
@@ -36,17 +36,17 @@ impl Links {
             .pop();
         match idle {
             Some(link) => Ok(link),
-            None => endpoint.open(connect_wait, config.response_timeout),
+            None => endpoint.open(connect_wait, settings.response_timeout),
         }
     }
 
     /// Returns a connection to the pool, unless it broke or `pool_size` are idle already.
-    pub(super) fn give_back(&self, link: Link, config: &StorageConfig) {
+    pub(super) fn give_back(&self, link: Link, settings: &ConnectionSettings) {
         if link.broken || !redis::ConnectionLike::is_open(&link) {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() < config.pool_size as usize {
+        if idle.len() < settings.pool_size as usize {
             idle.push(link);
         }
     }

@@ -6,6 +6,7 @@ use crate::commands::ScriptCall;
 use super::{ListedRecord, ListingQuery};
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
+use crate::model::family;
 use crate::model::{self, Certificate, Fence, Listing, ProxyTarget};
 
 /// Writes `cert` (validated, encoded as `json`) with its domain and expiry index entries.
@@ -50,7 +51,7 @@ pub fn put_certificate(
         .arg(expiry)
         .arg(cert.domains.len())
         .arg(fence.map(|f| f.token.to_string()).unwrap_or_default())
-        .arg(keys.cert_record_prefix());
+        .arg(keys.record_prefix(&family::CERTIFICATES));
     call
 }
 
@@ -152,7 +153,7 @@ pub fn delete_certificate(
 pub fn certificate_by_domain(keys: &KeySpace, domain: &str) -> ScriptCall {
     let mut call = lua_script!("get_by_owner");
     call.key(keys.cert_domain(domain))
-        .arg(keys.cert_record_prefix());
+        .arg(keys.record_prefix(&family::CERTIFICATES));
     call
 }
 
@@ -168,7 +169,7 @@ pub fn owned_record(reply: Vec<Vec<u8>>) -> Option<(String, Vec<u8>)> {
 pub fn expiring_certificates(keys: &KeySpace, until: i64) -> ListingQuery {
     ListingQuery {
         index: keys.cert_expiry(),
-        record_prefix: keys.cert_record_prefix(),
+        record_prefix: keys.record_prefix(&family::CERTIFICATES),
         until: Some(until),
         scores: Some(keys.cert_expiry()),
     }
@@ -179,7 +180,7 @@ pub fn expiring_certificates(keys: &KeySpace, until: i64) -> ListingQuery {
 pub fn every_certificate_with_expiry(keys: &KeySpace) -> ListingQuery {
     ListingQuery {
         scores: Some(keys.cert_expiry()),
-        ..ListingQuery::of_set(keys.cert_index(), keys.cert_record_prefix())
+        ..ListingQuery::of_family(keys, &family::CERTIFICATES)
     }
 }
 

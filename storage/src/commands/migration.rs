@@ -4,8 +4,8 @@
 use redis::Cmd;
 
 use crate::commands::ScriptCall;
-
-use crate::keys::{KeySpace, LegacyFamily};
+use crate::keys::KeySpace;
+use crate::model::family::Family;
 use crate::model::MigrationPhase;
 
 /// Marks the migration finished: from now on listings read the index sets alone.
@@ -18,10 +18,10 @@ pub fn finish(keys: &KeySpace) -> Cmd {
 
 /// How many of `found` (ids a keyspace scan found) `family`'s index lacks, and how many of
 /// its entries name no record. Reply: `(unindexed, dangling)`.
-pub fn index_gaps(keys: &KeySpace, family: LegacyFamily, found: &[String]) -> ScriptCall {
+pub fn index_gaps(keys: &KeySpace, family: &Family, found: &[String]) -> ScriptCall {
     let mut call = lua_script!("index_gaps");
-    call.key(family.index(keys))
-        .arg(family.record_prefix(keys))
+    call.key(keys.index(family))
+        .arg(keys.record_prefix(family))
         .arg(found);
     call
 }

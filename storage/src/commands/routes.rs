@@ -3,6 +3,7 @@
 use crate::commands::ScriptCall;
 
 use crate::keys::KeySpace;
+use crate::model::family;
 use crate::model::Route;
 
 /// Writes `route` (already validated, encoded as `json`) with its index keys. `previous` is
@@ -31,7 +32,9 @@ pub fn put_route(
         }
     }
     super::with_feed(&mut call, keys);
-    call.arg(json).arg(id).arg(keys.route_record_prefix());
+    call.arg(json)
+        .arg(id)
+        .arg(keys.record_prefix(&family::ROUTES));
     call
 }
 

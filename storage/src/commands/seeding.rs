@@ -2,14 +2,15 @@
 
 use redis::Pipeline;
 
-use crate::keys::{KeySpace, LegacyFamily, INDEX_VERSION};
+use crate::keys::{KeySpace, INDEX_VERSION};
+use crate::model::family::Family;
 use crate::model::{self, Certificate};
 
 /// What a pass over the keyspace found of records the old layer wrote.
 #[derive(Debug, Default)]
 pub struct LegacyRecords {
     /// The ids of each family's records.
-    pub ids: Vec<(LegacyFamily, Vec<String>)>,
+    pub ids: Vec<(&'static Family, Vec<String>)>,
     /// Certificate names with the expiry (Unix s) their record has; corrupt and pending
     /// certificates have none and are left out.
     pub expiries: Vec<(String, i64)>,
@@ -22,7 +23,7 @@ pub fn add_to_indexes(keys: &KeySpace, found: &LegacyRecords) -> Pipeline {
     pipe.atomic();
     for (family, ids) in &found.ids {
         if !ids.is_empty() {
-            pipe.sadd(family.index(keys), ids).ignore();
+            pipe.sadd(keys.index(family), ids).ignore();
         }
     }
     for (name, expiry) in &found.expiries {

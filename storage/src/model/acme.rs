@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::certificates::{base64url_word, email};
+use super::certificates::{canonical_email, check_base64url_word};
 use super::{validate, Record, Secret, Timestamp};
 use crate::error::{Error, Result};
 
@@ -22,19 +22,19 @@ pub struct Challenge {
 }
 
 /// An ACME challenge token: base64url characters, as RFC 8555 requires.
-pub fn challenge_token(token: &str) -> Result<()> {
-    base64url_word("token", token, 256)
+pub fn check_challenge_token(token: &str) -> Result<()> {
+    check_base64url_word("token", token, 256)
 }
 
 /// An ACME provider name as it appears in account keys: no `:` and no whitespace.
-pub fn provider(name: &str) -> Result<()> {
+pub fn check_provider(name: &str) -> Result<()> {
     validate::record_id("provider", name)
 }
 
 /// Checks what names an ACME account key and the PEM itself; returns the canonical email.
 pub fn account_key_owner(provider: &str, email: &str, pem: &Secret) -> Result<String> {
-    self::provider(provider)?;
-    let email = self::email(email)?;
+    check_provider(provider)?;
+    let email = canonical_email(email)?;
     if pem.expose().trim().is_empty() {
         return Err(Error::invalid("pem", "must not be empty"));
     }
@@ -49,6 +49,6 @@ impl Record for Challenge {
     }
 
     fn normalize(&mut self) -> Result<()> {
-        challenge_token(&self.token)
+        check_challenge_token(&self.token)
     }
 }

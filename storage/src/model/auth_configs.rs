@@ -5,6 +5,8 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::family::{self, Family};
+use super::Record;
 use super::{validate, Timestamp};
 use crate::error::{Error, Result};
 
@@ -75,5 +77,25 @@ impl AuthConfig {
             .priority
             .cmp(&self.priority)
             .then_with(|| self.id.cmp(&other.id))
+    }
+}
+impl Record for AuthConfig {
+    const ID_FIELD: &'static str = "id";
+    const FAMILY: Option<&'static Family> = Some(&family::AUTH_CONFIGS);
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn normalize(&mut self) -> Result<()> {
+        AuthConfig::normalize(self)
+    }
+
+    fn listing_order(a: &Self, b: &Self) -> Ordering {
+        AuthConfig::listing_order(a, b)
+    }
+
+    fn adopt_id(&mut self, id: &str) {
+        id.clone_into(&mut self.id);
     }
 }

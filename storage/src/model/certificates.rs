@@ -8,6 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::family::{self, Family};
+use super::Record;
 use super::{validate, Secret, Timestamp};
 use crate::error::{Error, Result};
 
@@ -78,7 +80,7 @@ impl Certificate {
     /// Canonical form (domains trimmed and lower-cased, email lower-cased) and every rule;
     /// the error names the first field that breaks one.
     pub fn normalize(&mut self) -> Result<()> {
-        cert_name(&self.cert_name)?;
+        check_cert_name(&self.cert_name)?;
         if self.domains.is_empty() || self.domains.len() > MAX_DOMAINS {
             return Err(Error::invalid(
                 "domains",
@@ -87,23 +89,23 @@ impl Certificate {
         }
         let mut seen = BTreeSet::new();
         for domain in &mut self.domains {
-            *domain = self::domain(domain)?;
+            *domain = canonical_domain(domain)?;
             if !seen.insert(domain.clone()) {
                 return Err(Error::invalid("domains", "lists a domain twice"));
             }
         }
-        self.email = email(&self.email)?;
+        self.email = canonical_email(&self.email)?;
         Ok(())
     }
 }
 
 /// A certificate name: letters, digits, `-` and `_`.
-pub fn cert_name(name: &str) -> Result<()> {
-    base64url_word("cert_name", name, 128)
+pub fn check_cert_name(name: &str) -> Result<()> {
+    check_base64url_word("cert_name", name, 128)
 }
 
 /// 1 to `max` letters, digits, `-` or `_` (the base64url alphabet).
-pub(crate) fn base64url_word(field: &'static str, value: &str, max: usize) -> Result<()> {
+pub(crate) fn check_base64url_word(field: &'static str, value: &str, max: usize) -> Result<()> {
     let ok = !value.is_empty()
         && value.len() <= max
         && value
@@ -120,7 +122,7 @@ pub(crate) fn base64url_word(field: &'static str, value: &str, max: usize) -> Re
 }
 
 /// A domain, trimmed and lower-cased; a wildcard only as a leading `*.`.
-pub fn domain(raw: &str) -> Result<String> {
+pub fn canonical_domain(raw: &str) -> Result<String> {
     let domain = raw.trim().to_ascii_lowercase();
     let bare = domain.strip_prefix("*.").unwrap_or(&domain);
     let labels_ok = !bare.is_empty()
@@ -143,7 +145,7 @@ pub fn domain(raw: &str) -> Result<String> {
 }
 
 /// An email address, lower-cased (see `validate::email`).
-pub fn email(raw: &str) -> Result<String> {
+pub fn canonical_email(raw: &str) -> Result<String> {
     validate::email(raw)
 }
 
@@ -158,6 +160,19 @@ impl fmt::Debug for Certificate {
             .field("fullchain_pem", &self.fullchain_pem)
             .field("private_key_pem", &self.private_key_pem)
             .finish_non_exhaustive()
+    }
+}
+
+impl Record for Certificate {
+    const ID_FIELD: &'static str = "cert_name";
+    const FAMILY: Option<&'static Family> = Some(&family::CERTIFICATES);
+
+    fn id(&self) -> &str {
+        &self.cert_name
+    }
+
+    fn normalize(&mut self) -> Result<()> {
+        Certificate::normalize(self)
     }
 }
 

@@ -34,11 +34,6 @@ impl Fence {
     }
 }
 
-/// How long `acquire_lock` waits between tries at first, and at most.
-pub const RETRY_FIRST: Duration = Duration::from_millis(10);
-/// The longest wait between tries.
-pub const RETRY_MAX: Duration = Duration::from_millis(200);
-
 /// A holder id unique across processes and machines: 64 random bits (std's per-process
 /// random hash seed) and a per-process counter.
 pub fn holder_id() -> String {
@@ -59,11 +54,6 @@ pub fn check(name: &str, ttl: Duration) -> Result<()> {
         return Err(Error::invalid("ttl", "must be at least 1 ms"));
     }
     validate::duration("ttl", ttl)
-}
-
-/// The next wait between tries: doubling, capped.
-pub fn backoff(previous: Duration) -> Duration {
-    (previous * 2).min(RETRY_MAX)
 }
 
 #[cfg(test)]
@@ -87,7 +77,5 @@ mod tests {
             check("a", Duration::ZERO),
             Err(Error::Invalid { field: "ttl", .. })
         ));
-        assert_eq!(backoff(RETRY_MAX), RETRY_MAX);
-        assert_eq!(backoff(RETRY_FIRST), RETRY_FIRST * 2);
     }
 }

@@ -8,8 +8,8 @@
 //! A store without the phase key is mixed: one the old layer created, one that lost its data,
 //! and any store until an operator finishes the migration.
 
+use super::family::{self, Family};
 use crate::error::{Error, Result};
-use crate::keys::LegacyFamily;
 
 /// Where the move from the old storage layer stands, for the whole store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,14 +65,26 @@ pub struct FamilyCounts {
 }
 
 impl FamilyCounts {
-    /// The count of `family`.
-    pub(crate) fn of(&mut self, family: LegacyFamily) -> &mut usize {
-        match family {
-            LegacyFamily::Proxies => &mut self.proxies,
-            LegacyFamily::Routes => &mut self.routes,
-            LegacyFamily::Certificates => &mut self.certificates,
-            LegacyFamily::AuthConfigs => &mut self.auth_configs,
+    /// Adds `n` to the count of `family` (a family only this crate writes has none).
+    pub(crate) fn add(&mut self, family: &Family, n: usize) {
+        if let Some(count) = family.legacy {
+            *count(self) += n;
         }
+    }
+
+    /// Each family's name (`"proxies"`, `"auth configs"`, …) and count, in a fixed order.
+    ///
+    /// ```
+    /// let counts = storage::FamilyCounts { routes: 2, ..Default::default() };
+    /// let shown: Vec<String> = counts.by_family().map(|(name, n)| format!("{n} {name}")).collect();
+    /// assert_eq!(shown.join(", "), "0 proxies, 2 routes, 0 certificates, 0 auth configs");
+    /// ```
+    pub fn by_family(&self) -> impl Iterator<Item = (&'static str, usize)> + '_ {
+        family::legacy().filter_map(|family| {
+            let count = family.legacy?;
+            let mut copy = *self;
+            Some((family.name, *count(&mut copy)))
+        })
     }
 
     /// The sum over the families.

@@ -9,7 +9,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::family::{self, Family};
 use super::validate;
+use super::Record;
 use super::{Secret, Timestamp};
 use crate::error::Result;
 
@@ -311,6 +313,29 @@ impl fmt::Debug for ProxyTarget {
             .field("owner_token_hash", &self.owner_token_hash)
             .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
+    }
+}
+
+impl Record for ProxyTarget {
+    const ID_FIELD: &'static str = "proxy_hostname";
+    const FAMILY: Option<&'static Family> = Some(&family::PROXIES);
+
+    fn id(&self) -> &str {
+        &self.proxy_hostname
+    }
+
+    fn normalize(&mut self) -> Result<()> {
+        ProxyTarget::normalize(self)
+    }
+
+    fn fill_required(&mut self) {
+        self.created_at.get_or_insert_with(Timestamp::now);
+    }
+
+    fn keep_required(&mut self) {
+        if let Some(default) = crate::seed::default_proxy(&self.proxy_hostname) {
+            default.repair(self);
+        }
     }
 }
 

@@ -7,7 +7,9 @@ use std::cmp::Ordering;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::family::{self, Family};
 use super::validate;
+use super::Record;
 use super::{Secret, Timestamp};
 use crate::error::{Error, Result};
 
@@ -216,6 +218,27 @@ impl Route {
             .priority
             .cmp(&self.priority)
             .then_with(|| self.route_id.cmp(&other.route_id))
+    }
+}
+
+impl Record for Route {
+    const ID_FIELD: &'static str = "route_id";
+    const FAMILY: Option<&'static Family> = Some(&family::ROUTES);
+
+    fn id(&self) -> &str {
+        &self.route_id
+    }
+
+    fn normalize(&mut self) -> Result<()> {
+        Route::normalize(self)
+    }
+
+    fn listing_order(a: &Self, b: &Self) -> Ordering {
+        Route::listing_order(a, b)
+    }
+
+    fn fill_required(&mut self) {
+        self.created_at.get_or_insert_with(Timestamp::now);
     }
 }
 

@@ -266,6 +266,26 @@ fn no_controls(field: &'static str, raw: &str) -> Result<()> {
     Ok(())
 }
 
+/// The canonical form of a hostname used to look a proxy up (lower case, without the dot of
+/// an FQDN's `api.example.com.` form); [`Error::Invalid`] naming `proxy_hostname`, as a
+/// store does, if it could never be a proxy's.
+pub(crate) fn hostname_key(hostname: &str) -> Result<String> {
+    self::hostname("proxy_hostname", hostname)
+}
+
+/// The canonical form of a route id used to look a route up; [`Error::Invalid`] naming
+/// `route_id` if it could never be a route's.
+pub(crate) fn route_id_key(route_id: &str) -> Result<&str> {
+    id_key("route_id", route_id)
+}
+
+/// An id that is part of a key (letters, digits, `-`, `_`, `.`); [`Error::Invalid`] naming
+/// `field` otherwise.
+pub(crate) fn id_key<'a>(field: &'static str, id: &'a str) -> Result<&'a str> {
+    record_id(field, id)?;
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,10 +8,12 @@
 
 use std::fmt;
 
+use super::family;
 use crate::error::{Error, Result};
 
-/// The families whose changes the feed carries.
+/// The families whose changes the feed carries. More may come: match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChangeFamily {
     /// Proxy targets, by hostname.
     Proxy,
@@ -24,24 +26,17 @@ pub enum ChangeFamily {
 }
 
 impl ChangeFamily {
-    /// The name the feed stores.
+    /// The name the feed stores, from the family's declaration.
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ChangeFamily::Proxy => "proxy",
-            ChangeFamily::Route => "route",
-            ChangeFamily::Certificate => "certificate",
-            ChangeFamily::AuthConfig => "auth_config",
-        }
+        family::feeds()
+            .find(|feed| feed.change == self)
+            .map_or("", |feed| feed.name)
     }
 
     fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "proxy" => ChangeFamily::Proxy,
-            "route" => ChangeFamily::Route,
-            "certificate" => ChangeFamily::Certificate,
-            "auth_config" => ChangeFamily::AuthConfig,
-            _ => return None,
-        })
+        family::feeds()
+            .find(|feed| feed.name == text)
+            .map(|feed| feed.change)
     }
 }
 
@@ -147,6 +142,40 @@ pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, Vec<u8>)]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_change_family_is_declared_once_and_its_name_parses_back() {
+        let all = [
+            ChangeFamily::Proxy,
+            ChangeFamily::Route,
+            ChangeFamily::Certificate,
+            ChangeFamily::AuthConfig,
+        ];
+        for change in all {
+            let declared = family::feeds().filter(|feed| feed.change == change).count();
+            assert_eq!(declared, 1, "{change:?}");
+            assert_eq!(ChangeFamily::parse(change.as_str()), Some(change));
+        }
+        assert_eq!(family::feeds().count(), all.len());
+        assert_eq!(ChangeFamily::parse("nonsense"), None);
+    }
+
+    /// The scripts that feed a family's changes themselves name it as a literal: each must
+    /// be a declared feed name.
+    #[test]
+    fn the_scripts_feed_only_declared_names() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/lua");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for literal in source.split("feed('").skip(1) {
+                let name = literal.split('\'').next().unwrap();
+                assert!(ChangeFamily::parse(name).is_some(), "feed('{name}'");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "{seen}");
+    }
 
     #[test]
     fn entries_decode_and_nonsense_is_corrupt_by_key() {

@@ -30,7 +30,7 @@ impl Storage {
     /// The pending challenge for `token`, if it has not expired. One round trip.
     #[operation]
     pub async fn get_challenge(&self, token: &str) -> Result<Option<Challenge>> {
-        model::challenge_token(token)?;
+        model::check_challenge_token(token)?;
         let key = self.keys().challenge(token);
         self.read(&key).await
     }
@@ -38,7 +38,7 @@ impl Storage {
     /// Removes the challenge for `token`. Returns whether there was one. One round trip.
     #[operation]
     pub async fn delete_challenge(&self, token: &str) -> Result<bool> {
-        model::challenge_token(token)?;
+        model::check_challenge_token(token)?;
         let key = self.keys().challenge(token);
         let removed: u32 = self.cmd_once(&commands::del(&key)).await?;
         Ok(removed > 0)
@@ -84,8 +84,10 @@ impl Storage {
     /// The ACME account key for `provider` and `email`, if stored. One round trip.
     #[operation]
     pub async fn get_account_key(&self, provider: &str, email: &str) -> Result<Option<Secret>> {
-        model::provider(provider)?;
-        let key = self.keys().account_key(provider, &model::email(email)?);
+        model::check_provider(provider)?;
+        let key = self
+            .keys()
+            .account_key(provider, &model::canonical_email(email)?);
         let pem: Option<String> = self
             .read_cmd(&commands::get(&key))
             .await

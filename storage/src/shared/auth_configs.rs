@@ -2,10 +2,10 @@
 //! set, both changed together.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, Indexed, ListingQuery, Put, WriteOutcome};
+use crate::commands::{Indexed, Put};
 use crate::error::Result;
-use crate::keys::LegacyFamily;
-use crate::model::{self, AuthConfig, ChangeFamily, Listing};
+use crate::model::family::AUTH_CONFIGS;
+use crate::model::{self, AuthConfig, Listing};
 
 impl Storage {
     /// Stores `config`, replacing any config with the same id, and indexes it, atomically.
@@ -13,16 +13,8 @@ impl Storage {
     #[operation]
     pub async fn store_auth_config(&self, mut config: AuthConfig) -> Result<AuthConfig> {
         let json = model::encode(&mut config)?;
-        let keys = self.keys();
-        let target = Indexed {
-            record: &keys.auth_config(&config.id),
-            index: &keys.auth_config_index(),
-            member: &config.id,
-            feed: Some(ChangeFamily::AuthConfig),
-        };
-        let call = commands::put_indexed(keys, &target, &json, Put::Replace, None);
-        let reply: String = self.script(&call).await?;
-        WriteOutcome::parse(&reply)?;
+        let target = Indexed::new(self.keys(), &AUTH_CONFIGS, &config.id);
+        self.put_record(&target, &json, Put::Replace, None).await?;
         Ok(config)
     }
 
@@ -37,10 +29,7 @@ impl Storage {
     /// the listing. One round trip.
     #[operation]
     pub async fn list_auth_configs(&self) -> Result<Listing<AuthConfig>> {
-        let family = LegacyFamily::AuthConfigs;
-        let query = ListingQuery::of_family(self.keys(), family);
-        self.listing(query, Some(family), AuthConfig::listing_order)
-            .await
+        self.list_family(&AUTH_CONFIGS).await
     }
 
     /// The auth configs whose `path_pattern` is exactly `path_pattern`, in listing order.
@@ -61,24 +50,15 @@ impl Storage {
         id: &str,
         edit: impl FnMut(&mut AuthConfig),
     ) -> Result<AuthConfig> {
-        let key = self.keys().auth_config(model::id_key("id", id)?);
-        self.update(key, edit).await
+        let target = Indexed::new(self.keys(), &AUTH_CONFIGS, model::id_key("id", id)?);
+        self.update(target, edit).await
     }
 
     /// Removes the auth config `id` and its index entry, atomically. Returns whether there
     /// was one. One round trip.
     #[operation]
     pub async fn delete_auth_config(&self, id: &str) -> Result<bool> {
-        let id = model::id_key("id", id)?;
-        let keys = self.keys();
-        let target = Indexed {
-            record: &keys.auth_config(id),
-            index: &keys.auth_config_index(),
-            member: id,
-            feed: Some(ChangeFamily::AuthConfig),
-        };
-        let call = commands::delete_indexed(keys, &target);
-        let removed: u32 = self.script_once(&call).await?;
-        Ok(removed > 0)
+        let target = Indexed::new(self.keys(), &AUTH_CONFIGS, model::id_key("id", id)?);
+        self.delete_record(&target).await
     }
 }

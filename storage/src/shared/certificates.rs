@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use super::{maybe, operation, pause, Storage, MODE};
-use crate::commands::{self, Discovery, Listed, ListingQuery, WriteOutcome};
+use super::conditional::Decision;
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::{self, Discovery, Listed, ListedRecord, ListingQuery, WriteOutcome};
 use crate::error::{Error, Result};
-use crate::keys::LegacyFamily;
-use crate::model::{self, Backoff, Certificate, Fence, Listing, Timestamp};
+use crate::model::family::{CERTIFICATES, PROXIES};
+use crate::model::{self, Certificate, Fence, Listing, Timestamp};
 
 impl Storage {
     /// Stores `cert`, creating it or replacing the certificate of the same name, with its
@@ -41,43 +42,32 @@ impl Storage {
         let json = model::encode(&mut cert)?;
         let keys = self.keys();
         let key = keys.cert(&cert.cert_name);
-        let mut backoff = Backoff::new();
-        for _ in 0..self.config().max_update_attempts {
-            let previous = self.read_with_raw::<Certificate>(&key).await?;
-            let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
-            let json = model::shaped_like(json.clone(), previous.map(|(raw, _)| raw));
-            let call = commands::certificates::put_certificate(keys, &cert, &json, previous, fence);
-            let reply: String = self.script(&call).await?;
-            match WriteOutcome::parse(&reply)? {
-                WriteOutcome::Written => return Ok(cert),
-                WriteOutcome::Stale => pause(backoff.next_wait()).await,
-                WriteOutcome::Conflict { owner } => {
-                    let (domain, owner) =
-                        commands::certificates::certificate_conflict(&cert, &owner);
-                    return Err(Error::Conflict {
-                        key: keys.cert_domain(&domain),
-                        owner,
-                    });
-                }
-                WriteOutcome::Fenced { newest } => {
-                    return Err(match fence {
-                        Some(fence) => Error::Fenced {
-                            lock: fence.lock.clone(),
-                            token: fence.token,
-                            newest,
-                        },
-                        None => WriteOutcome::Fenced { newest }.into_error(),
-                    });
+        let put = |json: &str, previous: Option<(&[u8], &Certificate)>| {
+            commands::certificates::put_certificate(keys, &cert, json, previous, fence)
+        };
+        self.replace(&key, &json, put, |refusal| match (refusal, fence) {
+            (WriteOutcome::Conflict { owner }, _) => {
+                let (domain, owner) = commands::certificates::certificate_conflict(&cert, &owner);
+                Error::Conflict {
+                    key: keys.cert_domain(&domain),
+                    owner,
                 }
             }
-        }
-        Err(self.contention(key))
+            (WriteOutcome::Fenced { newest }, Some(fence)) => Error::Fenced {
+                lock: fence.lock.clone(),
+                token: fence.token,
+                newest,
+            },
+            (unexpected, _) => unexpected.into_error(),
+        })
+        .await?;
+        Ok(cert)
     }
 
     /// The certificate `cert_name`, if there is one. One round trip.
     #[operation]
     pub async fn get_certificate(&self, cert_name: &str) -> Result<Option<Certificate>> {
-        model::cert_name(cert_name)?;
+        model::check_cert_name(cert_name)?;
         let key = self.keys().cert(cert_name);
         self.read(&key).await
     }
@@ -86,7 +76,7 @@ impl Storage {
     /// trip.
     #[operation]
     pub async fn get_certificate_by_domain(&self, domain: &str) -> Result<Option<Certificate>> {
-        let domain = model::domain(domain)?;
+        let domain = model::canonical_domain(domain)?;
         let keys = self.keys();
         let call = commands::certificates::certificate_by_domain(keys, &domain);
         let reply: Vec<Vec<u8>> = self.read_script(&call).await?;
@@ -100,12 +90,7 @@ impl Storage {
     /// migration is finished.
     #[operation]
     pub async fn list_certificates(&self) -> Result<Listing<Certificate>> {
-        let family = LegacyFamily::Certificates;
-        let query = ListingQuery::of_family(self.keys(), family);
-        self.listing(query, Some(family), |a: &Certificate, b| {
-            a.cert_name.cmp(&b.cert_name)
-        })
-        .await
+        self.list_family(&CERTIFICATES).await
     }
 
     /// The certificates whose own `expires_at` is within `within` from now (already expired
@@ -135,8 +120,7 @@ impl Storage {
             Listed::Records(revision, records) => (revision, records),
             Listed::Scan => {
                 let every = commands::certificates::every_certificate_with_expiry(keys);
-                self.listed_with_scan(&every, LegacyFamily::Certificates)
-                    .await?
+                self.listed_with_scan(&every, &CERTIFICATES).await?
             }
         };
         let (due, repairs) = commands::certificates::expiry_check(keys, listed, until);
@@ -161,37 +145,48 @@ impl Storage {
     /// per lost race); while it is mixed, a keyspace scan more.
     #[operation]
     pub async fn delete_certificate(&self, cert_name: &str) -> Result<bool> {
-        model::cert_name(cert_name)?;
+        model::check_cert_name(cert_name)?;
         let keys = self.keys();
         let key = keys.cert(cert_name);
-        let proxies = ListingQuery::of_family(keys, LegacyFamily::Proxies);
-        let mut backoff = Backoff::new();
-        for _ in 0..self.config().max_update_attempts {
-            let Some(raw) = self.read_raw(&key).await? else {
-                return Ok(false);
-            };
-            let decoded: Option<Certificate> = model::decode(&key, &raw).ok();
-            let (_, listed) = self.listed(&proxies, Some(LegacyFamily::Proxies)).await?;
-            let hostnames: Vec<String> = listed.iter().map(|p| p.member.clone()).collect();
-            let stored = listed
-                .into_iter()
-                .map(|p| (keys.proxy(&p.member), p.raw))
-                .collect();
-            let rewrites = commands::certificates::proxy_rewrites(cert_name, stored)?;
-            let call = commands::certificates::delete_certificate(
-                keys,
-                cert_name,
-                &raw,
-                decoded.as_ref(),
-                &rewrites,
-                &hostnames,
-            );
-            let reply: String = self.script_once(&call).await?;
-            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
-                return Ok(true);
-            }
-            pause(backoff.next_wait()).await;
-        }
-        Err(self.contention(key))
+        self.write_if_unchanged(
+            &key,
+            || self.certificate_and_proxies(&key),
+            |(raw, proxies)| {
+                let Some(raw) = raw else {
+                    return Ok(Decision::Done(false));
+                };
+                let decoded: Option<Certificate> = model::decode(&key, &raw).ok();
+                let hostnames: Vec<String> = proxies.iter().map(|p| p.member.clone()).collect();
+                let stored = proxies
+                    .into_iter()
+                    .map(|p| (keys.proxy(&p.member), p.raw))
+                    .collect();
+                let rewrites = commands::certificates::proxy_rewrites(cert_name, stored)?;
+                let call = commands::certificates::delete_certificate(
+                    keys,
+                    cert_name,
+                    &raw,
+                    decoded.as_ref(),
+                    &rewrites,
+                    &hostnames,
+                );
+                Ok(Decision::WriteOnce(call, true))
+            },
+            WriteOutcome::into_error,
+        )
+        .await
+    }
+
+    /// What deleting a certificate depends on: its record as stored, and every proxy
+    /// (those the old layer wrote too, while the migration is mixed). Two round trips.
+    #[maybe]
+    async fn certificate_and_proxies(
+        &self,
+        key: &str,
+    ) -> Result<(Option<Vec<u8>>, Vec<ListedRecord>)> {
+        let raw = self.read_raw(key).await?;
+        let proxies = ListingQuery::of_family(self.keys(), &PROXIES);
+        let (_, listed) = self.listed(&proxies, &PROXIES).await?;
+        Ok((raw, listed))
     }
 }

@@ -15,12 +15,12 @@ use redis::cluster::ClusterClient;
 use redis::sentinel::SentinelClient;
 
 use super::{check_runtime, maybe, pause, Link, Links, SentinelLock};
-use crate::commands::cluster::{by_slot, cluster_slots, masters, wait, Node};
-use crate::commands::{ping, Call};
-use crate::config::StorageConfig;
+use crate::commands;
+use crate::commands::cluster::Node;
+use crate::commands::Call;
 use crate::error::{Error, Result};
 use crate::retry::{needs_new_connection, Deadline, Effect, RetryBudget, Step};
-use crate::topology::{clients, Topology};
+use crate::topology::{clients, ConnectionSettings, Topology};
 
 /// A connection idle this long is checked with a `PING` before a write that must not run
 /// twice, so that a connection the server closed meanwhile (it restarted) fails before the
@@ -36,12 +36,14 @@ pub(crate) enum Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint of `config`, whose connections answer within `response_timeout`.
-    pub(crate) fn new(config: &StorageConfig, response_timeout: Duration) -> Result<Self> {
-        Ok(match config.url.topology() {
-            Topology::Standalone => Endpoint::Server(clients::server(config)?),
-            Topology::Sentinel => Endpoint::Sentinel(SentinelLock::new(clients::sentinel(config)?)),
-            Topology::Cluster => Endpoint::Cluster(clients::cluster(config, response_timeout)?),
+    /// The endpoint `settings` name, whose connections answer within `response_timeout`.
+    pub(crate) fn new(settings: &ConnectionSettings, response_timeout: Duration) -> Result<Self> {
+        Ok(match settings.nodes.topology {
+            Topology::Standalone => Endpoint::Server(clients::server(settings)?),
+            Topology::Sentinel => {
+                Endpoint::Sentinel(SentinelLock::new(clients::sentinel(settings)?))
+            }
+            Topology::Cluster => Endpoint::Cluster(clients::cluster(settings, response_timeout)?),
         })
     }
 }
@@ -49,7 +51,7 @@ impl Endpoint {
 /// The connections of one storage, and how many times they failed.
 pub(crate) struct Connection {
     endpoint: Endpoint,
-    config: StorageConfig,
+    settings: ConnectionSettings,
     /// Where it connects, for errors (`host:port`, never credentials).
     address: String,
     links: Links,
@@ -60,19 +62,19 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// Prepares the connections without opening any; they open on first use.
-    pub(super) fn new(config: &StorageConfig) -> Result<Self> {
+    pub(super) fn new(settings: ConnectionSettings) -> Result<Self> {
         Ok(Connection {
-            endpoint: Endpoint::new(config, config.response_timeout)?,
-            config: config.clone(),
-            address: config.url.nodes().address(),
+            endpoint: Endpoint::new(&settings, settings.response_timeout)?,
+            address: settings.nodes.address(),
+            settings,
             links: Links::default(),
             failures: AtomicU64::new(0),
         })
     }
 
     /// The settings the connection was made with.
-    pub(super) fn config(&self) -> &StorageConfig {
-        &self.config
+    pub(super) fn settings(&self) -> &ConnectionSettings {
+        &self.settings
     }
 
     /// Whether this reaches a cluster, where multi-slot pipelines are cut by slot.
@@ -95,17 +97,17 @@ impl Connection {
     /// A connection to use, opened within `connect_timeout` and by `deadline`.
     #[maybe]
     async fn take(&self, deadline: Deadline) -> Result<Link> {
-        let wait = deadline.cap(self.config.connect_timeout);
+        let wait = deadline.cap(self.settings.connect_timeout);
         let taken = if wait.is_zero() {
             Err(Deadline::expired().into())
         } else {
-            self.links.take(&self.endpoint, &self.config, wait).await
+            self.links.take(&self.endpoint, &self.settings, wait).await
         };
         taken.inspect_err(|_| self.failed())
     }
 
     fn give_back(&self, link: Link) {
-        self.links.give_back(link, &self.config);
+        self.links.give_back(link, &self.settings);
     }
 
     /// Runs `call` and decodes its reply, by `deadline`. A pipeline is one round trip, or on
@@ -118,7 +120,9 @@ impl Connection {
         deadline: Deadline,
     ) -> Result<T> {
         let pieces = match call {
-            Call::Pipe(pipe) if self.is_cluster() => by_slot(pipe).map(|pieces| (pipe, pieces)),
+            Call::Pipe(pipe) if self.is_cluster() => {
+                commands::cluster::by_slot(pipe).map(|pieces| (pipe, pieces))
+            }
             _ => None,
         };
         let Some((pipe, pieces)) = pieces else {
@@ -141,11 +145,15 @@ impl Connection {
         if !self.is_cluster() {
             return Ok(vec![Node::Connected]);
         }
-        let deadline = Deadline::for_call(&self.config);
+        let deadline = Deadline::for_call(&self.settings);
         let reply = self
-            .run(Call::Cmd(&cluster_slots()), Effect::Read, deadline)
+            .run(
+                Call::Cmd(&commands::cluster::cluster_slots()),
+                Effect::Read,
+                deadline,
+            )
             .await?;
-        Ok(masters(&reply)?
+        Ok(commands::cluster::masters(&reply)?
             .into_iter()
             .map(|(host, port)| Node::Master { host, port })
             .collect())
@@ -155,8 +163,8 @@ impl Connection {
     async fn run(&self, call: Call<'_>, effect: Effect, deadline: Deadline) -> Result<Value> {
         check_runtime()?;
         let key = call.first_key();
-        let config = self.config();
-        let mut budget = RetryBudget::new(config, effect, config.pool_size + 1, deadline);
+        let settings = self.settings();
+        let mut budget = RetryBudget::new(settings, effect, settings.pool_size + 1, deadline);
         let mut stale_checks = 0;
         loop {
             let step = match self.take(deadline).await {
@@ -166,9 +174,13 @@ impl Connection {
                 Ok(mut link) => {
                     if effect == Effect::WriteOnce
                         && link.idle_for() > IDLE_CHECK_AFTER
-                        && stale_checks <= config.pool_size
+                        && stale_checks <= settings.pool_size
                         && link
-                            .query(Call::Cmd(&ping()), config.response_timeout, deadline)
+                            .query(
+                                Call::Cmd(&commands::ping()),
+                                settings.response_timeout,
+                                deadline,
+                            )
                             .await
                             .is_err()
                     {
@@ -213,18 +225,20 @@ impl Connection {
         key: Option<&[u8]>,
         deadline: Deadline,
     ) -> redis::RedisResult<Result<Value>> {
-        let config = self.config();
-        let reply = link.query(call, config.response_timeout, deadline).await?;
-        let wanted = config.min_replicas;
+        let settings = self.settings();
+        let reply = link
+            .query(call, settings.response_timeout, deadline)
+            .await?;
+        let wanted = settings.min_replicas;
         if wanted == 0 || !effect.writes() {
             return Ok(Ok(reply));
         }
         let node = key.map_or(Node::Connected, |key| Node::MasterOf(key.to_vec()));
-        let wait = wait(wanted, config.replica_timeout);
+        let wait = commands::cluster::wait(wanted, settings.replica_timeout);
         let counted = link
             .query(
                 Call::On(&node, &wait),
-                config.response_timeout + config.replica_timeout,
+                settings.response_timeout + settings.replica_timeout,
                 deadline,
             )
             .await?;

@@ -9,9 +9,9 @@ use redis::{Cmd, FromRedisValue};
 use super::connection::decode;
 use super::{maybe, Endpoint, Link};
 use crate::commands::Call;
-use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::retry::{needs_new_connection, Deadline};
+use crate::topology::ConnectionSettings;
 
 /// Why a read of the feed failed.
 #[derive(Debug)]
@@ -27,15 +27,15 @@ pub(super) enum FeedFailure {
 /// A connection that waits on the change feed; it reconnects (through Sentinel, to the
 /// master of now) on the next read after a failure.
 pub(super) struct FeedConnection {
-    config: StorageConfig,
+    settings: ConnectionSettings,
     endpoint: Option<Endpoint>,
     connection: Option<Link>,
 }
 
 impl FeedConnection {
-    pub(super) fn new(config: &StorageConfig) -> Self {
+    pub(super) fn new(settings: &ConnectionSettings) -> Self {
         FeedConnection {
-            config: config.clone(),
+            settings: settings.clone(),
             endpoint: None,
             connection: None,
         }
@@ -48,17 +48,17 @@ impl FeedConnection {
         cmd: &Cmd,
         block: Duration,
     ) -> Result<T, FeedFailure> {
-        let timeout = block + self.config.response_timeout;
+        let timeout = block + self.settings.response_timeout;
         let connection = match &mut self.connection {
             Some(connection) => connection,
             None => {
                 let endpoint = match &mut self.endpoint {
                     Some(endpoint) => endpoint,
                     None => self.endpoint.insert(
-                        Endpoint::new(&self.config, timeout).map_err(FeedFailure::Refused)?,
+                        Endpoint::new(&self.settings, timeout).map_err(FeedFailure::Refused)?,
                     ),
                 };
-                let opened = endpoint.open(self.config.connect_timeout, timeout).await;
+                let opened = endpoint.open(self.settings.connect_timeout, timeout).await;
                 let connection = opened.map_err(|error| {
                     // Wrong credentials stay wrong on every master, and a runtime's missing
                     // driver stays missing.

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::{maybe, operation, pause, Storage, MODE};
-use crate::commands::locks as commands;
+use crate::commands;
 use crate::error::{Error, Result};
-use crate::model::locks as lock;
-use crate::model::Fence;
+use crate::model::locks;
+use crate::model::{Backoff, Fence};
 
 /// A held lock. Its [`fence`](Self::fence) makes writes refuse to land once the lease is lost.
 ///
@@ -58,8 +58,8 @@ impl LockGuard {
     /// and the lock is gone or someone else's. One round trip.
     #[operation(name = "renew_lock")]
     pub async fn renew(&self, ttl: Duration) -> Result<()> {
-        lock::check(&self.name, ttl)?;
-        let call = commands::lock_renew(self.storage.keys(), &self.name, &self.value, ttl);
+        locks::check(&self.name, ttl)?;
+        let call = commands::locks::lock_renew(self.storage.keys(), &self.name, &self.value, ttl);
         let renewed: u32 = self.storage.script(&call).await?;
         if renewed == 1 {
             Ok(())
@@ -96,7 +96,7 @@ impl LockGuard {
 
     #[maybe]
     pub(in super::super) async fn release_now(&self) -> Result<bool> {
-        let call = commands::lock_release(self.storage.keys(), &self.name, &self.value);
+        let call = commands::locks::lock_release(self.storage.keys(), &self.name, &self.value);
         let released: u32 = self.storage.script_once(&call).await?;
         Ok(released == 1)
     }
@@ -107,14 +107,14 @@ impl Storage {
     /// holds it. One round trip.
     #[operation]
     pub async fn try_acquire_lock(&self, name: &str, ttl: Duration) -> Result<Option<LockGuard>> {
-        lock::check(name, ttl)?;
-        let holder = lock::holder_id();
-        let call = commands::lock_acquire(self.keys(), name, &holder, ttl);
+        locks::check(name, ttl)?;
+        let holder = locks::holder_id();
+        let call = commands::locks::lock_acquire(self.keys(), name, &holder, ttl);
         let token: Option<u64> = self.script_once(&call).await?;
         Ok(token.map(|token| LockGuard {
             storage: self.clone(),
             name: name.to_owned(),
-            value: lock::lock_value(&holder, token),
+            value: locks::lock_value(&holder, token),
             token,
             released: false,
         }))
@@ -126,18 +126,18 @@ impl Storage {
     pub async fn acquire_lock(&self, name: &str, ttl: Duration) -> Result<LockGuard> {
         let started = std::time::Instant::now();
         let lock_wait = self.config().lock_wait;
-        let mut wait = lock::RETRY_FIRST;
+        let mut backoff = Backoff::lock_wait();
         loop {
             if let Some(guard) = self.try_acquire_lock(name, ttl).await? {
                 return Ok(guard);
             }
+            let wait = backoff.next_wait();
             if started.elapsed().saturating_add(wait) > lock_wait {
                 return Err(Error::Locked {
                     lock: name.to_owned(),
                 });
             }
             pause(wait).await;
-            wait = lock::backoff(wait);
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The migration from the old storage layer: where it stands, and finishing it.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{get, migration};
+use crate::commands;
 use crate::error::Result;
-use crate::keys::LegacyFamily;
+use crate::model::family;
 use crate::model::{FamilyCounts, MigrationPhase, MigrationStatus};
 
 impl Storage {
@@ -24,12 +24,12 @@ impl Storage {
         let phase = self.migration_phase().await?;
         let mut unindexed = FamilyCounts::default();
         let mut dangling = FamilyCounts::default();
-        for family in LegacyFamily::ALL {
+        for family in family::legacy() {
             let found = self.scan_ids(family).await?;
-            let call = migration::index_gaps(keys, family, &found);
+            let call = commands::migration::index_gaps(keys, family, &found);
             let (missing, gone): (usize, usize) = self.read_script(&call).await?;
-            *unindexed.of(family) = missing;
-            *dangling.of(family) = gone;
+            unindexed.add(family, missing);
+            dangling.add(family, gone);
         }
         Ok(MigrationStatus {
             phase,
@@ -42,7 +42,7 @@ impl Storage {
     #[maybe]
     pub(super) async fn migration_phase(&self) -> Result<MigrationPhase> {
         let key = self.keys().migration_phase();
-        let stored: Option<String> = self.read_cmd(&get(&key)).await?;
+        let stored: Option<String> = self.read_cmd(&commands::get(&key)).await?;
         MigrationPhase::from_stored(&key, stored.as_deref())
     }
 
@@ -59,7 +59,8 @@ impl Storage {
     pub async fn finish_migration(&self) -> Result<MigrationStatus> {
         self.ready().await?;
         self.rebuild_indexes().await?;
-        self.cmd::<()>(&migration::finish(self.keys())).await?;
+        self.cmd::<()>(&commands::migration::finish(self.keys()))
+            .await?;
         tracing::info!("migration finished: listings read the index sets alone");
         self.migration_status().await
     }
@@ -72,12 +73,19 @@ impl Storage {
     pub async fn drop_dangling_index_entries(&self) -> Result<FamilyCounts> {
         let keys = self.keys();
         let mut dropped = FamilyCounts::default();
-        for family in LegacyFamily::ALL {
-            let call = migration::drop_dangling(&family.index(keys), &family.record_prefix(keys));
-            *dropped.of(family) += self.script::<usize>(&call).await?;
+        for family in family::legacy() {
+            let call = commands::migration::drop_dangling(
+                &keys.index(family),
+                &keys.record_prefix(family),
+            );
+            dropped.add(family, self.script::<usize>(&call).await?);
         }
-        let call = migration::drop_dangling(&keys.cert_expiry(), &keys.cert_record_prefix());
-        dropped.certificates += self.script::<usize>(&call).await?;
+        let certificates = &family::CERTIFICATES;
+        let call = commands::migration::drop_dangling(
+            &keys.cert_expiry(),
+            &keys.record_prefix(certificates),
+        );
+        dropped.add(certificates, self.script::<usize>(&call).await?);
         Ok(dropped)
     }
 }

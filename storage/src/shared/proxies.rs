@@ -1,10 +1,10 @@
 //! Proxy target operations.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{self, Indexed, ListingQuery, Put, WriteOutcome};
+use crate::commands::{Indexed, Put};
 use crate::error::{Error, Result};
-use crate::keys::LegacyFamily;
-use crate::model::{self, ChangeFamily, Listing, ProxyTarget};
+use crate::model::family::PROXIES;
+use crate::model::{self, Listing, ProxyTarget};
 
 impl Storage {
     /// Stores `proxy` under its hostname, replacing any record there, and returns it in the
@@ -18,16 +18,8 @@ impl Storage {
     pub async fn store_proxy_target(&self, mut proxy: ProxyTarget) -> Result<ProxyTarget> {
         self.check_root_exclusion(&proxy)?;
         let json = model::encode(&mut proxy)?;
-        let (keys, hostname) = (self.keys(), &proxy.proxy_hostname);
-        let target = Indexed {
-            record: &keys.proxy(hostname),
-            index: &keys.proxy_index(),
-            member: hostname,
-            feed: Some(ChangeFamily::Proxy),
-        };
-        let call = commands::put_indexed(keys, &target, &json, Put::Replace, None);
-        let reply: String = self.script(&call).await?;
-        WriteOutcome::parse(&reply)?;
+        let target = Indexed::new(self.keys(), &PROXIES, &proxy.proxy_hostname);
+        self.put_record(&target, &json, Put::Replace, None).await?;
         Ok(proxy)
     }
 
@@ -49,12 +41,7 @@ impl Storage {
     /// not fatal. One round trip, whatever the number of proxies.
     #[operation]
     pub async fn list_proxy_targets(&self) -> Result<Listing<ProxyTarget>> {
-        let family = LegacyFamily::Proxies;
-        let query = ListingQuery::of_family(self.keys(), family);
-        self.listing(query, Some(family), |a: &ProxyTarget, b| {
-            a.proxy_hostname.cmp(&b.proxy_hostname)
-        })
-        .await
+        self.list_family(&PROXIES).await
     }
 
     /// The proxies that publish OAuth protected-resource metadata (see
@@ -72,21 +59,13 @@ impl Storage {
     #[operation]
     pub async fn delete_proxy_target(&self, hostname: &str) -> Result<bool> {
         let hostname = model::hostname_key(hostname)?;
-        let keys = self.keys();
+        let target = Indexed::new(self.keys(), &PROXIES, &hostname);
         if crate::seed::default_proxy(&hostname).is_some() {
             return Err(Error::Required {
-                key: keys.proxy(&hostname),
+                key: target.key().to_owned(),
             });
         }
-        let target = Indexed {
-            record: &keys.proxy(&hostname),
-            index: &keys.proxy_index(),
-            member: &hostname,
-            feed: Some(ChangeFamily::Proxy),
-        };
-        let call = commands::delete_indexed(keys, &target);
-        let removed: u32 = self.script_once(&call).await?;
-        Ok(removed > 0)
+        self.delete_record(&target).await
     }
 
     /// Changes the stored proxy for `hostname` with `edit` and returns the result.
@@ -109,8 +88,9 @@ impl Storage {
         hostname: &str,
         edit: impl FnMut(&mut ProxyTarget),
     ) -> Result<ProxyTarget> {
-        let key = self.keys().proxy(&model::hostname_key(hostname)?);
-        self.update_checked(key, edit, |proxy| self.check_root_exclusion(proxy))
+        let hostname = model::hostname_key(hostname)?;
+        let target = Indexed::new(self.keys(), &PROXIES, &hostname);
+        self.update_checked(target, edit, |proxy| self.check_root_exclusion(proxy))
             .await
     }
 

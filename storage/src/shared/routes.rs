@@ -1,10 +1,11 @@
 //! Route operations.
 
-use super::{maybe, operation, pause, Storage, MODE};
-use crate::commands::{self, ListingQuery, WriteOutcome};
+use super::conditional::Decision;
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::{self, WriteOutcome};
 use crate::error::{Error, Result};
-use crate::keys::LegacyFamily;
-use crate::model::{self, Backoff, Listing, Route};
+use crate::model::family::ROUTES;
+use crate::model::{self, Listing, Route};
 
 impl Storage {
     /// Stores `route`, creating it or replacing the route with the same id, together with its
@@ -18,26 +19,18 @@ impl Storage {
         let json = model::encode(&mut route)?;
         let keys = self.keys();
         let key = keys.route(&route.route_id);
-        let mut backoff = Backoff::new();
-        for _ in 0..self.config().max_update_attempts {
-            let previous = self.read_with_raw::<Route>(&key).await?;
-            let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
-            let json = model::shaped_like(json.clone(), previous.map(|(raw, _)| raw));
-            let call = commands::routes::put_route(keys, &route, &json, previous);
-            let reply: String = self.script(&call).await?;
-            match WriteOutcome::parse(&reply)? {
-                WriteOutcome::Written => return Ok(route),
-                WriteOutcome::Stale => pause(backoff.next_wait()).await,
-                WriteOutcome::Conflict { owner } => {
-                    return Err(Error::Conflict {
-                        key: keys.route_unique(&route.path_pattern, route.priority),
-                        owner,
-                    })
-                }
-                unexpected @ WriteOutcome::Fenced { .. } => return Err(unexpected.into_error()),
-            }
-        }
-        Err(self.contention(key))
+        let put = |json: &str, previous: Option<(&[u8], &Route)>| {
+            commands::routes::put_route(keys, &route, json, previous)
+        };
+        self.replace(&key, &json, put, |refusal| match refusal {
+            WriteOutcome::Conflict { owner } => Error::Conflict {
+                key: keys.route_unique(&route.path_pattern, route.priority),
+                owner,
+            },
+            unexpected => unexpected.into_error(),
+        })
+        .await?;
+        Ok(route)
     }
 
     /// The route `route_id`, if there is one. A stored record that cannot be used is an
@@ -55,21 +48,21 @@ impl Storage {
     #[operation]
     pub async fn delete_route(&self, route_id: &str) -> Result<bool> {
         let key = self.keys().route(model::route_id_key(route_id)?);
-        let mut backoff = Backoff::new();
-        for _ in 0..self.config().max_update_attempts {
-            let Some(raw) = self.read_raw(&key).await? else {
-                return Ok(false);
-            };
-            let decoded: Option<Route> = model::decode(&key, &raw).ok();
-            let call =
-                commands::routes::delete_route(self.keys(), route_id, &raw, decoded.as_ref());
-            let reply: String = self.script_once(&call).await?;
-            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
-                return Ok(true);
-            }
-            pause(backoff.next_wait()).await;
-        }
-        Err(self.contention(key))
+        self.write_if_unchanged(
+            &key,
+            || self.read_raw(&key),
+            |raw| {
+                let Some(raw) = raw else {
+                    return Ok(Decision::Done(false));
+                };
+                let decoded: Option<Route> = model::decode(&key, &raw).ok();
+                let call =
+                    commands::routes::delete_route(self.keys(), route_id, &raw, decoded.as_ref());
+                Ok(Decision::WriteOnce(call, true))
+            },
+            WriteOutcome::into_error,
+        )
+        .await
     }
 
     /// The enabled routes, priority descending, ties by route id: the order the gateway
@@ -84,9 +77,6 @@ impl Storage {
     /// Every route, enabled or not, in the same order as [`list_routes`](Self::list_routes).
     #[operation]
     pub async fn list_all_routes(&self) -> Result<Listing<Route>> {
-        let family = LegacyFamily::Routes;
-        let query = ListingQuery::of_family(self.keys(), family);
-        self.listing(query, Some(family), Route::listing_order)
-            .await
+        self.list_family(&ROUTES).await
     }
 }

@@ -4,14 +4,11 @@
 //! ([`Storage::connection_before_init`]): the runners every other operation uses call it.
 
 use super::storage::scan_keys;
-use super::{maybe, operation, pause, Storage, MODE};
-use crate::commands::seeding::{self as commands, LegacyRecords};
-use crate::commands::{
-    compare_and_set, mget, put_indexed, routes, Call, Indexed, Put, WriteOutcome,
-};
+use super::{maybe, operation, Storage, MODE};
+use crate::commands::seeding::LegacyRecords;
+use crate::commands::{self, Call, Indexed, Put, WriteOutcome};
 use crate::error::Result;
-use crate::keys::LegacyFamily;
-use crate::model::{Backoff, ChangeFamily};
+use crate::model::family::{self, CERTIFICATES, PROXIES};
 use crate::retry::{Deadline, Effect};
 use crate::seed::{self, SeedPlan};
 
@@ -48,9 +45,10 @@ impl Storage {
             return Ok(());
         }
         let keys = self.keys();
-        let snapshot_cmd = mget(&seed::snapshot_keys(keys));
-        let mut backoff = Backoff::new();
-        for _ in 0..self.config().max_update_attempts {
+        let snapshot_cmd = commands::mget(&seed::snapshot_keys(keys));
+        let mut attempts = self.attempts(&keys.proxy("localhost"));
+        loop {
+            attempts.next().await?;
             let snapshot: Vec<Option<Vec<u8>>> = self
                 .connection_before_init()
                 .send(Call::Cmd(&snapshot_cmd), Effect::Read, deadline)
@@ -59,9 +57,7 @@ impl Storage {
             if plan.is_empty() || self.apply_seed_plan(&plan, deadline).await? {
                 return Ok(());
             }
-            pause(backoff.next_wait()).await;
         }
-        Err(self.contention(keys.proxy("localhost")))
     }
 
     /// Writes the plan. Returns false if another writer got in first somewhere, so the plan
@@ -74,28 +70,23 @@ impl Storage {
         }
         let mut settled = true;
         for (hostname, json) in &plan.create_proxies {
-            let target = Indexed {
-                record: &keys.proxy(hostname),
-                index: &keys.proxy_index(),
-                member: hostname,
-                feed: Some(ChangeFamily::Proxy),
-            };
-            let call = put_indexed(keys, &target, json, Put::CreateOnly, None);
+            let target = Indexed::new(keys, &PROXIES, hostname);
+            let call = commands::put_indexed(keys, &target, json, Put::CreateOnly, None);
             let reply: String = connection
                 .send(Call::Script(&call), Effect::Write, deadline)
                 .await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
         for repair in &plan.repair_proxies {
-            let feed = Some((ChangeFamily::Proxy, repair.hostname.as_str()));
-            let call = compare_and_set(keys, &repair.key, &repair.expected, &repair.json, feed);
+            let target = Indexed::new(keys, &PROXIES, &repair.hostname);
+            let call = commands::compare_and_set(keys, &target, &repair.expected, &repair.json);
             let reply: String = connection
                 .send(Call::Script(&call), Effect::Write, deadline)
                 .await?;
             settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
         }
         for (route, json) in &plan.create_routes {
-            let call = routes::put_route(keys, route, json, None);
+            let call = commands::routes::put_route(keys, route, json, None);
             let reply: String = connection
                 .send(Call::Script(&call), Effect::Write, deadline)
                 .await?;
@@ -113,30 +104,30 @@ impl Storage {
     pub(super) async fn rebuild_indexes(&self) -> Result<()> {
         let (keys, connection) = (self.keys(), self.connection_before_init());
         let mut found = LegacyRecords::default();
-        for family in LegacyFamily::ALL {
-            let scanned = scan_keys(connection, &family.scan_pattern(keys)).await?;
+        for family in family::legacy() {
+            let scanned = scan_keys(connection, &keys.scan_pattern(family)).await?;
             let ids: Vec<String> = scanned
                 .iter()
-                .filter_map(|key| family.id_of(keys, key))
+                .filter_map(|key| keys.id_of(family, key))
                 .collect();
-            if family == LegacyFamily::Certificates && !ids.is_empty() {
+            if family.is(&CERTIFICATES) && !ids.is_empty() {
                 let record_keys: Vec<String> = ids.iter().map(|name| keys.cert(name)).collect();
                 let records: Vec<Option<Vec<u8>>> = connection
                     .send(
-                        Call::Cmd(&mget(&record_keys)),
+                        Call::Cmd(&commands::mget(&record_keys)),
                         Effect::Read,
-                        Deadline::for_call(self.config()),
+                        self.call_deadline(),
                     )
                     .await?;
-                found.expiries = commands::certificate_expiries(keys, &ids, records);
+                found.expiries = commands::seeding::certificate_expiries(keys, &ids, records);
             }
             found.ids.push((family, ids));
         }
         connection
             .send::<()>(
-                Call::Pipe(&commands::add_to_indexes(keys, &found)),
+                Call::Pipe(&commands::seeding::add_to_indexes(keys, &found)),
                 Effect::Write,
-                Deadline::for_call(self.config()),
+                self.call_deadline(),
             )
             .await
     }

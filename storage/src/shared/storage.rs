@@ -7,7 +7,6 @@
 //! initialization itself and `health_check` use the connection directly, through
 //! [`Storage::connection_before_init`].
 
-use std::cmp::Ordering;
 use std::fmt;
 use std::sync::atomic::{self, AtomicBool, AtomicU64};
 use std::sync::Arc;
@@ -15,14 +14,11 @@ use std::time::Instant;
 
 use redis::{Cmd, FromRedisValue, Pipeline};
 
-use super::{lock_init, maybe, operation, pause, try_lock_init, Connection, InitLock, MODE};
-use crate::commands::{
-    self, Call, Discovery, Listed, ListedRecord, ListingQuery, ScriptCall, WriteOutcome,
-};
+use super::{lock_init, maybe, operation, try_lock_init, Connection, InitLock, MODE};
+use crate::commands::{self, Call, ScriptCall};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
-use crate::keys::{KeySpace, LegacyFamily};
-use crate::model::{self, Backoff, Listing, Record};
+use crate::keys::KeySpace;
 use crate::retry::{Deadline, Effect};
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
@@ -62,7 +58,7 @@ impl Storage {
         config.validate()?;
         Ok(Storage {
             inner: Arc::new(Inner {
-                connection: Connection::new(&config)?,
+                connection: Connection::new(config.connection_settings())?,
                 keys: config.key_space(),
                 config,
                 initialized: AtomicBool::new(false),
@@ -105,7 +101,7 @@ impl Storage {
             .send(
                 Call::Cmd(&commands::ping()),
                 Effect::Read,
-                Deadline::for_call(self.config()),
+                self.call_deadline(),
             )
             .await?;
         Ok(())
@@ -132,7 +128,7 @@ impl Storage {
     /// [`ready_by`](Self::ready_by) for a step that is a call of its own.
     #[maybe]
     pub(super) async fn ready(&self) -> Result<()> {
-        self.ready_by(Deadline::for_call(self.config())).await
+        self.ready_by(self.call_deadline()).await
     }
 
     /// Initializes if this instance has not yet, and checks the defaults again when the
@@ -223,7 +219,7 @@ impl Storage {
     /// [`send`](Self::send) without naming the key of a wrong type.
     #[maybe]
     async fn send_within<T: FromRedisValue>(&self, call: Call<'_>, effect: Effect) -> Result<T> {
-        let deadline = Deadline::for_call(self.config());
+        let deadline = self.call_deadline();
         self.ready_for(call, deadline).await?;
         let connection = &self.inner.connection;
         let epoch = connection.epoch();
@@ -300,6 +296,11 @@ impl Storage {
     pub(super) fn connection_before_init(&self) -> &Connection {
         &self.inner.connection
     }
+
+    /// The deadline of a call that starts now: [`StorageConfig::call_timeout`] away.
+    pub(super) fn call_deadline(&self) -> Deadline {
+        Deadline::for_call(self.inner.connection.settings())
+    }
 }
 
 /// Every key matching `pattern`, in `SCAN` steps over the whole keyspace: on a cluster,
@@ -316,7 +317,7 @@ pub(super) async fn scan_keys(connection: &Connection, pattern: &str) -> Result<
                 .send(
                     Call::On(&node, &step),
                     Effect::Read,
-                    Deadline::for_call(connection.config()),
+                    Deadline::for_call(connection.settings()),
                 )
                 .await?;
             found.append(&mut batch);
@@ -327,155 +328,6 @@ pub(super) async fn scan_keys(connection: &Connection, pattern: &str) -> Result<
         }
     }
     Ok(found)
-}
-
-/// What every family's operations share: reads, optimistic updates, listings.
-impl Storage {
-    /// The record at `key`, decoded, if there is one. One round trip.
-    #[maybe]
-    pub(super) async fn read<T: Record>(&self, key: &str) -> Result<Option<T>> {
-        let raw = self.read_raw(key).await?;
-        raw.map(|raw| model::decode(key, &raw)).transpose()
-    }
-
-    /// The bytes at `key` and their decoding, if there are any: what a conditional write
-    /// compares against. One round trip.
-    #[maybe]
-    pub(super) async fn read_with_raw<T: Record>(&self, key: &str) -> Result<Option<(Vec<u8>, T)>> {
-        let raw = self.read_raw(key).await?;
-        raw.map(|raw| model::decode(key, &raw).map(|record| (raw, record)))
-            .transpose()
-    }
-
-    /// The bytes at `key`, if there are any. One round trip.
-    #[maybe]
-    pub(super) async fn read_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.read_cmd(&commands::get(key))
-            .await
-            .map_err(|e| e.about(key))
-    }
-
-    /// The optimistic read-modify-write every `update_*` is: read, `edit`, validate, write
-    /// back only if the record is unchanged, else again; up to `max_update_attempts`.
-    /// Fields the model does not know are kept, and so is the record's TTL.
-    #[maybe]
-    pub(super) async fn update<T: Record>(
-        &self,
-        key: String,
-        edit: impl FnMut(&mut T),
-    ) -> Result<T> {
-        self.update_checked(key, edit, |_| Ok(())).await
-    }
-
-    /// [`update`](Self::update), refusing with `check`'s error (nothing written) an edited
-    /// record that breaks a rule of this storage's configuration.
-    #[maybe]
-    pub(super) async fn update_checked<T: Record>(
-        &self,
-        key: String,
-        mut edit: impl FnMut(&mut T),
-        check: impl Fn(&T) -> Result<()>,
-    ) -> Result<T> {
-        let mut backoff = Backoff::new();
-        for _ in 0..self.config().max_update_attempts {
-            let raw = self.read_raw(&key).await?;
-            let (record, json) = model::edit(&key, raw.as_deref(), &mut edit)?;
-            check(&record)?;
-            let expected = raw.as_deref().unwrap_or_default();
-            let feed = T::CHANGE_FAMILY.map(|family| (family, record.id()));
-            let call = commands::compare_and_set(self.keys(), &key, expected, &json, feed);
-            let reply: String = self.script(&call).await?;
-            if WriteOutcome::parse(&reply)? == WriteOutcome::Written {
-                return Ok(record);
-            }
-            pause(backoff.next_wait()).await;
-        }
-        Err(self.contention(key))
-    }
-
-    /// The error of an optimistic write that lost `max_update_attempts` races at `key`.
-    pub(super) fn contention(&self, key: String) -> Error {
-        Error::Contention {
-            key,
-            attempts: self.config().max_update_attempts,
-        }
-    }
-
-    /// The ids of `family`'s records a keyspace scan finds: what the old layer wrote too.
-    #[maybe]
-    pub(super) async fn scan_ids(&self, family: LegacyFamily) -> Result<Vec<String>> {
-        let keys = self.keys();
-        let found = self.scan(&family.scan_pattern(keys)).await?;
-        Ok(found
-            .iter()
-            .filter_map(|key| family.id_of(keys, key))
-            .collect())
-    }
-
-    /// The records `query` names. For a family the old layer writes (`family`), while the
-    /// migration is mixed, also those a keyspace scan finds: one round trip once the
-    /// migration is finished, else a scan and two.
-    #[maybe]
-    pub(super) async fn listed(
-        &self,
-        query: &ListingQuery,
-        family: Option<LegacyFamily>,
-    ) -> Result<(u64, Vec<ListedRecord>)> {
-        let keys = self.keys();
-        let discovery = match family {
-            Some(_) => Discovery::Ask,
-            None => Discovery::Indexed,
-        };
-        let reply = self
-            .read_script(&commands::list_records(keys, query, discovery))
-            .await?;
-        let family = match (commands::listed(reply)?, family) {
-            (Listed::Records(revision, records), _) => return Ok((revision, records)),
-            (Listed::Scan, Some(family)) => family,
-            (Listed::Scan, None) => {
-                return Err(Error::Protocol {
-                    reason: "a listing of an index alone asked for a scan".to_owned(),
-                })
-            }
-        };
-        self.listed_with_scan(query, family).await
-    }
-
-    /// The records `query` names and those a keyspace scan for `family` finds: what the
-    /// mixed phase reads, for a caller that already knows the phase. A scan and one round
-    /// trip.
-    #[maybe]
-    pub(super) async fn listed_with_scan(
-        &self,
-        query: &ListingQuery,
-        family: LegacyFamily,
-    ) -> Result<(u64, Vec<ListedRecord>)> {
-        let found = self.scan_ids(family).await?;
-        let call = commands::list_records(self.keys(), query, Discovery::Scanned(&found));
-        match commands::listed(self.read_script(&call).await?)? {
-            Listed::Records(revision, records) => Ok((revision, records)),
-            Listed::Scan => Err(Error::Protocol {
-                reason: "a scanned listing asked for another scan".to_owned(),
-            }),
-        }
-    }
-
-    /// [`listed`](Self::listed), decoded and sorted by `order`; corrupt and wrong-typed
-    /// records are reported in the listing by key.
-    #[maybe]
-    pub(super) async fn listing<T: Record>(
-        &self,
-        query: ListingQuery,
-        family: Option<LegacyFamily>,
-        order: impl FnMut(&T, &T) -> Ordering,
-    ) -> Result<Listing<T>> {
-        let (revision, records) = self.listed(&query, family).await?;
-        let prefix = &query.record_prefix;
-        let entries = records
-            .into_iter()
-            .map(|record| (format!("{prefix}{}", record.member), record.raw));
-        Ok(Listing::decode(entries).sorted_by(order).at(revision))
-    }
 }
 
 impl fmt::Debug for Storage {

@@ -8,7 +8,8 @@ use redis::streams::StreamReadReply;
 
 use super::feed::FeedFailure;
 use super::{maybe, operation, pause, FeedConnection, Storage, MODE};
-use crate::commands::watch::{changes, feed_head, head, read_changes, revision, FeedHead};
+use crate::commands;
+use crate::commands::watch::FeedHead;
 use crate::error::{Error, Result};
 use crate::model::{Change, WatchEvent};
 
@@ -45,7 +46,9 @@ impl Storage {
     /// configs have had. One round trip.
     #[operation]
     pub async fn revision(&self) -> Result<u64> {
-        let current: Option<u64> = self.read_cmd(&revision(self.keys())).await?;
+        let current: Option<u64> = self
+            .read_cmd(&commands::watch::revision(self.keys()))
+            .await?;
         Ok(current.unwrap_or(0))
     }
 
@@ -67,7 +70,7 @@ impl Storage {
         let now = self.feed_head().await?;
         let mut watcher = Watcher {
             storage: self.clone(),
-            feed: FeedConnection::new(self.config()),
+            feed: FeedConnection::new(self.connection_before_init().settings()),
             seen: from_revision,
             epoch: now.epoch.clone(),
             pending: VecDeque::new(),
@@ -83,7 +86,10 @@ impl Storage {
     /// trip.
     #[maybe]
     async fn feed_head(&self) -> Result<FeedHead> {
-        feed_head(self.keys(), self.read_pipe(&head(self.keys())).await?)
+        commands::watch::feed_head(
+            self.keys(),
+            self.read_pipe(&commands::watch::head(self.keys())).await?,
+        )
     }
 }
 
@@ -124,14 +130,14 @@ impl Watcher {
             return Ok(Some(event));
         }
         let keys = self.storage.keys();
-        let read = read_changes(keys, self.seen, READ_WAIT);
+        let read = commands::watch::read_changes(keys, self.seen, READ_WAIT);
         let reply: Option<StreamReadReply> = match self.feed.query(&read, READ_WAIT).await {
             Ok(reply) => reply,
             Err(FeedFailure::Lost(error)) => return self.lost(error).await,
             Err(FeedFailure::Refused(error)) => return Err(error),
         };
         self.heard_at = Some(SystemTime::now());
-        let found = match changes(keys, reply) {
+        let found = match commands::watch::changes(keys, reply) {
             Ok(found) => found,
             Err(error) => {
                 // An entry this crate did not write: what it stood for is unknown, so it

@@ -50,7 +50,7 @@ fn expire_at_least(pipe: &mut Pipeline, key: &str, ttl_secs: i64) {
 /// pipeline is cut by slot and its pieces run in order, so a failure part-way leaves an
 /// index entry without its token (harmless: revoking it deletes nothing), never a token
 /// that "revoke everything of this user" would miss.
-pub fn store_access_token(
+pub fn token_with_indexes(
     keys: &KeySpace,
     token: &AccessToken,
     json: &str,
@@ -110,7 +110,7 @@ mod tests {
             family: Some("f1".into()),
             extra: Default::default(),
         };
-        let pipe = store_access_token(&keys, &token, "{}", 0, 60_000);
+        let pipe = token_with_indexes(&keys, &token, "{}", 0, 60_000);
         let pieces = by_slot(&pipe).expect("several slots");
         let first_keys: Vec<Vec<u8>> = pieces
             .iter()

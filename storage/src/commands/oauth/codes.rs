@@ -11,7 +11,7 @@ use crate::model::oauth::codes::{code_issued_at, CodeRedemption};
 use crate::model::oauth::secrets::secret_hash;
 
 /// The consume script call for a code.
-pub fn consume_code(
+pub fn code_consumption(
     keys: &KeySpace,
     code: &str,
     client_id: &str,

@@ -72,7 +72,7 @@ pub fn index_family(
 }
 
 /// The rotation script call for a presented token's hash and its successor's.
-pub fn rotate_family(
+pub fn family_rotation(
     keys: &KeySpace,
     family: &str,
     presented_hash: &str,
@@ -163,8 +163,8 @@ pub fn rotation_reply(reply: Vec<String>, family: &str, key: &str) -> Result<Rot
 }
 
 /// Marks the family revoked (if it still exists) and names its access tokens. Reply: decode
-/// with [`family_revocation`].
-pub fn revoke_family(keys: &KeySpace, family: &str) -> ScriptCall {
+/// with [`revocation_reply`].
+pub fn family_revocation(keys: &KeySpace, family: &str) -> ScriptCall {
     let mut call = lua_script!("family_revoke");
     call.key(keys.oauth_family(family))
         .key(keys.oauth_family_tokens(family));
@@ -172,7 +172,7 @@ pub fn revoke_family(keys: &KeySpace, family: &str) -> ScriptCall {
 }
 
 /// Whether the revocation script revoked a live family, and the jtis to revoke with it.
-pub fn family_revocation(reply: Vec<String>) -> (bool, Vec<String>) {
+pub fn revocation_reply(reply: Vec<String>) -> (bool, Vec<String>) {
     let mut parts = reply.into_iter();
     let revoked = parts.next().as_deref() == Some("1");
     (revoked, parts.collect())

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::secrets::{random_token, secret_hash};
 use crate::error::{Error, Result};
+use crate::model::family::{self, Family};
 use crate::model::{validate, Record, Secret, Timestamp};
 
 /// What a client asks for when it registers (RFC 7591).
@@ -75,6 +76,7 @@ impl fmt::Debug for OAuthClient {
 
 impl Record for OAuthClient {
     const ID_FIELD: &'static str = "client_id";
+    const FAMILY: Option<&'static Family> = Some(&family::OAUTH_CLIENTS);
 
     fn id(&self) -> &str {
         &self.client_id

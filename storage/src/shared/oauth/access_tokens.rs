@@ -1,8 +1,7 @@
 //! Access tokens' introspection data, and revoking every grant of a user or a client.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::oauth::access_tokens::{live_grants, store_access_token};
-use crate::commands::{del, delete_each};
+use crate::commands;
 use crate::error::Result;
 use crate::model;
 use crate::model::oauth::access_tokens::split_grants;
@@ -18,7 +17,13 @@ impl Storage {
         let json = model::encode(&mut token)?;
         let now = now_ms();
         let expires = token.expiry_ms_after(now)?;
-        let pipe = store_access_token(self.keys(), &token, &json, now, expires);
+        let pipe = commands::oauth::access_tokens::token_with_indexes(
+            self.keys(),
+            &token,
+            &json,
+            now,
+            expires,
+        );
         self.pipe::<()>(&pipe).await?;
         Ok(token)
     }
@@ -36,7 +41,7 @@ impl Storage {
     #[operation]
     pub async fn revoke_access_token(&self, jti: &str) -> Result<bool> {
         let key = self.keys().oauth_token(model::id_key("jti", jti)?);
-        let removed: u32 = self.cmd_once(&del(&key)).await?;
+        let removed: u32 = self.cmd_once(&commands::del(&key)).await?;
         Ok(removed > 0)
     }
 
@@ -59,14 +64,17 @@ impl Storage {
     #[maybe]
     async fn revoke_indexed_grants(&self, index: &str) -> Result<usize> {
         let members: Vec<String> = self
-            .read_cmd(&live_grants(index, now_ms()))
+            .read_cmd(&commands::oauth::access_tokens::live_grants(
+                index,
+                now_ms(),
+            ))
             .await
             .map_err(|e| e.about(index))?;
         let keys = self.keys();
         let (jtis, families) = split_grants(&members);
         // The tokens and the index itself in one round trip; the index's own count is last.
         let doomed = jtis.iter().map(|jti| keys.oauth_token(jti));
-        let pipe = delete_each(doomed.chain(std::iter::once(index.to_owned())));
+        let pipe = commands::delete_each(doomed.chain(std::iter::once(index.to_owned())));
         let deleted: Vec<u32> = self.pipe(&pipe).await?;
         let mut revoked = deleted.iter().take(jtis.len()).filter(|n| **n > 0).count();
         for family in families {

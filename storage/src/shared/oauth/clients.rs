@@ -1,8 +1,9 @@
 //! Registered clients (RFC 7591).
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{delete_indexed, put_indexed, Indexed, ListingQuery, Put, WriteOutcome};
+use crate::commands::{Indexed, Put, WriteOutcome};
 use crate::error::{Error, Result};
+use crate::model::family::OAUTH_CLIENTS;
 use crate::model::oauth::secrets::{hashes_match, secret_hash};
 use crate::model::oauth::{ClientRegistration, OAuthClient, RegisteredClient};
 use crate::model::{self, Listing, Timestamp};
@@ -18,20 +19,15 @@ impl Storage {
         let lifetime = registration.lifetime;
         let mut registered = registration.into_client(Timestamp::now())?;
         let json = model::encode(&mut registered.client)?;
-        let keys = self.keys();
         let id = &registered.client.client_id;
-        let target = Indexed {
-            record: &keys.oauth_client(id),
-            index: &keys.oauth_client_index(),
-            member: id,
-            feed: None,
-        };
-        let call = put_indexed(keys, &target, &json, Put::CreateOnly, lifetime);
-        let reply: String = self.script_once(&call).await?;
-        match WriteOutcome::parse(&reply)? {
+        let target = Indexed::new(self.keys(), &OAUTH_CLIENTS, id);
+        match self
+            .put_record(&target, &json, Put::CreateOnly, lifetime)
+            .await?
+        {
             WriteOutcome::Written => Ok(registered),
             _ => Err(Error::Conflict {
-                key: keys.oauth_client(id),
+                key: target.key().to_owned(),
                 owner: id.clone(),
             }),
         }
@@ -46,17 +42,9 @@ impl Storage {
     pub async fn store_client(&self, mut client: OAuthClient) -> Result<OAuthClient> {
         let lifetime = client.remaining_lifetime(Timestamp::now())?;
         let json = model::encode(&mut client)?;
-        let keys = self.keys();
-        let id = &client.client_id;
-        let target = Indexed {
-            record: &keys.oauth_client(id),
-            index: &keys.oauth_client_index(),
-            member: id,
-            feed: None,
-        };
-        let call = put_indexed(keys, &target, &json, Put::Replace, lifetime);
-        let reply: String = self.script(&call).await?;
-        WriteOutcome::parse(&reply)?;
+        let target = Indexed::new(self.keys(), &OAUTH_CLIENTS, &client.client_id);
+        self.put_record(&target, &json, Put::Replace, lifetime)
+            .await?;
         Ok(client)
     }
 
@@ -86,36 +74,22 @@ impl Storage {
         client_id: &str,
         edit: impl FnMut(&mut OAuthClient),
     ) -> Result<OAuthClient> {
-        let key = self
-            .keys()
-            .oauth_client(model::id_key("client_id", client_id)?);
-        self.update(key, edit).await
+        let id = model::id_key("client_id", client_id)?;
+        self.update(Indexed::new(self.keys(), &OAUTH_CLIENTS, id), edit)
+            .await
     }
 
     /// Removes a client. Returns whether there was one. One round trip.
     #[operation]
     pub async fn delete_client(&self, client_id: &str) -> Result<bool> {
         let id = model::id_key("client_id", client_id)?;
-        let keys = self.keys();
-        let target = Indexed {
-            record: &keys.oauth_client(id),
-            index: &keys.oauth_client_index(),
-            member: id,
-            feed: None,
-        };
-        let call = delete_indexed(keys, &target);
-        let removed: u32 = self.script_once(&call).await?;
-        Ok(removed > 0)
+        self.delete_record(&Indexed::new(self.keys(), &OAUTH_CLIENTS, id))
+            .await
     }
 
     /// Every registered client, by id. One round trip.
     #[operation]
     pub async fn list_clients(&self) -> Result<Listing<OAuthClient>> {
-        let keys = self.keys();
-        let query = ListingQuery::of_set(keys.oauth_client_index(), keys.oauth_client_prefix());
-        self.listing(query, None, |a: &OAuthClient, b| {
-            a.client_id.cmp(&b.client_id)
-        })
-        .await
+        self.list_family(&OAUTH_CLIENTS).await
     }
 }

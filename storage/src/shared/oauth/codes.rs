@@ -2,8 +2,7 @@
 //! redemption was given (RFC 6749 section 4.1.2).
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::create_with_ttl;
-use crate::commands::oauth::codes::{bind_code_family, code_redemption, consume_code};
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::model::oauth::codes::new_code;
 use crate::model::oauth::refresh::check_family;
@@ -22,7 +21,7 @@ impl Storage {
         let code = new_code(Timestamp::now().instant().timestamp())?;
         let json = serde_json::to_string(grant).map_err(|e| Error::invalid("grant", e))?;
         let key = self.keys().oauth_code(&secret_hash(&code));
-        let set = create_with_ttl(&key, &json, self.config().code_ttl);
+        let set = commands::create_with_ttl(&key, &json, self.config().code_ttl);
         let created: Option<String> = self.cmd_once(&set).await?;
         created.map(|_| Secret::new(code)).ok_or(Error::Conflict {
             key,
@@ -41,11 +40,11 @@ impl Storage {
         redirect_uri: &str,
     ) -> Result<CodeRedemption> {
         let keys = self.keys();
-        let call = consume_code(keys, code, client_id, redirect_uri);
+        let call = commands::oauth::codes::code_consumption(keys, code, client_id, redirect_uri);
         let reply: Vec<String> = self.script_once(&call).await?;
         let key = keys.oauth_code(&secret_hash(code));
         let now = Timestamp::now().instant().timestamp();
-        code_redemption(reply, &key, code, now, self.config().code_ttl)
+        commands::oauth::codes::code_redemption(reply, &key, code, now, self.config().code_ttl)
     }
 
     /// Records that `family` was issued from the redeemed `code`, so a replay of the code can
@@ -53,7 +52,7 @@ impl Storage {
     #[operation]
     pub async fn bind_code_family(&self, code: &str, family: &str) -> Result<bool> {
         check_family(family)?;
-        let call = bind_code_family(self.keys(), code, family);
+        let call = commands::oauth::codes::bind_code_family(self.keys(), code, family);
         let bound: u32 = self.script(&call).await?;
         Ok(bound == 1)
     }

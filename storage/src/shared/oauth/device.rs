@@ -1,10 +1,7 @@
 //! The device authorization grant (RFC 8628): start, approve or deny, poll.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::oauth::device::{
-    create_device, decide_device, device_decision, device_poll, poll_device,
-};
-use crate::commands::{create_with_ttl, get};
+use crate::commands;
 use crate::error::Result;
 use crate::model::oauth::device::{approver, new_user_code, normalize_user_code};
 use crate::model::oauth::secrets::{random_token, secret_hash};
@@ -26,9 +23,11 @@ impl Storage {
         let (config, keys) = (self.config(), self.keys());
         let device_code = random_token(32)?;
         let device_hash = secret_hash(&device_code);
-        for _ in 0..config.max_update_attempts {
+        let mut attempts = self.attempts(&keys.device_user_code("*"));
+        loop {
+            attempts.next().await?;
             let user_code = new_user_code()?;
-            let claim = create_with_ttl(
+            let claim = commands::create_with_ttl(
                 &keys.device_user_code(&user_code),
                 &device_hash,
                 config.device_ttl,
@@ -37,7 +36,7 @@ impl Storage {
             if claimed.is_none() {
                 continue; // another device holds this user code right now
             }
-            let create = create_device(
+            let create = commands::oauth::device::create_device(
                 keys,
                 &device_hash,
                 &user_code,
@@ -54,7 +53,6 @@ impl Storage {
                 interval: config.device_interval,
             });
         }
-        Err(self.contention(keys.device_user_code("*")))
     }
 
     /// Approves the device authorization of `user_code` (as typed) for `user`. Two round
@@ -76,22 +74,26 @@ impl Storage {
         let user_code = normalize_user_code(user_code)?;
         let keys = self.keys();
         let user_key = keys.device_user_code(&user_code);
-        let lookup = get(&user_key);
+        let lookup = commands::get(&user_key);
         let found = self.read_cmd::<Option<String>>(&lookup).await;
         let Some(device_hash) = found.map_err(|e| e.about(&user_key))? else {
             return Ok(DeviceDecision::Unknown);
         };
-        let call = decide_device(keys, &device_hash, user);
+        let call = commands::oauth::device::decide_device(keys, &device_hash, user);
         let reply: String = self.script_once(&call).await?;
-        device_decision(reply, &keys.device_code(&device_hash))
+        commands::oauth::device::device_decision(reply, &keys.device_code(&device_hash))
     }
 
     /// A device's poll for its token: enforces the interval (`slow_down`), and reports an
     /// approval exactly once. One round trip.
     #[operation]
     pub async fn poll_device(&self, device_code: &str, client_id: &str) -> Result<DevicePoll> {
-        let call = poll_device(self.keys(), device_code, client_id, now_ms());
+        let call =
+            commands::oauth::device::poll_device(self.keys(), device_code, client_id, now_ms());
         let reply: Vec<String> = self.script_once(&call).await?;
-        device_poll(reply, &self.keys().device_code(&secret_hash(device_code)))
+        commands::oauth::device::device_poll(
+            reply,
+            &self.keys().device_code(&secret_hash(device_code)),
+        )
     }
 }

@@ -1,10 +1,7 @@
 //! Refresh token families: issue, rotate on every use, revoke on reuse.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::delete_each;
-use crate::commands::oauth::refresh::{
-    create_family, family_revocation, index_family, revoke_family, rotate_family, rotation_reply,
-};
+use crate::commands;
 use crate::error::Result;
 use crate::model::oauth::refresh::{check_family, family_expiry_ms, family_of, new_refresh_token};
 use crate::model::oauth::secrets::{random_token, secret_hash};
@@ -26,9 +23,21 @@ impl Storage {
         // Indexed first: a failure in between leaves an index entry without a family
         // (revoking it finds nothing), never a family that revoking the user would miss.
         let now = now_ms();
-        let index = index_family(keys, grant, &family, now, family_expiry_ms(now, lifetime));
+        let index = commands::oauth::refresh::index_family(
+            keys,
+            grant,
+            &family,
+            now,
+            family_expiry_ms(now, lifetime),
+        );
         self.pipe::<()>(&index).await?;
-        let create = create_family(keys, &family, grant, &secret_hash(&token), lifetime);
+        let create = commands::oauth::refresh::create_family(
+            keys,
+            &family,
+            grant,
+            &secret_hash(&token),
+            lifetime,
+        );
         self.pipe::<()>(&create).await?;
         Ok(IssuedRefresh {
             family,
@@ -52,7 +61,7 @@ impl Storage {
             return Ok(RefreshOutcome::Unknown);
         };
         let successor = new_refresh_token(family)?;
-        let call = rotate_family(
+        let call = commands::oauth::refresh::family_rotation(
             self.keys(),
             family,
             &secret_hash(token),
@@ -63,8 +72,8 @@ impl Storage {
         );
         let reply: Vec<String> = self.script_once(&call).await?;
         let key = self.keys().oauth_family(family);
-        let outcome =
-            rotation_reply(reply, family, &key)?.into_outcome(family, Secret::new(successor));
+        let outcome = commands::oauth::refresh::rotation_reply(reply, family, &key)?
+            .into_outcome(family, Secret::new(successor));
         if let RefreshOutcome::Reused { family } = &outcome {
             tracing::warn!("refresh token reuse: family revoked");
             self.revoke_family(family).await?;
@@ -78,11 +87,11 @@ impl Storage {
     pub async fn revoke_family(&self, family: &str) -> Result<bool> {
         check_family(family)?;
         let keys = self.keys();
-        let call = revoke_family(keys, family);
+        let call = commands::oauth::refresh::family_revocation(keys, family);
         let reply: Vec<String> = self.script_once(&call).await?;
-        let (revoked, jtis) = family_revocation(reply);
+        let (revoked, jtis) = commands::oauth::refresh::revocation_reply(reply);
         if !jtis.is_empty() {
-            let pipe = delete_each(jtis.iter().map(|jti| keys.oauth_token(jti)));
+            let pipe = commands::delete_each(jtis.iter().map(|jti| keys.oauth_token(jti)));
             self.pipe::<()>(&pipe).await?;
         }
         Ok(revoked)

@@ -1,7 +1,7 @@
 //! OAuth `state` parameters: stored under their hash, taken once.
 
 use super::{maybe, operation, Storage, MODE};
-use crate::commands::{create_with_ttl, take};
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::model::oauth::secrets::secret_hash;
 use crate::model::oauth::state;
@@ -15,7 +15,7 @@ impl Storage {
     pub async fn store_state(&self, state: &str, payload: &str) -> Result<()> {
         state::check(state)?;
         let key = self.keys().oauth_state(&secret_hash(state));
-        let set = create_with_ttl(&key, payload, self.config().state_ttl);
+        let set = commands::create_with_ttl(&key, payload, self.config().state_ttl);
         let created: Option<String> = self.cmd_once(&set).await?;
         created.map(drop).ok_or(Error::Conflict {
             key,
@@ -27,6 +27,8 @@ impl Storage {
     #[operation]
     pub async fn consume_state(&self, state: &str) -> Result<Option<String>> {
         let key = self.keys().oauth_state(&secret_hash(state));
-        self.cmd_once(&take(&key)).await.map_err(|e| e.about(&key))
+        self.cmd_once(&commands::take(&key))
+            .await
+            .map_err(|e| e.about(&key))
     }
 }
