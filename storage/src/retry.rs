@@ -20,6 +20,11 @@ use crate::error::{refusal_code, Error};
 use crate::model::Backoff;
 use crate::topology::{ConnectionSettings, Topology};
 
+/// A connection idle this long is checked with a `PING` before a write that must not run
+/// twice, so that a connection the server closed meanwhile (it restarted) fails before the
+/// write is sent rather than after, which would leave its outcome unknown.
+pub(crate) const IDLE_CHECK_AFTER: Duration = Duration::from_millis(250);
+
 /// When one call must be over: [`StorageConfig::call_timeout`] after it started. Every wait
 /// inside the call (opening a connection, an answer, a pause between tries, a defaults
 /// re-check) ends by then, so a call has one bound however many steps it takes.

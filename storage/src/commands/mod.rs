@@ -119,7 +119,7 @@ impl<'a> Call<'a> {
 
 /// How many keys one SCAN step asks for: larger steps mean fewer round trips over a big
 /// keyspace, each still short enough (a few ms for Redis) not to stall other clients.
-const SCAN_BATCH: usize = 5_000;
+pub(crate) const SCAN_BATCH: usize = 5_000;
 
 /// `PING`.
 pub fn ping() -> Cmd {

@@ -32,6 +32,8 @@ pub use locks::Fence;
 pub use migration::{FamilyCounts, MigrationPhase, MigrationStatus};
 pub use proxies::{AuthMode, ProxyTarget, RouteMode};
 pub use routes::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
+#[cfg(test)]
+pub(crate) use routes::{MAX_REGEX_LEN, MAX_REGEX_PROGRAM};
 pub use secret::Secret;
 pub use timestamp::Timestamp;
 pub use watch::{Change, ChangeFamily, ChangeOp, WatchEvent};

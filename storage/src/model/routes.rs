@@ -19,8 +19,8 @@ pub const MAX_PRIORITY: u16 = 999;
 /// The longest regex `path_pattern`, and the most memory its compiled program may take: a
 /// pattern that parses but compiles to megabytes (`a{1000}{1000}`) is refused, because
 /// every gateway process compiles every route.
-const MAX_REGEX_LEN: usize = 1024;
-const MAX_REGEX_PROGRAM: usize = 256 * 1024;
+pub(crate) const MAX_REGEX_LEN: usize = 1024;
+pub(crate) const MAX_REGEX_PROGRAM: usize = 256 * 1024;
 
 /// What kind of destination `target_value` names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,9 +34,9 @@ pub const MAX_RECORD_BYTES: usize = 256 * 1024;
 /// The longest lifetime, TTL or wait this crate accepts: ten years.
 pub const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 86_400);
 /// The longest hostname (RFC 1123).
-const MAX_HOSTNAME: usize = 253;
+pub(crate) const MAX_HOSTNAME: usize = 253;
 /// The longest path or URL.
-const MAX_PATH: usize = 2048;
+pub(crate) const MAX_PATH: usize = 2048;
 
 /// Trims and lower-cases a hostname and checks it is an RFC 1123 host name (see the module
 /// documentation for the IDNA policy).

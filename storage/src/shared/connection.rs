@@ -19,13 +19,8 @@ use crate::commands;
 use crate::commands::cluster::Node;
 use crate::commands::Call;
 use crate::error::{Error, Result};
-use crate::retry::{needs_new_connection, Deadline, Effect, RetryBudget, Step};
+use crate::retry::{needs_new_connection, Deadline, Effect, RetryBudget, Step, IDLE_CHECK_AFTER};
 use crate::topology::{clients, ConnectionSettings, Topology};
-
-/// A connection idle this long is checked with a `PING` before a write that must not run
-/// twice, so that a connection the server closed meanwhile (it restarted) fails before the
-/// write is sent rather than after, which would leave its outcome unknown.
-const IDLE_CHECK_AFTER: Duration = Duration::from_millis(250);
 
 /// What connections are opened to: one server, the master the sentinels name (asked again
 /// at every opening), or a cluster. How to open one is each mode's (`Endpoint::open`).

@@ -240,7 +240,8 @@ async fn apply(storage: &Storage, state: &LiveState, change: Change) {
             Ok(route) => current.with_route(revision, &change.id, route),
             Err(error) => kept(&current, revision, error),
         },
-        ChangeFamily::Certificate | ChangeFamily::AuthConfig => current.at(revision),
+        // A family the snapshot does not hold moves only its revision.
+        _ => current.at(revision),
     };
     state.current.store(Arc::new(next));
 }
