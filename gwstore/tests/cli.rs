@@ -324,3 +324,41 @@ fn on_a_cluster_doctor_visits_every_master_and_finds_the_unprefixed_layout() {
         .sum();
     assert_eq!(reported, 30, "every master's share is found: {stdout}");
 }
+
+/// `import --overwrite` of a `localhost` without the OAuth exclusions writes it with them
+/// merged in, and with the operator's own fields as the file has them.
+#[test]
+fn importing_a_bare_localhost_over_the_seeded_one_keeps_the_oauth_exclusions() {
+    let target = RedisServer::start();
+    storage::blocking::Storage::connect(target.url().as_str()).unwrap();
+    let file = std::env::temp_dir().join(format!("gwstore-localhost-{}", std::process::id()));
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"format\":\"gwstore-export\",\"version\":1,\"secrets\":false}\n",
+            "{\"family\":\"proxy\",\"id\":\"localhost\",\"record\":{\"proxy_hostname\":\"localhost\",\"target_url\":\"http://operator:9999\",\"auth_excluded_paths\":[\"/operator-status\"]}}\n",
+        ),
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let kept = run(&target, &["import", &path, "--apply"]);
+    assert_eq!(kept.code, 1, "{}", kept.stdout);
+    let replaced = run(&target, &["import", &path, "--apply", "--overwrite"]);
+    assert_eq!(replaced.code, 0, "{}{}", replaced.stdout, replaced.stderr);
+    let stored: String = redis::cmd("GET")
+        .arg("proxy:localhost")
+        .query(&mut target.raw())
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored["target_url"], "http://operator:9999");
+    let excluded: Vec<&str> = stored["auth_excluded_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|path| path.as_str())
+        .collect();
+    for path in ["/operator-status", "/token", "/authorize"] {
+        assert!(excluded.contains(&path), "{path}: {excluded:?}");
+    }
+    let _ = std::fs::remove_file(&file);
+}
