@@ -1,9 +1,11 @@
 //! `gwstore doctor`: everything that is wrong with the store, and the safe repairs.
 //!
 //! The checks only read (through a storage that never seeds). `--fix` applies only repairs
-//! that cannot lose anything: re-index (adds index entries), re-seed (creates missing
-//! defaults and adds the excluded paths `localhost` needs), drop index entries whose record
-//! is gone. It never deletes or rewrites a record of anyone's.
+//! that cannot lose anything: re-index (adds index entries and expiry scores), re-seed
+//! (creates the default records that are missing, and rewrites a stored `localhost` that
+//! lacks the OAuth excluded paths or resource fields with them added, its other fields as
+//! they were), and drops index entries whose record is gone. It deletes no record, and
+//! rewrites none but such a `localhost`.
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use storage::{CorruptRecord, DEFAULT_PROXIES, DEFAULT_ROUTES};
 
 use crate::nodes;
 use crate::terminal::{paint, progress, BAD, GOOD, WARN};
-use crate::{looking, seeding, Cli, Outcome};
+use crate::{explain, looking, seeding, Cli, Outcome};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -23,6 +25,9 @@ pub struct Args {
     /// Report certificates that expire within this many days.
     #[arg(long, default_value_t = 30)]
     days: u64,
+    /// One JSON document for scripts: the findings, each with its fix.
+    #[arg(long)]
+    json: bool,
 }
 
 /// One thing found wrong.
@@ -36,21 +41,64 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Outcome, String> {
     let storage = looking(cli)?;
     let findings = check(&storage, args)?;
     if !args.fix || findings.iter().all(|f| f.fix.is_none()) {
-        return Ok(report(&findings));
+        return Ok(report(&findings, args.json));
     }
-    report(&findings);
-    println!("\nrepairing: re-index, re-seed, drop dangling index entries");
+    // As JSON, one document: the findings that remain after the repair.
+    if !args.json {
+        report(&findings, false);
+        println!("\nrepairing: re-index, re-seed, drop dangling index entries");
+    }
     let fixer = seeding(cli)?;
-    fixer.initialize().map_err(|e| e.to_string())?;
-    fixer.reindex().map_err(|e| e.to_string())?;
-    let dropped = fixer
-        .drop_dangling_index_entries()
-        .map_err(|e| e.to_string())?;
-    println!("dropped {} dangling index entries\n", dropped.total());
-    Ok(report(&check(&storage, args)?))
+    fixer.initialize().map_err(explain)?;
+    fixer.reindex().map_err(explain)?;
+    let dropped = fixer.drop_dangling_index_entries().map_err(explain)?;
+    if !args.json {
+        println!(
+            "dropped {}\n",
+            plural(
+                dropped.total(),
+                "dangling index entry",
+                "dangling index entries"
+            )
+        );
+    }
+    Ok(report(&check(&storage, args)?, args.json))
 }
 
-fn report(findings: &[Finding]) -> Outcome {
+/// `1 record`, `2 records`.
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// An instant as a date an operator reads: `2026-12-01 00:00:00 UTC`.
+fn date(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0).map_or_else(
+        || format!("epoch {epoch}"),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
+}
+
+fn report(findings: &[Finding], as_json: bool) -> Outcome {
+    let outcome = if findings.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    };
+    if as_json {
+        let findings: Vec<serde_json::Value> = findings
+            .iter()
+            .map(|f| serde_json::json!({ "finding": f.what, "fix": f.fix }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "healthy": outcome == Outcome::Clean, "findings": findings })
+        );
+        return outcome;
+    }
     if findings.is_empty() {
         println!("{}", paint("healthy: nothing to report", GOOD));
         return Outcome::Clean;
@@ -61,12 +109,12 @@ fn report(findings: &[Finding]) -> Outcome {
             .map_or(String::new(), |fix| format!(" (--fix: {fix})"));
         println!("{} {}{fix}", paint("finding", WARN), finding.what);
     }
-    println!("{} finding(s)", findings.len());
-    Outcome::Findings
+    println!("{}", plural(findings.len(), "finding", "findings"));
+    outcome
 }
 
 fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
-    let error = |e: storage::Error| e.to_string();
+    let error = explain;
     let bar = progress(5);
     let mut findings = Vec::new();
 
@@ -89,20 +137,24 @@ fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
 
     bar.set_message("indexes");
     let status = storage.migration_status().map_err(error)?;
-    let counts = status
-        .unindexed
-        .by_family()
-        .zip(status.dangling.by_family());
-    for ((family, unindexed), (_, dangling)) in counts {
-        if unindexed > 0 {
-            findings.push(Finding {
-                what: format!("{unindexed} {family} missing from their index set"),
-                fix: Some("re-index"),
-            });
+    let unseen = match status.phase {
+        storage::MigrationPhase::Finished => {
+            "the migration is finished, so listings do not show it: a process of the old layer \
+             still writes (stop it, or `gwstore migrate rollback`)"
         }
+        storage::MigrationPhase::Mixed => "listings find it by a keyspace scan until then",
+    };
+    findings.extend(status.unindexed_keys.iter().map(|key| Finding {
+        what: format!("`{key}` is missing from its index set; {unseen}"),
+        fix: Some("re-index"),
+    }));
+    for (family, dangling) in status.dangling.by_family() {
         if dangling > 0 {
             findings.push(Finding {
-                what: format!("{dangling} {family} index entries name no record"),
+                what: format!(
+                    "{family}: {} no record",
+                    plural(dangling, "index entry names", "index entries name")
+                ),
                 fix: Some("drop dangling entries"),
             });
         }
@@ -118,9 +170,9 @@ fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
             findings.push(Finding {
                 what: format!(
                     "expiry index says {} for `{}`, its record says {}",
-                    indexed.map_or("nothing".into(), |s| s.to_string()),
+                    indexed.map_or("nothing".into(), date),
                     cert.cert_name,
-                    own.map_or("no expiry".into(), |s| s.to_string()),
+                    own.map_or("no expiry".into(), date),
                 ),
                 fix: own.is_some().then_some("re-index"),
             });
@@ -183,21 +235,45 @@ fn check(storage: &Storage, args: &Args) -> Result<Vec<Finding>, String> {
         let Some(expires) = &cert.expires_at else {
             continue;
         };
-        let due = std::time::SystemTime::from(expires.instant()) <= until;
-        if due {
+        let at = std::time::SystemTime::from(expires.instant());
+        if at > until {
+            continue;
+        }
+        let when = date(expires.instant().timestamp());
+        let state = if at <= std::time::SystemTime::now() {
+            format!("expired on {when}")
+        } else {
+            format!(
+                "expires on {when}, within {}",
+                plural(args.days as usize, "day", "days")
+            )
+        };
+        findings.push(Finding {
+            what: format!(
+                "certificate `{}` ({}) {state}",
+                cert.cert_name,
+                cert.domains.join(", ")
+            ),
+            fix: None,
+        });
+    }
+    for cert in &certs.records {
+        let missing: Vec<&str> = [
+            ("private key", cert.private_key_pem.is_none()),
+            ("certificate chain", cert.fullchain_pem.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(what, missing)| missing.then_some(what))
+        .collect();
+        if !missing.is_empty() {
             findings.push(Finding {
                 what: format!(
-                    "certificate `{}` ({}) {} {expires} (due within {} days)",
+                    "certificate `{}` ({}, status {}) has no {}: TLS for its domains cannot use \
+                     it. Restore it from a backup, or issue it again",
                     cert.cert_name,
                     cert.domains.join(", "),
-                    if std::time::SystemTime::from(expires.instant())
-                        <= std::time::SystemTime::now()
-                    {
-                        "expired"
-                    } else {
-                        "expires"
-                    },
-                    args.days
+                    cert.status,
+                    missing.join(" and no ")
                 ),
                 fix: None,
             });

@@ -27,7 +27,7 @@ pub enum Family {
 }
 
 pub fn run(storage: &Storage, args: &Args) -> Result<Outcome, String> {
-    let error = |e: storage::Error| e.to_string();
+    let error = crate::explain;
     type Shown = (
         &'static [&'static str],
         Vec<Vec<String>>,
@@ -88,7 +88,7 @@ pub fn run(storage: &Storage, args: &Args) -> Result<Outcome, String> {
                     vec![
                         c.cert_name.clone(),
                         c.domains.join(","),
-                        c.status.clone(),
+                        shown_status(c),
                         c.expires_at.as_ref().map_or("-".into(), |t| t.to_string()),
                         format!(
                             "chain {}, key {}",
@@ -203,7 +203,21 @@ fn proxy_json(value: Value) -> Value {
     value
 }
 
+/// The stored status, unless the certificate has expired: a certificate past its expiry is
+/// `expired` whatever its record still says.
+fn shown_status(cert: &storage::Certificate) -> String {
+    match &cert.expires_at {
+        Some(at) if at.instant() <= chrono::Utc::now() => format!("expired ({})", cert.status),
+        _ => cert.status.clone(),
+    }
+}
+
 fn certificate_json(mut value: Value) -> Value {
+    let expired = value["expires_at"]
+        .as_str()
+        .and_then(storage::Timestamp::parse)
+        .is_some_and(|at| at.instant() <= chrono::Utc::now());
+    value["expired"] = json!(expired);
     for field in ["fullchain_pem", "private_key_pem"] {
         let length = value[field].as_str().map(str::len);
         value[field] = match length {

@@ -15,6 +15,7 @@ mod nodes;
 mod terminal;
 mod transfer;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -44,16 +45,28 @@ pub enum Outcome {
     Failed = 2,
 }
 
+const ENVIRONMENT: &str = "\
+Environment:
+  REDIS_URL          the Redis to work on, when --url is not given
+  GWSTORE_PASSWORD   the Redis password, kept out of the URL (else REDISCLI_AUTH, as redis-cli)
+  NO_COLOR           no colour, whatever the terminal (TERM=dumb too)";
+
 /// Inspect, check, migrate, back up and restore the gateway's Redis.
 #[derive(Parser, Debug)]
-#[command(name = "gwstore", version, after_help = EXAMPLES)]
+#[command(name = "gwstore", version, after_help = EXAMPLES, after_long_help = ENVIRONMENT)]
 struct Cli {
-    /// The Redis to work on (redis://, rediss://, unix://).
-    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
-    url: String,
-    /// The key prefix the gateway uses (empty for the deployment's layout).
-    #[arg(long, default_value = "")]
+    /// The Redis to work on: redis://, unix://, redis+cluster://h:p,h:p or
+    /// redis+sentinel://h:p,h:p/master [default: redis://127.0.0.1:6379].
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
+    url: Option<String>,
+    /// The key prefix the gateway uses: empty for the deployment's layout, `{gw}:` on a
+    /// cluster.
+    #[arg(long, default_value = "", global = true)]
     prefix: String,
+    /// Read the Redis password from this file (its first line), not from the URL, which
+    /// process listings and shell history keep. GWSTORE_PASSWORD does the same.
+    #[arg(long, value_name = "FILE", global = true)]
+    password_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -95,11 +108,44 @@ fn run(cli: &Cli) -> Result<Outcome, String> {
     }
 }
 
-/// The configuration for `cli`'s Redis and prefix.
+/// Where the URL came from, for the line that says which Redis this is.
+const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
+
+/// The configuration for `cli`'s Redis, password and prefix. Says on stderr which Redis it
+/// is (its password masked), so that an operator never works on the wrong one unawares.
 fn config(cli: &Cli) -> Result<StorageConfig, String> {
-    Ok(StorageConfig::new(&cli.url)
+    let (url, source) = match &cli.url {
+        Some(url) if std::env::var("REDIS_URL").ok().as_ref() == Some(url) => {
+            (url.as_str(), "REDIS_URL")
+        }
+        Some(url) => (url.as_str(), "--url"),
+        None => (DEFAULT_URL, "the default; set --url or REDIS_URL"),
+    };
+    let mut config = StorageConfig::new(url)
         .map_err(|e| format!("{e}; check --url or REDIS_URL"))?
-        .with_key_prefix(cli.prefix.clone()))
+        .with_key_prefix(cli.prefix.clone());
+    if let Some(password) = password(cli)? {
+        config = config.with_password(&password).map_err(explain)?;
+    }
+    eprintln!("gwstore: Redis {} ({source})", config.url);
+    Ok(config)
+}
+
+/// The password from `--password-file`, `GWSTORE_PASSWORD` or `REDISCLI_AUTH`, in that
+/// order; none leaves the URL's own.
+fn password(cli: &Cli) -> Result<Option<String>, String> {
+    if let Some(path) = &cli.password_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the password file {}: {e}", path.display()))?;
+        let password = text.lines().next().unwrap_or_default().to_owned();
+        if password.is_empty() {
+            return Err(format!("the password file {} is empty", path.display()));
+        }
+        return Ok(Some(password));
+    }
+    Ok(["GWSTORE_PASSWORD", "REDISCLI_AUTH"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|p| !p.is_empty())))
 }
 
 /// A storage that reads and never seeds: looking must not change what is looked at.
@@ -114,9 +160,31 @@ fn seeding(cli: &Cli) -> Result<Storage, String> {
 
 fn connect(config: StorageConfig) -> Result<Storage, String> {
     let url = config.url.to_string();
-    let storage = Storage::new(config).map_err(|e| e.to_string())?;
-    storage.health_check().map_err(|e| {
-        format!("cannot reach Redis at {url}: {e}; check --url or REDIS_URL, and that Redis runs")
+    let storage = Storage::new(config).map_err(explain)?;
+    storage.health_check().map_err(|e| match e {
+        storage::Error::Auth { .. } => format!(
+            "Redis at {url} refused the credentials; check the password (--password-file, \
+             GWSTORE_PASSWORD or the URL) and the ACL user"
+        ),
+        e => format!(
+            "cannot reach Redis at {url}: {e}; check --url or REDIS_URL, and that Redis runs"
+        ),
     })?;
     Ok(storage)
+}
+
+/// `error` as an operator reads it: what went wrong, and what to do where there is
+/// something to do.
+fn explain(error: storage::Error) -> String {
+    match &error {
+        storage::Error::WrongType { key } => format!(
+            "{error}. See what it holds with `redis-cli TYPE {key}`; if it is an index \
+             (`index:…`, `auth:config:index`) that a stray write replaced, delete it (`redis-cli DEL {key}`) \
+             and run `gwstore doctor --fix`, which rebuilds the index from the records"
+        ),
+        storage::Error::Invalid { field: "key_prefix", .. } => format!(
+            "{error}. Pass the prefix the gateway uses on this cluster: --prefix '{{gw}}:'"
+        ),
+        _ => error.to_string(),
+    }
 }

@@ -1,12 +1,14 @@
-//! `gwstore migrate status|finish`: the migration from the old storage layer.
+//! `gwstore migrate status|finish|rollback`: the migration from the old storage layer, and
+//! the way back.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use clap::Subcommand;
+use serde_json::json;
 use storage::{FamilyCounts, MigrationPhase, MigrationStatus};
 
 use crate::terminal::{paint, GOOD, WARN};
-use crate::{looking, seeding, Cli, Outcome};
+use crate::{explain, looking, seeding, Cli, Outcome};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -16,9 +18,14 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Step {
-    /// The phase, and per family the records no index names and the entries that name no
-    /// record.
-    Status,
+    /// The phase, and per family the records no index names (by key) and the entries that
+    /// name no record. Exits 1 when the migration is finished but records are missing from
+    /// their indexes: a process of the old layer still writes.
+    Status {
+        /// One JSON document for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-indexes, then marks the migration finished: listings read the indexes alone from
     /// then on. Stop every process of the old layer first.
     Finish {
@@ -26,53 +33,110 @@ enum Step {
         #[arg(long)]
         yes: bool,
     },
+    /// Takes `finish` back: the store is mixed again, listings scan for old-layer records,
+    /// and processes of the old layer may run again.
+    Rollback {
+        /// Do it without asking.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<Outcome, String> {
-    let status = looking(cli)?
-        .migration_status()
-        .map_err(|e| e.to_string())?;
-    print_status(&status);
-    let Step::Finish { yes } = args.step else {
-        return Ok(Outcome::Clean);
-    };
+    let status = looking(cli)?.migration_status().map_err(explain)?;
+    match args.step {
+        Step::Status { json: true } => {
+            println!("{}", status_json(&status));
+            Ok(verdict(&status))
+        }
+        Step::Status { json: false } => {
+            print_status(&status);
+            Ok(verdict(&status))
+        }
+        Step::Finish { yes } => finish(cli, &status, yes),
+        Step::Rollback { yes } => roll_back(cli, &status, yes),
+    }
+}
+
+/// 1 when the store is finished yet holds records its indexes lack: listings miss them.
+fn verdict(status: &MigrationStatus) -> Outcome {
+    if status.phase == MigrationPhase::Finished && status.unindexed.total() > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
+}
+
+fn finish(cli: &Cli, status: &MigrationStatus, yes: bool) -> Result<Outcome, String> {
+    print_status(status);
     if status.phase == MigrationPhase::Finished && status.unindexed.total() == 0 {
         println!("{}", paint("already finished; nothing to do", GOOD));
         return Ok(Outcome::Clean);
     }
     println!(
-        "\nfinish will: add {} records to the index sets, set every certificate's expiry in \
-         the expiry index, then mark the migration finished. Listings then read the indexes \
-         alone: a process of the old layer that still writes would not be seen.",
-        status.unindexed.total()
+        "\nfinish will: add {} to the index sets, set every certificate's expiry in the \
+         expiry index, then mark the migration finished. Listings then read the indexes \
+         alone: a process of the old layer that still writes would not be seen \
+         (`gwstore migrate rollback` takes it back).",
+        records(status.unindexed.total())
     );
-    if !yes && !confirmed()? {
+    if !yes && !confirmed("finish")? {
         return Ok(Outcome::Failed);
     }
-    let after = seeding(cli)?
-        .finish_migration()
-        .map_err(|e| e.to_string())?;
+    let after = seeding(cli)?.finish_migration().map_err(explain)?;
     println!();
     print_status(&after);
     Ok(Outcome::Clean)
 }
 
-fn confirmed() -> Result<bool, String> {
-    if !std::io::stdin().is_terminal() {
-        return Err("refusing to finish without confirmation: pass --yes".to_owned());
+fn roll_back(cli: &Cli, status: &MigrationStatus, yes: bool) -> Result<Outcome, String> {
+    print_status(status);
+    if status.phase == MigrationPhase::Mixed {
+        println!("{}", paint("already mixed; nothing to do", GOOD));
+        return Ok(Outcome::Clean);
     }
-    print!("type `finish` to go on: ");
+    println!(
+        "\nrollback will: mark the migration mixed again. Listings then also scan the \
+         keyspace for records the old layer writes (one scan per family), and processes of \
+         the old layer may run beside this one. The index sets stay as they are."
+    );
+    if !yes && !confirmed("rollback")? {
+        return Ok(Outcome::Failed);
+    }
+    let after = looking(cli)?.roll_back_migration().map_err(explain)?;
+    println!();
+    print_status(&after);
+    Ok(Outcome::Clean)
+}
+
+/// Whether the operator typed `word`; refused without a terminal to ask on.
+fn confirmed(word: &str) -> Result<bool, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "refusing to {word} without confirmation: pass --yes"
+        ));
+    }
+    print!("type `{word}` to go on: ");
     std::io::stdout().flush().map_err(|e| e.to_string())?;
     let mut answer = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
         .map_err(|e| e.to_string())?;
-    if answer.trim() == "finish" {
+    if answer.trim() == word {
         Ok(true)
     } else {
-        println!("not finished");
+        println!("nothing done");
         Ok(false)
+    }
+}
+
+/// `1 record`, `2 records`.
+fn records(n: usize) -> String {
+    if n == 1 {
+        "1 record".to_owned()
+    } else {
+        format!("{n} records")
     }
 }
 
@@ -85,6 +149,13 @@ fn per_family(counts: &FamilyCounts) -> String {
     counts.join(", ")
 }
 
+fn phase_name(phase: MigrationPhase) -> &'static str {
+    match phase {
+        MigrationPhase::Mixed => "mixed",
+        MigrationPhase::Finished => "finished",
+    }
+}
+
 fn print_status(status: &MigrationStatus) {
     let phase = match status.phase {
         MigrationPhase::Mixed => paint("mixed (listings also scan for old-layer records)", WARN),
@@ -92,5 +163,35 @@ fn print_status(status: &MigrationStatus) {
     };
     println!("phase: {phase}");
     println!("not indexed: {}", per_family(&status.unindexed));
+    for key in &status.unindexed_keys {
+        println!("  {key}");
+    }
     println!("dangling index entries: {}", per_family(&status.dangling));
+    if verdict(status) == Outcome::Findings {
+        println!(
+            "{}",
+            paint(
+                "finished, yet records are missing from their indexes: a process of the old \
+                 layer still writes, and listings do not show them. Stop it and run \
+                 `gwstore doctor --fix`, or `gwstore migrate rollback` while it must run",
+                WARN
+            )
+        );
+    }
+}
+
+fn status_json(status: &MigrationStatus) -> serde_json::Value {
+    let counts = |counts: &FamilyCounts| {
+        counts
+            .by_family()
+            .map(|(family, n)| (family.to_owned(), json!(n)))
+            .collect::<serde_json::Map<_, _>>()
+    };
+    json!({
+        "phase": phase_name(status.phase),
+        "unindexed": counts(&status.unindexed),
+        "unindexed_keys": status.unindexed_keys,
+        "dangling": counts(&status.dangling),
+        "healthy": verdict(status) == Outcome::Clean,
+    })
 }

@@ -1,13 +1,22 @@
-//! What a person at a terminal sees: colour and progress only on a terminal, tables that
-//! line up, errors that say what to do next. Scripts get plain text.
+//! What a person at a terminal sees: colour and progress only on a terminal (and colour not
+//! under `NO_COLOR` or `TERM=dumb`), tables that line up, errors that say what to do next.
+//! Scripts get plain text.
 
 use std::io::IsTerminal;
+
+/// Whether a stream that `is_terminal` gets colour: not under `NO_COLOR` (any value but
+/// empty, see no-color.org) or on a `TERM=dumb` terminal.
+fn coloured(is_terminal: bool) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    is_terminal && !no_color && !dumb
+}
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// `text` in `colour` (an ANSI SGR code) when stdout is a terminal, else as it is.
 pub fn paint(text: &str, colour: &str) -> String {
-    if std::io::stdout().is_terminal() {
+    if coloured(std::io::stdout().is_terminal()) {
         format!("\x1b[{colour}m{text}\x1b[0m")
     } else {
         text.to_owned()
@@ -23,7 +32,7 @@ pub const GOOD: &str = "32";
 
 /// An error for stderr.
 pub fn error_line(error: &str) -> String {
-    let prefix = if std::io::stderr().is_terminal() {
+    let prefix = if coloured(std::io::stderr().is_terminal()) {
         "\x1b[31merror:\x1b[0m"
     } else {
         "error:"

@@ -163,9 +163,7 @@ impl Entry {
                 .get_client(&c.client_id)
                 .map(|r| r.map(Entry::Client)),
         };
-        Ok(found
-            .map_err(|e| e.to_string())?
-            .map(|entry| entry.record()))
+        Ok(found.map_err(crate::explain)?.map(|entry| entry.record()))
     }
 
     fn write(self, storage: &Storage) -> storage::Result<()> {
@@ -180,7 +178,7 @@ impl Entry {
 }
 
 pub fn export(storage: &Storage, args: &ExportArgs) -> Result<Outcome, String> {
-    let error = |e: storage::Error| e.to_string();
+    let error = crate::explain;
     let bar = progress(5);
     let mut entries = Vec::new();
     let mut corrupt = Vec::new();

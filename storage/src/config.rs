@@ -59,6 +59,55 @@ impl RedisUrl {
     pub(crate) fn nodes(&self) -> &Nodes {
         &self.nodes
     }
+
+    /// The same URL with `password` as its password, replacing any it had: in the
+    /// authority (`redis://user:password@host`, every node of a cluster or sentinel URL) or,
+    /// for a unix socket, as the `pass` query parameter. For a password kept out of the URL,
+    /// and so out of process listings and shell history.
+    ///
+    /// ```
+    /// let url = storage::RedisUrl::parse("redis+cluster://10.0.0.1:7000,10.0.0.2:7000")?
+    ///     .with_password("s3cret/pw")?;
+    /// assert_eq!(url.to_string(), "redis+cluster://:***@10.0.0.1:7000,10.0.0.2:7000");
+    /// assert_eq!(url.expose_nodes()[1], "redis://:s3cret%2Fpw@10.0.0.2:7000");
+    /// # Ok::<(), storage::Error>(())
+    /// ```
+    pub fn with_password(&self, password: &str) -> Result<Self> {
+        let refused = || Error::invalid("url", "cannot carry a password");
+        if self.nodes.topology == Topology::Standalone {
+            let mut url = self.nodes.urls[0].clone();
+            if url.scheme().ends_with("unix") {
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .filter(|(name, _)| !is_password_param(name))
+                    .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                    .collect();
+                url.query_pairs_mut()
+                    .clear()
+                    .extend_pairs(pairs)
+                    .append_pair("pass", password);
+            } else {
+                url.set_password(Some(password)).map_err(|()| refused())?;
+            }
+            return RedisUrl::parse(url.as_str());
+        }
+        let (scheme, rest) = self.text.split_once("://").ok_or_else(refused)?;
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (user, hosts) = match authority.rsplit_once('@') {
+            Some((credentials, hosts)) => {
+                (credentials.split(':').next().unwrap_or_default(), hosts)
+            }
+            None => ("", authority),
+        };
+        // The url crate percent-encodes a password as a URL's userinfo needs.
+        let mut encoder = url::Url::parse("redis://host").map_err(|_| refused())?;
+        encoder
+            .set_password(Some(password))
+            .map_err(|()| refused())?;
+        let encoded = encoder.password().unwrap_or_default();
+        RedisUrl::parse(&format!("{scheme}://{user}:{encoded}@{hosts}{tail}"))
+    }
 }
 
 impl fmt::Display for RedisUrl {
@@ -345,6 +394,13 @@ impl StorageConfig {
         self.min_replicas = replicas;
         self.replica_timeout = timeout;
         self
+    }
+
+    /// `url` with `password` as its password (see [`RedisUrl::with_password`]): for a
+    /// password read from a file or a secret store rather than written into the URL.
+    pub fn with_password(mut self, password: &str) -> Result<Self> {
+        self.url = self.url.with_password(password)?;
+        Ok(self)
     }
 
     /// Sets [`key_prefix`](Self::key_prefix).

@@ -141,6 +141,11 @@ impl KeySpace {
         self.key(&["account:", provider, ":", email])
     }
 
+    /// What precedes `{provider}:{email}` in an ACME account key.
+    pub(crate) fn account_key_prefix(&self) -> String {
+        self.key(&["account:"])
+    }
+
     /// `lock:{name}`: who holds a renewal lock (always with a TTL).
     pub fn lock(&self, name: &str) -> String {
         self.key(&["lock:", name])

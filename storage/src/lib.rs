@@ -131,10 +131,11 @@ pub use defaults::{DEFAULT_PROXIES, DEFAULT_ROUTES};
 pub use error::{Error, Result};
 pub use keys::KeySpace;
 pub use model::{
-    AuthConfig, AuthMode, Certificate, Challenge, Change, ChangeFamily, ChangeOp, ConfigSnapshot,
-    CorruptRecord, FamilyCounts, Fence, Listing, MigrationPhase, MigrationStatus, ProxyTarget,
-    Route, RouteMode, RouteScope, Secret, TargetType, TargetValue, Timestamp, WatchEvent,
-    DEFAULT_AUTH_PRIORITY, MAX_DOMAINS, MAX_PRIORITY,
+    AuthConfig, AuthMode, Backup, Certificate, Challenge, Change, ChangeFamily, ChangeOp,
+    ConfigSnapshot, CorruptRecord, FamilyCounts, Fence, Listing, MigrationPhase, MigrationStatus,
+    ProxyTarget, Restored, Route, RouteMode, RouteScope, Secret, StoredFamily, StoredRecord,
+    TargetType, TargetValue, Timestamp, WatchEvent, DEFAULT_AUTH_PRIORITY, MAX_DOMAINS,
+    MAX_PRIORITY,
 };
 pub use topology::Topology;
 

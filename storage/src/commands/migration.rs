@@ -16,8 +16,16 @@ pub fn finish(keys: &KeySpace) -> Cmd {
     cmd
 }
 
-/// How many of `found` (ids a keyspace scan found) `family`'s index lacks, and how many of
-/// its entries name no record. Reply: `(unindexed, dangling)`.
+/// Returns the store to the mixed phase (no phase key): listings scan for old-layer records
+/// again.
+pub fn roll_back(keys: &KeySpace) -> Cmd {
+    let mut cmd = redis::cmd("DEL");
+    cmd.arg(keys.migration_phase());
+    cmd
+}
+
+/// Which of `found` (ids a keyspace scan found) `family`'s index lacks, and how many of its
+/// entries name no record. Reply: `(unindexed ids, dangling)`.
 pub fn index_gaps(keys: &KeySpace, family: &Family, found: &[String]) -> ScriptCall {
     let mut call = lua_script!("index_gaps");
     call.key(keys.index(family))

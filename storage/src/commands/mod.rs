@@ -161,6 +161,14 @@ pub fn set(key: &str, value: &str, ttl_secs: Option<u64>) -> Cmd {
     cmd
 }
 
+/// `SET key value PXAT at_ms`: a value that expires at an instant (milliseconds since the
+/// Unix epoch), as a restored challenge keeps the expiry it had.
+pub fn set_until(key: &str, value: &str, at_ms: i64) -> Cmd {
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(key).arg(value).arg("PXAT").arg(at_ms);
+    cmd
+}
+
 /// `DEL key`; the reply is how many keys went.
 pub fn del(key: &str) -> Cmd {
     let mut cmd = redis::cmd("DEL");

@@ -2,11 +2,11 @@
 -- lacks, and index entries whose record is gone.
 -- KEYS[1] the index set
 -- ARGV[1] the record key prefix, ARGV[2..] the ids a scan found
--- Returns {unindexed, dangling}.
+-- Returns {the unindexed ids, how many entries dangle}.
 expect(KEYS[1], 'set')
-local unindexed = 0
+local unindexed = {}
 for i = 2, #ARGV do
-  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then unindexed = unindexed + 1 end
+  if redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0 then unindexed[#unindexed + 1] = ARGV[i] end
 end
 local dangling = 0
 for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do

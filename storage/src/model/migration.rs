@@ -47,6 +47,9 @@ pub struct MigrationStatus {
     pub phase: MigrationPhase,
     /// Records of each family that no index set names yet (written by the old layer).
     pub unindexed: FamilyCounts,
+    /// Those records' keys, sorted: after the migration is finished, each one is a write
+    /// of an old-layer process that listings do not show.
+    pub unindexed_keys: Vec<String>,
     /// Index entries whose record is gone (listings skip them).
     pub dangling: FamilyCounts,
 }

@@ -4,6 +4,7 @@
 mod acme;
 mod auth_configs;
 mod backoff;
+mod backup;
 mod certificates;
 pub(crate) mod family;
 mod listing;
@@ -25,6 +26,8 @@ pub use acme::Challenge;
 pub(crate) use acme::{account_key_owner, check_challenge_token, check_provider};
 pub use auth_configs::{AuthConfig, DEFAULT_AUTH_PRIORITY};
 pub(crate) use backoff::Backoff;
+pub(crate) use backup::{check_restorable, restorable};
+pub use backup::{Backup, Restored, StoredFamily, StoredRecord};
 pub(crate) use certificates::{canonical_domain, canonical_email, check_cert_name};
 pub use certificates::{Certificate, MAX_DOMAINS};
 pub use live::ConfigSnapshot;
@@ -39,5 +42,7 @@ pub use timestamp::Timestamp;
 pub use watch::{Change, ChangeFamily, ChangeOp, WatchEvent};
 
 pub use listing::{CorruptRecord, Listing};
-pub(crate) use record::{decode, decode_as_stored, edit, encode, json_reason, shaped_like, Record};
+pub(crate) use record::{
+    decode, decode_as_stored, edit, encode, json_reason, shaped_like, Record, Shape,
+};
 pub(crate) use validate::{hostname_key, id_key, route_id_key};

@@ -106,6 +106,16 @@ pub(crate) fn encode<T: Record>(record: &mut T) -> Result<String> {
     Ok(json)
 }
 
+/// How a write treats fields the record it replaces did not have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Fields written as `null` that the stored record lacked stay absent
+    /// ([`shaped_like`]): an update keeps the old layer's shape.
+    LikeStored,
+    /// The text as given: a restore writes what the backup holds.
+    AsGiven,
+}
+
 /// `json` (an encoded record that replaces `previous`, the bytes stored before), with the
 /// fields it writes as `null` removed where `previous` did not have them at all: a record the
 /// old layer wrote keeps its shape through an update, absent fields staying absent.

@@ -8,7 +8,7 @@ use super::{maybe, operation, Storage, MODE};
 use crate::commands::{self, Discovery, Listed, ListedRecord, ListingQuery, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::model::family::{CERTIFICATES, PROXIES};
-use crate::model::{self, Certificate, Fence, Listing, Timestamp};
+use crate::model::{self, Certificate, Fence, Listing, Shape, Timestamp};
 
 impl Storage {
     /// Stores `cert`, creating it or replacing the certificate of the same name, with its
@@ -40,14 +40,30 @@ impl Storage {
         fence: Option<&Fence>,
     ) -> Result<Certificate> {
         let json = model::encode(&mut cert)?;
+        self.put_certificate(&cert, &json, fence, Shape::LikeStored)
+            .await?;
+        Ok(cert)
+    }
+
+    /// Writes `cert` (validated) as `json`, with its domain and expiry index entries, if
+    /// `fence` is still the newest token of its lock; see
+    /// [`store_certificate`](Self::store_certificate).
+    #[maybe]
+    pub(super) async fn put_certificate(
+        &self,
+        cert: &Certificate,
+        json: &str,
+        fence: Option<&Fence>,
+        shape: Shape,
+    ) -> Result<()> {
         let keys = self.keys();
         let key = keys.cert(&cert.cert_name);
         let put = |json: &str, previous: Option<(&[u8], &Certificate)>| {
-            commands::certificates::put_certificate(keys, &cert, json, previous, fence)
+            commands::certificates::put_certificate(keys, cert, json, previous, fence)
         };
-        self.replace(&key, &json, put, |refusal| match (refusal, fence) {
+        self.replace(&key, json, shape, put, |refusal| match (refusal, fence) {
             (WriteOutcome::Conflict { owner }, _) => {
-                let (domain, owner) = commands::certificates::certificate_conflict(&cert, &owner);
+                let (domain, owner) = commands::certificates::certificate_conflict(cert, &owner);
                 Error::Conflict {
                     key: keys.cert_domain(&domain),
                     owner,
@@ -60,8 +76,7 @@ impl Storage {
             },
             (unexpected, _) => unexpected.into_error(),
         })
-        .await?;
-        Ok(cert)
+        .await
     }
 
     /// The certificate `cert_name`, if there is one. One round trip.

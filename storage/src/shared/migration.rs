@@ -23,17 +23,21 @@ impl Storage {
         let keys = self.keys();
         let phase = self.migration_phase().await?;
         let mut unindexed = FamilyCounts::default();
+        let mut unindexed_keys = Vec::new();
         let mut dangling = FamilyCounts::default();
         for family in family::legacy() {
             let found = self.scan_ids(family).await?;
             let call = commands::migration::index_gaps(keys, family, &found);
-            let (missing, gone): (usize, usize) = self.read_script(&call).await?;
-            unindexed.add(family, missing);
+            let (missing, gone): (Vec<String>, usize) = self.read_script(&call).await?;
+            unindexed.add(family, missing.len());
+            unindexed_keys.extend(missing.iter().map(|id| keys.record(family, id)));
             dangling.add(family, gone);
         }
+        unindexed_keys.sort();
         Ok(MigrationStatus {
             phase,
             unindexed,
+            unindexed_keys,
             dangling,
         })
     }
@@ -62,6 +66,18 @@ impl Storage {
         self.cmd::<()>(&commands::migration::finish(self.keys()))
             .await?;
         tracing::info!("migration finished: listings read the index sets alone");
+        self.migration_status().await
+    }
+
+    /// Takes back [`finish_migration`](Self::finish_migration): the store is mixed again, so
+    /// listings, the expiry scan and the certificate cascade scan for old-layer records once
+    /// more, and a process of the old layer may be started again. Nothing else changes (the
+    /// index sets stay; they only name records). Returns the status afterwards. Idempotent.
+    #[operation]
+    pub async fn roll_back_migration(&self) -> Result<MigrationStatus> {
+        self.cmd::<()>(&commands::migration::roll_back(self.keys()))
+            .await?;
+        tracing::info!("migration rolled back: listings scan for old-layer records again");
         self.migration_status().await
     }
 

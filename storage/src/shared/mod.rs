@@ -41,6 +41,7 @@ use super::{
 
 mod acme;
 mod auth_configs;
+mod backup;
 mod certificates;
 mod conditional;
 mod connection;

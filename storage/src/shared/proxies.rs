@@ -96,7 +96,7 @@ impl Storage {
 
     /// Refuses a proxy that excludes `/` from authentication unless the configuration
     /// allows it.
-    fn check_root_exclusion(&self, proxy: &ProxyTarget) -> Result<()> {
+    pub(super) fn check_root_exclusion(&self, proxy: &ProxyTarget) -> Result<()> {
         if proxy.excludes_root_from_auth() && !self.config().allow_root_auth_exclusion {
             return Err(Error::invalid(
                 "auth_excluded_paths",

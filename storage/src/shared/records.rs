@@ -11,7 +11,7 @@ use crate::commands::{
 };
 use crate::error::{Error, Result};
 use crate::model::family::Family;
-use crate::model::{self, Listing, Record};
+use crate::model::{self, Listing, Record, Shape};
 
 impl Storage {
     /// The record at `key`, decoded, if there is one. One round trip.
@@ -51,13 +51,14 @@ impl Storage {
     /// Writes `json` at `key` with the script `put` builds from what it replaces (the stored
     /// bytes and their decoding; `None` for a create), which writes only if that is still
     /// stored; again after a lost race. The replaced record must decode: one that does not is
-    /// [`Error::Corrupt`] and nothing is written. Fields the replaced record did not have at
-    /// all stay absent (see [`model::shaped_like`]).
+    /// [`Error::Corrupt`] and nothing is written. `shape` says whether fields the replaced
+    /// record did not have at all stay absent (see [`model::shaped_like`]).
     #[maybe]
     pub(super) async fn replace<T: Record>(
         &self,
         key: &str,
         json: &str,
+        shape: Shape,
         put: impl Fn(&str, Option<(&[u8], &T)>) -> ScriptCall,
         refused: impl Fn(WriteOutcome) -> Error,
     ) -> Result<()> {
@@ -69,7 +70,12 @@ impl Storage {
                     .map(|raw| model::decode::<T>(key, &raw).map(|old| (raw, old)))
                     .transpose()?;
                 let previous = previous.as_ref().map(|(raw, old)| (raw.as_slice(), old));
-                let json = model::shaped_like(json.to_owned(), previous.map(|(raw, _)| raw));
+                let json = match shape {
+                    Shape::LikeStored => {
+                        model::shaped_like(json.to_owned(), previous.map(|(raw, _)| raw))
+                    }
+                    Shape::AsGiven => json.to_owned(),
+                };
                 Ok(Decision::Write(put(&json, previous), ()))
             },
             refused,

@@ -5,7 +5,7 @@ use super::{maybe, operation, Storage, MODE};
 use crate::commands::{self, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::model::family::ROUTES;
-use crate::model::{self, Listing, Route};
+use crate::model::{self, Listing, Route, Shape};
 
 impl Storage {
     /// Stores `route`, creating it or replacing the route with the same id, together with its
@@ -17,20 +17,27 @@ impl Storage {
     #[operation]
     pub async fn store_route(&self, mut route: Route) -> Result<Route> {
         let json = model::encode(&mut route)?;
+        self.write_route(&route, &json, Shape::LikeStored).await?;
+        Ok(route)
+    }
+
+    /// Writes `route` (validated) as `json`, with its index keys; see
+    /// [`store_route`](Self::store_route).
+    #[maybe]
+    pub(super) async fn write_route(&self, route: &Route, json: &str, shape: Shape) -> Result<()> {
         let keys = self.keys();
         let key = keys.route(&route.route_id);
         let put = |json: &str, previous: Option<(&[u8], &Route)>| {
-            commands::routes::put_route(keys, &route, json, previous)
+            commands::routes::put_route(keys, route, json, previous)
         };
-        self.replace(&key, &json, put, |refusal| match refusal {
+        self.replace(&key, json, shape, put, |refusal| match refusal {
             WriteOutcome::Conflict { owner } => Error::Conflict {
                 key: keys.route_unique(&route.path_pattern, route.priority),
                 owner,
             },
             unexpected => unexpected.into_error(),
         })
-        .await?;
-        Ok(route)
+        .await
     }
 
     /// The route `route_id`, if there is one. A stored record that cannot be used is an

@@ -6,6 +6,7 @@ use storage::StorageConfig;
 
 mod acme;
 mod auth_configs;
+mod backup;
 mod certificates;
 mod concurrency;
 mod connection;
