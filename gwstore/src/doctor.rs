@@ -13,7 +13,7 @@ use storage::blocking::Storage;
 use storage::{CorruptRecord, DEFAULT_PROXIES, DEFAULT_ROUTES};
 
 use crate::nodes;
-use crate::terminal::{paint, progress, BAD, GOOD, WARN};
+use crate::terminal::{paint, plural, progress, BAD, GOOD, WARN};
 use crate::{explain, looking, seeding, Cli, Outcome};
 
 #[derive(clap::Args, Debug)]
@@ -63,15 +63,6 @@ pub fn run(cli: &Cli, args: &Args) -> Result<Outcome, String> {
         );
     }
     Ok(report(&check(&storage, args)?, args.json))
-}
-
-/// `1 record`, `2 records`.
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 /// An instant as a date an operator reads: `2026-12-01 00:00:00 UTC`.

@@ -8,7 +8,9 @@
 //!
 //! Exit codes: 0 healthy or done, 1 findings or conflicts, 2 could not check or refused.
 
+mod backup;
 mod doctor;
+mod files;
 mod inspect;
 mod migrate;
 mod nodes;
@@ -30,9 +32,11 @@ Examples:
   gwstore inspect certs --json | jq '.records[].cert_name'
   gwstore migrate status
   gwstore migrate finish --yes
-  gwstore export --output backup.jsonl      # configuration, without PEMs
-  gwstore import backup.jsonl               # shows the plan
-  gwstore import backup.jsonl --apply       # writes new records; --overwrite replaces";
+  gwstore backup --output store.backup      # everything, secrets included, mode 0600
+  gwstore restore store.backup              # into an empty Redis: writes it back exactly
+  gwstore export --output config.jsonl      # configuration to read or edit, without PEMs
+  gwstore import config.jsonl               # shows the plan
+  gwstore import config.jsonl --apply       # writes new records; --overwrite replaces";
 
 /// What exit code a command ends with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +84,14 @@ enum Command {
     Doctor(doctor::Args),
     /// Where the migration from the old storage layer stands, and finishing it.
     Migrate(migrate::Args),
-    /// Writes the configuration as JSON lines with a format version.
+    /// Writes the whole store as it is, secrets included, to a file only its owner reads:
+    /// every record but OAuth codes, tokens and grants. `restore` gives it back exactly.
+    Backup(backup::BackupArgs),
+    /// Restores a backup: into an empty store at once, into one with records after showing
+    /// the plan (with --apply).
+    Restore(backup::RestoreArgs),
+    /// Writes the configuration as JSON lines with a format version, for reading and
+    /// editing; secrets only with --include-secrets. Use `backup` for a backup.
     Export(transfer::ExportArgs),
     /// Reads an export, checks all of it, shows the plan, and with --apply writes it.
     Import(transfer::ImportArgs),
@@ -103,6 +114,8 @@ fn run(cli: &Cli) -> Result<Outcome, String> {
         Command::Inspect(args) => inspect::run(&looking(cli)?, args),
         Command::Doctor(args) => doctor::run(cli, args),
         Command::Migrate(args) => migrate::run(cli, args),
+        Command::Backup(args) => backup::backup(&looking(cli)?, args),
+        Command::Restore(args) => backup::restore(&looking(cli)?, args),
         Command::Export(args) => transfer::export(&looking(cli)?, args),
         Command::Import(args) => transfer::import(&looking(cli)?, args),
     }

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 use storage::{FamilyCounts, MigrationPhase, MigrationStatus};
 
-use crate::terminal::{paint, GOOD, WARN};
+use crate::terminal::{paint, plural, GOOD, WARN};
 use crate::{explain, looking, seeding, Cli, Outcome};
 
 #[derive(clap::Args, Debug)]
@@ -78,7 +78,7 @@ fn finish(cli: &Cli, status: &MigrationStatus, yes: bool) -> Result<Outcome, Str
          expiry index, then mark the migration finished. Listings then read the indexes \
          alone: a process of the old layer that still writes would not be seen \
          (`gwstore migrate rollback` takes it back).",
-        records(status.unindexed.total())
+        plural(status.unindexed.total(), "record", "records")
     );
     if !yes && !confirmed("finish")? {
         return Ok(Outcome::Failed);
@@ -128,15 +128,6 @@ fn confirmed(word: &str) -> Result<bool, String> {
     } else {
         println!("nothing done");
         Ok(false)
-    }
-}
-
-/// `1 record`, `2 records`.
-fn records(n: usize) -> String {
-    if n == 1 {
-        "1 record".to_owned()
-    } else {
-        format!("{n} records")
     }
 }
 

@@ -54,6 +54,28 @@ pub fn progress(steps: u64) -> ProgressBar {
     bar
 }
 
+/// A spinner saying `message` while a step of unknown length runs, drawn only when stderr
+/// is a terminal.
+pub fn spinner(message: &'static str) -> ProgressBar {
+    let bar = progress(0);
+    bar.set_length(0);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// `1 finding`, `2 findings`: `n` with the word that fits it.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 /// Rows as a table with a header, columns padded to their widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

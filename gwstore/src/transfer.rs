@@ -5,17 +5,21 @@
 //! by id, so the same store always exports the same text, and an export imported into an
 //! empty Redis exports again to the same text. Secret material (certificate PEMs, a proxy's
 //! GitHub client secret) is written as `null` unless `--include-secrets`, and the header's
-//! `"secrets"` says which. Client secrets are exported as the hashes the store keeps.
+//! `"secrets"` says which. Client secrets are exported as the hashes the store keeps. An
+//! import never writes an active certificate without its key and chain (an export without
+//! secrets has none): it names each one and leaves it. For a backup that restores exactly,
+//! secrets and all, see `backup`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
 use serde_json::{json, Map, Value};
 use storage::blocking::Storage;
 use storage::oauth::OAuthClient;
-use storage::{AuthConfig, Certificate, ProxyTarget, Route};
+use storage::{AuthConfig, Certificate, MigrationPhase, ProxyTarget, Route};
 
-use crate::terminal::{paint, progress, BAD, GOOD, WARN};
+use crate::files::write_private;
+use crate::terminal::{paint, plural, progress, BAD, GOOD, WARN};
 use crate::Outcome;
 
 /// What the first line says.
@@ -27,10 +31,11 @@ const SECRET_FIELDS: [&str; 3] = ["fullchain_pem", "private_key_pem", "github_cl
 
 #[derive(clap::Args, Debug)]
 pub struct ExportArgs {
-    /// Where to write; standard output if not given.
+    /// Where to write (created with mode 0600); standard output if not given.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// Include secret material: certificate PEMs and proxies' GitHub client secrets.
+    /// Include secret material: certificate PEMs and proxies' GitHub client secrets. Never
+    /// printed on a terminal: pass --output, or pipe it.
     #[arg(long)]
     include_secrets: bool,
 }
@@ -166,6 +171,13 @@ impl Entry {
         Ok(found.map_err(crate::explain)?.map(|entry| entry.record()))
     }
 
+    /// An active certificate without its key or chain, as an export without secrets holds
+    /// every certificate.
+    fn is_keyless_certificate(&self) -> bool {
+        matches!(self, Entry::Certificate(c)
+            if c.status == "active" && (c.private_key_pem.is_none() || c.fullchain_pem.is_none()))
+    }
+
     fn write(self, storage: &Storage) -> storage::Result<()> {
         match self {
             Entry::Proxy(p) => storage.store_proxy_target(*p).map(drop),
@@ -178,6 +190,12 @@ impl Entry {
 }
 
 pub fn export(storage: &Storage, args: &ExportArgs) -> Result<Outcome, String> {
+    if args.include_secrets && args.output.is_none() && std::io::stdout().is_terminal() {
+        return Err(
+            "refusing to print secrets on a terminal: pass --output FILE, or pipe the export"
+                .to_owned(),
+        );
+    }
     let error = crate::explain;
     let bar = progress(5);
     let mut entries = Vec::new();
@@ -225,19 +243,41 @@ pub fn export(storage: &Storage, args: &ExportArgs) -> Result<Outcome, String> {
         text.push('\n');
     }
     match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        Some(path) => write_private(path, &text)?,
         None => std::io::stdout()
             .write_all(text.as_bytes())
             .map_err(|e| e.to_string())?,
     }
-    eprintln!("exported {} records", entries.len());
-    if corrupt.is_empty() {
+    eprintln!("exported {}", plural(entries.len(), "record", "records"));
+    // Once finished, listings read the indexes alone: what an old-layer process wrote since
+    // is not in them, so not in this export.
+    let status = storage.migration_status().map_err(error)?;
+    let unseen = match status.phase {
+        MigrationPhase::Finished => status.unindexed_keys,
+        MigrationPhase::Mixed => Vec::new(),
+    };
+    if corrupt.is_empty() && unseen.is_empty() {
         return Ok(Outcome::Clean);
     }
-    eprintln!("{} corrupt records were left out:", corrupt.len());
-    for record in &corrupt {
-        eprintln!("  {}: {}", record.key, record.reason);
+    if !corrupt.is_empty() {
+        eprintln!(
+            "{} left out:",
+            plural(corrupt.len(), "corrupt record", "corrupt records")
+        );
+        for record in &corrupt {
+            eprintln!("  {}: {}", record.key, record.reason);
+        }
+    }
+    if !unseen.is_empty() {
+        eprintln!(
+            "{} left out, missing from their index sets since the migration finished (an \
+             old-layer process still writes; `gwstore doctor --fix` indexes them, `gwstore \
+             backup` includes them):",
+            plural(unseen.len(), "record", "records")
+        );
+        for key in &unseen {
+            eprintln!("  {key}");
+        }
     }
     Ok(Outcome::Findings)
 }
@@ -247,6 +287,7 @@ pub fn import(storage: &Storage, args: &ImportArgs) -> Result<Outcome, String> {
     let mut plan = Vec::new();
     for entry in entries {
         let action = match entry.stored(storage)? {
+            _ if entry.is_keyless_certificate() => Action::Keyless,
             None => Action::Create,
             Some(stored) if stored == entry.record() => Action::Unchanged,
             Some(_) => Action::Conflict,
@@ -254,18 +295,28 @@ pub fn import(storage: &Storage, args: &ImportArgs) -> Result<Outcome, String> {
         plan.push((entry, action));
     }
     let count = |wanted: Action| plan.iter().filter(|(_, a)| *a == wanted).count();
-    let (creates, unchanged, conflicts) = (
+    let (creates, unchanged, conflicts, keyless) = (
         count(Action::Create),
         count(Action::Unchanged),
         count(Action::Conflict),
+        count(Action::Keyless),
     );
     for (entry, action) in &plan {
         let shown = match action {
             Action::Create => paint("create", GOOD),
             Action::Unchanged => "same  ".to_owned(),
             Action::Conflict => paint("differs", WARN),
+            Action::Keyless => paint("no key", BAD),
         };
         println!("{shown} {} {}", entry.family(), entry.id());
+    }
+    if keyless > 0 {
+        println!(
+            "{} left alone: active in the file but without its private key or chain (an \
+             export without secrets); written, it would serve no TLS. Restore it from a \
+             `gwstore backup`, or export with --include-secrets",
+            plural(keyless, "certificate is", "certificates are")
+        );
     }
     println!(
         "plan: {creates} to create, {unchanged} unchanged, {conflicts} that differ from the store{}",
@@ -273,7 +324,11 @@ pub fn import(storage: &Storage, args: &ImportArgs) -> Result<Outcome, String> {
     );
     if !args.apply {
         println!("nothing written; run again with --apply to write");
-        return Ok(Outcome::Clean);
+        return Ok(if conflicts > 0 || keyless > 0 {
+            Outcome::Findings
+        } else {
+            Outcome::Clean
+        });
     }
     let mut written = 0;
     let mut failures = Vec::new();
@@ -296,7 +351,7 @@ pub fn import(storage: &Storage, args: &ImportArgs) -> Result<Outcome, String> {
     if kept > 0 {
         println!("{kept} records that differ were kept; pass --overwrite to replace them");
     }
-    Ok(if failures.is_empty() && kept == 0 {
+    Ok(if failures.is_empty() && kept == 0 && keyless == 0 {
         Outcome::Clean
     } else {
         Outcome::Findings
@@ -308,6 +363,8 @@ enum Action {
     Create,
     Unchanged,
     Conflict,
+    /// An active certificate without its key or chain: never written.
+    Keyless,
 }
 
 /// Every line of `input`, parsed and validated: one bad line and nothing is written.
@@ -330,11 +387,14 @@ fn read(input: &PathBuf) -> Result<Vec<Entry>, String> {
     if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
         return Err("line 1 does not name the gwstore-export format".to_owned());
     }
-    let version = header.get("version").and_then(Value::as_u64);
-    if version != Some(VERSION) {
-        return Err(format!(
-            "export format version {version:?}; this gwstore reads version {VERSION}"
-        ));
+    match header.get("version").and_then(Value::as_u64) {
+        Some(VERSION) => {}
+        Some(other) => {
+            return Err(format!(
+                "export format version {other}; this gwstore reads version {VERSION}"
+            ))
+        }
+        None => return Err("line 1 has no format version".to_owned()),
     }
     let mut entries = Vec::new();
     let mut errors = Vec::new();

@@ -75,7 +75,7 @@ fn doctor_finds_what_is_wrong_writes_nothing_and_fixes_only_what_is_safe() {
     assert_eq!(found.code, 1, "{}", found.stdout);
     for expected in [
         "proxy:broken.example.com",
-        "missing from their index set",
+        "`proxy:api.example.com` is missing from its index set",
         "is stored without",
         "default route `authorize` is missing",
         "expiry index says nothing for `example-cert`",
@@ -198,53 +198,70 @@ fn migrate_shows_the_plan_asks_and_finishes() {
 #[test]
 fn export_then_import_into_an_empty_redis_then_export_gives_the_same_text() {
     let (source, _) = legacy_store();
-    for secrets in [false, true] {
-        let mut args = vec!["export"];
-        if secrets {
-            args.push("--include-secrets");
-        }
-        let first = run(&source, &args);
-        assert_eq!(first.code, 1, "the corrupt proxy is reported and left out");
-        assert!(first.stderr.contains("proxy:broken.example.com"));
-        assert_eq!(first.stdout.contains("MIIEfake"), secrets);
-        let file =
-            std::env::temp_dir().join(format!("gwstore-export-{}-{secrets}", std::process::id()));
-        std::fs::write(&file, &first.stdout).unwrap();
-        let path = file.display().to_string();
+    let first = run(&source, &["export", "--include-secrets"]);
+    assert_eq!(first.code, 1, "the corrupt proxy is reported and left out");
+    assert!(first.stderr.contains("proxy:broken.example.com"));
+    assert!(first.stdout.contains("MIIEfake"));
+    let file = std::env::temp_dir().join(format!("gwstore-export-{}", std::process::id()));
+    std::fs::write(&file, &first.stdout).unwrap();
+    let path = file.display().to_string();
 
-        let target = RedisServer::start();
-        let plan = run(&target, &["import", &path]);
-        assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
-        assert!(plan.stdout.contains("nothing written"));
-        assert!(dump(&target).is_empty(), "the plan alone writes nothing");
-        let applied = run(&target, &["import", &path, "--apply"]);
-        assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
-        let again = run(&target, &["export"]);
-        let again = if secrets {
-            run(&target, &["export", "--include-secrets"])
-        } else {
-            again
-        };
-        assert_eq!(again.stdout, first.stdout);
+    let target = RedisServer::start();
+    let plan = run(&target, &["import", &path]);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("nothing written"));
+    assert!(dump(&target).is_empty(), "the plan alone writes nothing");
+    let applied = run(&target, &["import", &path, "--apply"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    let again = run(&target, &["export", "--include-secrets"]);
+    assert_eq!(again.stdout, first.stdout);
 
-        // A record that differs is kept, and named, unless --overwrite.
-        let _: () = redis::cmd("SET")
-            .arg("route:token")
-            .arg(r#"{"route_id":"token","path_pattern":"/token","target_type":"url","target_value":"http://other:1","priority":95,"created_at":"2026-01-01T00:00:00"}"#)
-            .query(&mut target.raw())
-            .unwrap();
-        let kept = run(&target, &["import", &path, "--apply"]);
-        assert_eq!(kept.code, 1);
-        assert!(
-            kept.stdout.contains("differs route token"),
-            "{}",
-            kept.stdout
-        );
-        assert!(kept.stdout.contains("--overwrite"));
-        let replaced = run(&target, &["import", &path, "--apply", "--overwrite"]);
-        assert_eq!(replaced.code, 0, "{}", replaced.stdout);
-        let _ = std::fs::remove_file(&file);
-    }
+    // A record that differs is kept, and named, unless --overwrite.
+    let _: () = redis::cmd("SET")
+        .arg("route:token")
+        .arg(r#"{"route_id":"token","path_pattern":"/token","target_type":"url","target_value":"http://other:1","priority":95,"created_at":"2026-01-01T00:00:00"}"#)
+        .query(&mut target.raw())
+        .unwrap();
+    let kept = run(&target, &["import", &path, "--apply"]);
+    assert_eq!(kept.code, 1);
+    assert!(
+        kept.stdout.contains("differs route token"),
+        "{}",
+        kept.stdout
+    );
+    assert!(kept.stdout.contains("--overwrite"));
+    let replaced = run(&target, &["import", &path, "--apply", "--overwrite"]);
+    assert_eq!(replaced.code, 0, "{}", replaced.stdout);
+    let _ = std::fs::remove_file(&file);
+}
+
+/// An export without secrets has no PEMs: importing it never makes an active certificate
+/// that serves no TLS, and says which it left.
+#[test]
+fn importing_an_export_without_secrets_names_each_keyless_certificate_and_leaves_it() {
+    let (source, _) = legacy_store();
+    let export = run(&source, &["export"]);
+    assert!(!export.stdout.contains("MIIEfake"));
+    let file = std::env::temp_dir().join(format!("gwstore-keyless-{}", std::process::id()));
+    std::fs::write(&file, &export.stdout).unwrap();
+    let path = file.display().to_string();
+    let target = RedisServer::start();
+    let plan = run(&target, &["import", &path]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(plan.stdout.contains("no key certificate example-cert"), "{}", plan.stdout);
+    let applied = run(&target, &["import", &path, "--apply"]);
+    assert_eq!(applied.code, 1, "{}", applied.stdout);
+    let cert: Option<String> = redis::cmd("GET")
+        .arg("cert:example-cert")
+        .query(&mut target.raw())
+        .unwrap();
+    assert_eq!(cert, None, "no keyless certificate written");
+    let proxy: Option<String> = redis::cmd("GET")
+        .arg("proxy:api.example.com")
+        .query(&mut target.raw())
+        .unwrap();
+    assert!(proxy.is_some(), "the rest is written");
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]

@@ -108,6 +108,15 @@ pub struct StoredRecord {
     pub value: String,
 }
 
+impl StoredRecord {
+    /// Checks that [`restore`](crate::blocking::Storage::restore) would accept the record
+    /// (its text decodes as its kind, its id names it), without writing: for reading a
+    /// whole backup before restoring any of it. Errors name the key.
+    pub fn check(&self, keys: &KeySpace) -> Result<()> {
+        check_restorable(keys, self)
+    }
+}
+
 impl fmt::Debug for StoredRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoredRecord")
