@@ -248,7 +248,11 @@ fn importing_an_export_without_secrets_names_each_keyless_certificate_and_leaves
     let target = RedisServer::start();
     let plan = run(&target, &["import", &path]);
     assert_eq!(plan.code, 1, "{}", plan.stdout);
-    assert!(plan.stdout.contains("no key certificate example-cert"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("no key certificate example-cert"),
+        "{}",
+        plan.stdout
+    );
     let applied = run(&target, &["import", &path, "--apply"]);
     assert_eq!(applied.code, 1, "{}", applied.stdout);
     let cert: Option<String> = redis::cmd("GET")

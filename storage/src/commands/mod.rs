@@ -161,6 +161,16 @@ pub fn set(key: &str, value: &str, ttl_secs: Option<u64>) -> Cmd {
     cmd
 }
 
+/// `PEXPIRETIME key` for each of `keys`: when each expires, in milliseconds since the Unix
+/// epoch (-1 for a key without expiry, -2 for one that is gone).
+pub fn expiry_times(keys: &[String]) -> Pipeline {
+    let mut pipe = redis::pipe();
+    for key in keys {
+        pipe.cmd("PEXPIRETIME").arg(key);
+    }
+    pipe
+}
+
 /// `SET key value PXAT at_ms`: a value that expires at an instant (milliseconds since the
 /// Unix epoch), as a restored challenge keeps the expiry it had.
 pub fn set_until(key: &str, value: &str, at_ms: i64) -> Cmd {

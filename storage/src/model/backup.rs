@@ -95,9 +95,9 @@ impl fmt::Display for StoredFamily {
     }
 }
 
-/// One record exactly as stored: its kind, its id and the text at its key (a challenge's
-/// expiry is in its text). Its `Debug` shows the text's length only: the text may be a
-/// private key.
+/// One record exactly as stored: its kind, its id, the text at its key and, for a key Redis
+/// expires by itself (a challenge), the instant it does. Its `Debug` shows the text's
+/// length only: the text may be a private key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredRecord {
     /// What kind of record it is.
@@ -106,6 +106,11 @@ pub struct StoredRecord {
     pub id: String,
     /// The text stored at its key.
     pub value: String,
+    /// When Redis expires the key, in milliseconds since the Unix epoch: a challenge's,
+    /// whatever its text says. None for a record kept until deleted (an OAuth client's
+    /// lifetime is its `expires_at` field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
 }
 
 impl StoredRecord {
@@ -123,6 +128,7 @@ impl fmt::Debug for StoredRecord {
             .field("family", &self.family)
             .field("id", &self.id)
             .field("value", &format_args!("<{} bytes>", self.value.len()))
+            .field("expires_at_ms", &self.expires_at_ms)
             .finish()
     }
 }
@@ -242,6 +248,7 @@ mod tests {
             family: StoredFamily::AcmeAccount,
             id: "le:ops@example.org".into(),
             value: "-----BEGIN PRIVATE KEY-----secret".into(),
+            expires_at_ms: None,
         };
         assert!(!format!("{record:?}").contains("secret"));
     }

@@ -21,7 +21,8 @@ impl Storage {
     /// the index sets lack (an old-layer writer, even after the migration is finished) are
     /// found by a keyspace scan and included; records that do not decode are named in
     /// [`Backup::corrupt`], not carried. Reads only: a keyspace scan per kind, one round
-    /// trip per indexed family and one per 1 000 ACME keys.
+    /// trip per indexed family and two per batch of ACME keys (their expiry is read with
+    /// `PEXPIRETIME`: Redis 7.0 or newer).
     ///
     /// ```text
     /// // blocking; the async API is the same call followed by `.await`
@@ -99,7 +100,9 @@ impl Storage {
             }
             StoredFamily::Challenge => {
                 let (challenge, json, restored) = model::restorable::<Challenge>(&key, value)?;
-                let expires = challenge.expires_at.instant().timestamp_millis();
+                let expires = record
+                    .expires_at_ms
+                    .unwrap_or_else(|| challenge.expires_at.instant().timestamp_millis());
                 if expires <= chrono::Utc::now().timestamp_millis() {
                     return Ok(Restored::Expired);
                 }
@@ -133,7 +136,7 @@ impl Storage {
                 backup.corrupt.push(CorruptRecord { key, reason });
                 continue;
             };
-            keep(self.keys(), kind, record.member, raw, key, backup);
+            keep(self.keys(), (kind, record.member), raw, None, key, backup);
         }
         Ok(())
     }
@@ -147,10 +150,19 @@ impl Storage {
         found.dedup();
         for batch in found.chunks(READ_BATCH) {
             let values: Vec<Option<Vec<u8>>> = self.read_cmd(&commands::mget(batch)).await?;
+            let expiries: Vec<i64> = self.read_pipe(&commands::expiry_times(batch)).await?;
             // None: gone since the scan (or not a string, which no writer of these keeps).
-            for (key, raw) in batch.iter().zip(values) {
+            for ((key, raw), expiry) in batch.iter().zip(values).zip(expiries) {
                 if let (Some(id), Some(raw)) = (key.strip_prefix(&prefix), raw) {
-                    keep(self.keys(), kind, id.to_owned(), raw, key.clone(), backup);
+                    let expiry = (expiry >= 0).then_some(expiry);
+                    keep(
+                        self.keys(),
+                        (kind, id.to_owned()),
+                        raw,
+                        expiry,
+                        key.clone(),
+                        backup,
+                    );
                 }
             }
         }
@@ -158,20 +170,25 @@ impl Storage {
     }
 }
 
-/// Adds the record `id` of `kind` with the text `raw` to `backup` if it can be restored,
-/// else names `key` in its corrupt records.
+/// Adds the record `id` of `family` with the text `raw` (and its key's expiry) to `backup`
+/// if it can be restored, else names `key` in its corrupt records.
 fn keep(
     keys: &crate::KeySpace,
-    family: StoredFamily,
-    id: String,
+    (family, id): (StoredFamily, String),
     raw: Vec<u8>,
+    expires_at_ms: Option<i64>,
     key: String,
     backup: &mut Backup,
 ) {
     let checked = String::from_utf8(raw)
         .map_err(|_| "is not UTF-8 text".to_owned())
         .and_then(|value| {
-            let stored = StoredRecord { family, id, value };
+            let stored = StoredRecord {
+                family,
+                id,
+                value,
+                expires_at_ms,
+            };
             model::check_restorable(keys, &stored)
                 .map(|()| stored)
                 .map_err(|e| e.to_string())

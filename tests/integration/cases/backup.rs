@@ -145,6 +145,7 @@ async fn a_record_that_does_not_decode_is_refused_by_key_and_nothing_is_written(
         family: StoredFamily::Route,
         id: "broken".into(),
         value: "{\"route_id\": \"broken\", \"priority\": \"high\"}".into(),
+        expires_at_ms: None,
     };
     let error = target.restore(&record).await.unwrap_err();
     assert!(matches!(error, Error::Invalid { .. }), "{error:?}");
@@ -165,6 +166,7 @@ async fn a_bare_localhost_is_restored_with_the_oauth_exclusions_and_its_own_fiel
         family: StoredFamily::Proxy,
         id: "localhost".into(),
         value: r#"{"proxy_hostname":"localhost","target_url":"http://operator:9999"}"#.into(),
+        expires_at_ms: None,
     };
     let restored = target.restore(&record).await.unwrap();
     assert_eq!(restored, Restored::Completed);
