@@ -344,6 +344,37 @@ fn on_a_cluster_doctor_visits_every_master_and_finds_the_unprefixed_layout() {
         })
         .sum();
     assert_eq!(reported, 30, "every master's share is found: {stdout}");
+
+    // A backup taken through the cluster restores under another prefix to the same bytes.
+    let dir = std::env::temp_dir().join(format!("gwstore-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let gwstore = |prefix: &str, args: &[&str]| {
+        let output = Command::cargo_bin("gwstore")
+            .unwrap()
+            .env("REDIS_URL", &url)
+            .args(args)
+            .args(["--prefix", prefix])
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let first = dir.join("first.backup").display().to_string();
+    let second = dir.join("second.backup").display().to_string();
+    let (code, stderr) = gwstore("{gw}:", &["backup", "-o", &first]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = gwstore("{gx}:", &["restore", &first]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stderr) = gwstore("{gx}:", &["backup", "-o", &second]);
+    assert_eq!(code, 0, "{stderr}");
+    let first_text = std::fs::read_to_string(&first).unwrap();
+    assert!(first_text.contains("\"localhost\""), "{first_text}");
+    assert_eq!(std::fs::read_to_string(&second).unwrap(), first_text);
+    let (code, stderr) = gwstore("{gx}:", &["doctor"]);
+    assert_eq!(code, 1, "only the unprefixed layout is found: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `import --overwrite` of a `localhost` without the OAuth exclusions writes it with them
@@ -382,4 +413,430 @@ fn importing_a_bare_localhost_over_the_seeded_one_keeps_the_oauth_exclusions() {
         assert!(excluded.contains(&path), "{path}: {excluded:?}");
     }
     let _ = std::fs::remove_file(&file);
+}
+
+/// Every string and key of `server` under the families a backup carries, with its value.
+fn backed_up_keys(server: &RedisServer) -> BTreeMap<String, String> {
+    let mut raw = server.raw();
+    let mut found = BTreeMap::new();
+    for pattern in [
+        "proxy:*",
+        "route:*",
+        "cert:*",
+        "auth:config:pattern:*",
+        "oauth:client:*",
+        "account:*",
+        "challenge:*",
+    ] {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(&mut raw).unwrap();
+        for key in keys {
+            let kind: String = redis::cmd("TYPE").arg(&key).query(&mut raw).unwrap();
+            if kind == "string" {
+                let value: String = redis::cmd("GET").arg(&key).query(&mut raw).unwrap();
+                found.insert(key, value);
+            }
+        }
+    }
+    found
+}
+
+fn findings(doctor: &Run) -> Vec<String> {
+    doctor
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("finding"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn a_backup_restores_exactly_into_an_empty_redis_and_backs_up_again_to_the_same_bytes() {
+    let (source, _) = legacy_store();
+    let storage = storage::blocking::Storage::new(
+        storage::StorageConfig::new(&source.url())
+            .unwrap()
+            .without_seeding(),
+    )
+    .unwrap();
+    let pem = storage::Secret::new("-----BEGIN EC PRIVATE KEY-----\nMHcaccount\n");
+    storage
+        .store_account_key("acme-v02_api_letsencrypt_org", "ops@example.org", &pem)
+        .unwrap();
+    // As an operator would first: the old layer's `localhost` lacks what OAuth needs, which
+    // a restore would add (tested in the storage's own backup tests).
+    run(&source, &["doctor", "--fix"]);
+    let dir = std::env::temp_dir().join(format!("gwstore-backup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("store.backup");
+    let path = file.display().to_string();
+
+    let backup = run(&source, &["backup", "--output", &path]);
+    assert_eq!(
+        backup.code, 1,
+        "the corrupt proxy is named: {}",
+        backup.stderr
+    );
+    assert!(
+        backup.stderr.contains("proxy:broken.example.com"),
+        "{}",
+        backup.stderr
+    );
+    assert_eq!(mode(&file), 0o600, "a backup holds private keys");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("MIIEfake") && text.contains("MHcaccount"));
+
+    let target = RedisServer::start();
+    let restored = run(&target, &["restore", &path]);
+    assert_eq!(restored.code, 0, "{}{}", restored.stdout, restored.stderr);
+    let mut expected = backed_up_keys(&source);
+    expected.remove("proxy:broken.example.com");
+    assert_eq!(
+        backed_up_keys(&target),
+        expected,
+        "every record, field for field"
+    );
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("challenge:Jx7aQ")
+        .query(&mut target.raw())
+        .unwrap();
+    assert!(ttl > 0, "the challenge keeps its expiry: {ttl}");
+
+    let source_doctor = findings(&run(&source, &["doctor"]));
+    for finding in findings(&run(&target, &["doctor"])) {
+        assert!(
+            source_doctor.contains(&finding),
+            "new after restore: {finding}"
+        );
+    }
+    let again = dir.join("again.backup");
+    let second = run(
+        &target,
+        &["backup", "--output", &again.display().to_string()],
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(std::fs::read(&again).unwrap(), text.as_bytes());
+
+    // Into a store with records: the plan first, and with nothing differing, nothing to do.
+    let plan = run(&target, &["restore", &path]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    assert!(plan.stdout.contains("nothing written"), "{}", plan.stdout);
+    let _: () = redis::cmd("SET")
+        .arg("proxy:api.example.com")
+        .arg(r#"{"proxy_hostname":"api.example.com","target_url":"http://changed:1"}"#)
+        .query(&mut target.raw())
+        .unwrap();
+    let differs = run(&target, &["restore", &path, "--apply"]);
+    assert_eq!(differs.code, 1, "{}", differs.stdout);
+    assert!(
+        differs.stdout.contains("differs proxy api.example.com"),
+        "{}",
+        differs.stdout
+    );
+    let overwrite = run(&target, &["restore", &path, "--apply", "--overwrite"]);
+    assert_eq!(overwrite.code, 0, "{}", overwrite.stdout);
+    let back: String = redis::cmd("GET")
+        .arg("proxy:api.example.com")
+        .query(&mut target.raw())
+        .unwrap();
+    assert_eq!(Some(&back), expected.get("proxy:api.example.com"));
+
+    // An export is not a backup, and a broken line refuses the whole file.
+    let export = run(&source, &["export"]);
+    let export_file = dir.join("config.jsonl");
+    std::fs::write(&export_file, &export.stdout).unwrap();
+    let wrong = run(&target, &["restore", &export_file.display().to_string()]);
+    assert_eq!(wrong.code, 2);
+    assert!(wrong.stderr.contains("gwstore import"), "{}", wrong.stderr);
+    let broken = dir.join("broken.backup");
+    std::fs::write(
+        &broken,
+        format!(
+            "{}{{\"family\":\"route\",\"id\":\"x\",\"value\":\"{{}}\"}}\n",
+            text
+        ),
+    )
+    .unwrap();
+    let empty = RedisServer::start();
+    let refused = run(&empty, &["restore", &broken.display().to_string()]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("route:x"), "{}", refused.stderr);
+    assert!(dump(&empty).is_empty(), "nothing restored");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_secret_export_is_readable_by_its_owner_alone() {
+    let (server, _) = legacy_store();
+    let file = std::env::temp_dir().join(format!("gwstore-secrets-{}", std::process::id()));
+    std::fs::write(&file, "was world-readable").unwrap();
+    let path = file.display().to_string();
+    let export = run(&server, &["export", "--include-secrets", "--output", &path]);
+    assert_eq!(export.code, 1, "{}", export.stderr);
+    assert_eq!(mode(&file), 0o600);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("MIIEfake"));
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn the_password_never_shows_and_has_places_of_its_own() {
+    let server = RedisServer::start_with(test_harness::ServerOptions::new().password("pw-7f3a9"));
+    let plain = server.url();
+    let with_password = server.url_with_password();
+    let gwstore = || {
+        let mut command = Command::cargo_bin("gwstore").unwrap();
+        command
+            .env_remove("REDIS_URL")
+            .env_remove("GWSTORE_PASSWORD");
+        command
+    };
+    let text = |output: std::process::Output| {
+        (
+            output.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["doctor", "--help"],
+        &["backup", "--help"],
+        &["migrate", "status", "--help"],
+    ] {
+        let (_, shown) = text(
+            gwstore()
+                .env("REDIS_URL", &with_password)
+                .args(args)
+                .output()
+                .unwrap(),
+        );
+        assert!(!shown.contains("pw-7f3a9"), "{args:?}: {shown}");
+        assert!(shown.contains("Usage"), "{args:?}: {shown}");
+    }
+
+    // The URL's own, a file, the environment: each reaches Redis, none is printed.
+    let (code, shown) = text(
+        gwstore()
+            .env("REDIS_URL", &with_password)
+            .arg("doctor")
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(code, 2, "{shown}");
+    assert!(
+        !shown.contains("pw-7f3a9") && shown.contains("***"),
+        "{shown}"
+    );
+    let file = std::env::temp_dir().join(format!("gwstore-password-{}", std::process::id()));
+    std::fs::write(&file, "pw-7f3a9\n").unwrap();
+    let (code, shown) = text(
+        gwstore()
+            .args([
+                "--url",
+                &plain,
+                "--password-file",
+                &file.display().to_string(),
+                "doctor",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(code, 2, "{shown}");
+    assert!(!shown.contains("pw-7f3a9"), "{shown}");
+    let (code, shown) = text(
+        gwstore()
+            .env("GWSTORE_PASSWORD", "pw-7f3a9")
+            .args(["doctor", "--url", &plain])
+            .output()
+            .unwrap(),
+    );
+    assert_ne!(code, 2, "{shown}");
+
+    // A wrong one: said to be refused, nothing about reaching Redis.
+    let (code, shown) = text(
+        gwstore()
+            .env("GWSTORE_PASSWORD", "not-it")
+            .args(["doctor", "--url", &plain])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{shown}");
+    assert!(shown.contains("refused the credentials"), "{shown}");
+    assert!(
+        !shown.contains("that Redis runs") && !shown.contains("not-it"),
+        "{shown}"
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+#[test]
+fn after_finish_a_late_old_layer_write_is_named_everywhere_and_rollback_brings_it_back() {
+    let (server, _) = legacy_store();
+    let _: () = redis::cmd("DEL")
+        .arg("proxy:broken.example.com")
+        .query(&mut server.raw())
+        .unwrap();
+    assert_eq!(run(&server, &["migrate", "finish", "--yes"]).code, 0);
+    let _: () = redis::cmd("SET")
+        .arg("proxy:late.example.org")
+        .arg(r#"{"proxy_hostname":"late.example.org","target_url":"http://late:1"}"#)
+        .query(&mut server.raw())
+        .unwrap();
+
+    let inspect = run(&server, &["inspect", "proxies"]);
+    assert!(
+        !inspect.stdout.contains("late.example.org"),
+        "finished: {}",
+        inspect.stdout
+    );
+    let doctor = run(&server, &["doctor"]);
+    assert_eq!(doctor.code, 1);
+    assert!(
+        doctor
+            .stdout
+            .contains("`proxy:late.example.org` is missing from its index set"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(doctor.stdout.contains("rollback"), "{}", doctor.stdout);
+    let status = run(&server, &["migrate", "status"]);
+    assert_eq!(status.code, 1, "{}", status.stdout);
+    assert!(
+        status.stdout.contains("proxy:late.example.org"),
+        "{}",
+        status.stdout
+    );
+    let json = run(&server, &["migrate", "status", "--json"]);
+    assert_eq!(json.code, 1);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["phase"], "finished");
+    assert_eq!(json["unindexed_keys"][0], "proxy:late.example.org");
+    let export = run(&server, &["export"]);
+    assert_eq!(export.code, 1, "{}", export.stderr);
+    assert!(
+        export.stderr.contains("proxy:late.example.org"),
+        "{}",
+        export.stderr
+    );
+
+    let refused = run(&server, &["migrate", "rollback"]);
+    assert_eq!(refused.code, 2, "no terminal to ask, no --yes");
+    let rolled = run(&server, &["migrate", "rollback", "--yes"]);
+    assert_eq!(rolled.code, 0, "{}{}", rolled.stdout, rolled.stderr);
+    assert!(rolled.stdout.contains("phase: mixed"), "{}", rolled.stdout);
+    let _: () = redis::cmd("SET")
+        .arg("proxy:later.example.org")
+        .arg(r#"{"proxy_hostname":"later.example.org","target_url":"http://late:2"}"#)
+        .query(&mut server.raw())
+        .unwrap();
+    let inspect = run(&server, &["inspect", "proxies"]);
+    for host in ["late.example.org", "later.example.org"] {
+        assert!(inspect.stdout.contains(host), "{host}: {}", inspect.stdout);
+    }
+    assert_eq!(
+        run(&server, &["migrate", "status"]).code,
+        0,
+        "mixed: nothing is hidden"
+    );
+}
+
+#[test]
+fn messages_say_which_redis_what_went_wrong_and_what_to_do() {
+    let (server, _) = legacy_store();
+    // Which Redis, also with the flag after the subcommand.
+    let mut command = Command::cargo_bin("gwstore").unwrap();
+    let output = command
+        .env_remove("REDIS_URL")
+        .args(["doctor", "--url", &server.url()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("Redis {}", server.url().trim_end_matches('/')))
+            || stderr.contains(&format!("Redis {}", server.url())),
+        "{stderr}"
+    );
+    assert_ne!(output.status.code(), Some(2), "{stderr}");
+    let defaulted = Command::cargo_bin("gwstore")
+        .unwrap()
+        .env_remove("REDIS_URL")
+        .args(["--url", "redis://127.0.0.1:1", "migrate", "status"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&defaulted.stderr).contains("127.0.0.1:1 (--url)"));
+
+    // Dates as dates, plurals right, no Rust in the text.
+    let doctor = run(&server, &["doctor"]);
+    assert!(
+        doctor.stdout.contains("expired on 2025-11-18 09:00:00 UTC"),
+        "{}",
+        doctor.stdout
+    );
+    for wrong in ["Some(", "None", "1 proxies", "(s)"] {
+        assert!(!doctor.stdout.contains(wrong), "{wrong}: {}", doctor.stdout);
+    }
+    let json = run(&server, &["doctor", "--json"]);
+    assert_eq!(json.code, 1);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["healthy"], false);
+    assert!(json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["fix"] == "re-index"));
+
+    // An expired certificate says so.
+    let certs = run(&server, &["inspect", "certs"]);
+    assert!(
+        certs.stdout.contains("expired (active)"),
+        "{}",
+        certs.stdout
+    );
+    let certs = run(&server, &["inspect", "certs", "--json"]);
+    let certs: serde_json::Value = serde_json::from_str(&certs.stdout).unwrap();
+    assert_eq!(certs["records"][0]["expired"], true);
+
+    // A wrong-typed index: the hint says what to do.
+    let _: () = redis::cmd("DEL")
+        .arg("index:proxies")
+        .query(&mut server.raw())
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("index:proxies")
+        .arg("oops")
+        .query(&mut server.raw())
+        .unwrap();
+    let broken = run(&server, &["doctor", "--fix"]);
+    assert_eq!(broken.code, 2);
+    assert!(
+        broken.stderr.contains("redis-cli DEL index:proxies")
+            && broken.stderr.contains("doctor --fix"),
+        "{}",
+        broken.stderr
+    );
+
+    // A cluster URL without the prefix names --prefix.
+    let output = Command::cargo_bin("gwstore")
+        .unwrap()
+        .env_remove("REDIS_URL")
+        .args(["doctor", "--url", "redis+cluster://127.0.0.1:1,127.0.0.1:2"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--prefix"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
