@@ -17,6 +17,7 @@ use storage::blocking::Storage;
 use storage::{Restored, StoredFamily, StoredRecord};
 
 use crate::files::write_private;
+use crate::records::json_reason;
 use crate::terminal::{paint, plural, progress, spinner, BAD, GOOD, WARN};
 use crate::{explain, Outcome};
 
@@ -262,7 +263,7 @@ fn read(storage: &Storage, input: &PathBuf) -> Result<Vec<StoredRecord>, String>
             continue;
         }
         let parsed = serde_json::from_str::<StoredRecord>(&line)
-            .map_err(|e| storage_reason(&e))
+            .map_err(|e| format!("not a backup record ({})", json_reason(&e)))
             .and_then(|record| {
                 record
                     .check(storage.keys())
@@ -282,15 +283,5 @@ fn read(storage: &Storage, input: &PathBuf) -> Result<Vec<StoredRecord>, String>
             plural(errors.len(), "invalid line", "invalid lines"),
             errors.join("\n  ")
         ))
-    }
-}
-
-/// serde's reason for a line that is not a record, without the values it quotes (a line's
-/// value may be a private key).
-fn storage_reason(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match text.find('"') {
-        Some(at) => format!("not a backup record ({})", text[..at].trim_end()),
-        None => format!("not a backup record ({text})"),
     }
 }

@@ -330,25 +330,19 @@ fn unseen_layouts(storage: &Storage) -> Result<Vec<Finding>, String> {
     if prefix.is_empty() {
         return Ok(findings);
     }
-    for (index, mut master) in nodes::masters(&storage.config().url)?
-        .into_iter()
-        .enumerate()
-    {
-        let mut unseen = 0usize;
-        for family in ["proxy:*", "route:*", "cert:*", "auth:config:*"] {
-            let found: Vec<String> = redis::cmd("SCAN")
-                .cursor_arg(0)
-                .arg("MATCH")
-                .arg(family)
-                .arg("COUNT")
-                .arg(1000)
-                .clone()
-                .iter(&mut master)
-                .map_err(|e| format!("SCAN: {e}"))?
-                .filter_map(Result::ok)
-                .collect();
-            unseen += found.len();
+    let mut unseen = Vec::new();
+    for family in ["proxy:*", "route:*", "cert:*", "auth:config:*"] {
+        for (master, keys) in nodes::scan(&storage.config().url, family)?
+            .iter()
+            .enumerate()
+        {
+            if unseen.len() <= master {
+                unseen.resize(master + 1, 0);
+            }
+            unseen[master] += keys.len();
         }
+    }
+    for (index, unseen) in unseen.into_iter().enumerate() {
         if unseen > 0 {
             findings.push(Finding {
                 what: format!(

@@ -9,18 +9,21 @@
 //! Exit codes: 0 healthy or done, 1 findings or conflicts, 2 could not check or refused.
 
 mod backup;
+mod diff;
 mod doctor;
 mod files;
 mod inspect;
 mod migrate;
 mod nodes;
+mod records;
 mod terminal;
 mod transfer;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use storage::blocking::Storage;
 use storage::StorageConfig;
 
@@ -77,8 +80,22 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Lists one family of records; corrupt ones by key with the reason.
+    /// Lists one family of records (corrupt ones by key with the reason), or the ACME
+    /// challenges and accounts, the locks, or the store's meta.
     Inspect(inspect::Args),
+    /// Shows one record, as a table or --json; secrets as their size or `hashed`.
+    Get(records::GetArgs),
+    /// Writes one record from a file or standard input, validated and written as the
+    /// gateway writes (indexes and change feed included). An invalid record exits 2 and
+    /// writes nothing.
+    Set(records::SetArgs),
+    /// Deletes one record; asks first on a terminal, needs --yes otherwise.
+    Delete(records::DeleteArgs),
+    /// Prints the change feed as changes happen (ctrl-c ends it, --count N for scripts).
+    Watch(watch::Args),
+    /// What differs between the store and a backup or export, or between two files, per
+    /// record and field. Exits 0 when nothing differs, 1 otherwise.
+    Diff(diff::Args),
     /// Looks for what is wrong: corrupt records, index gaps, expiry entries that disagree,
     /// missing defaults, certificates due. Exits 0 healthy, 1 findings, 2 could not check.
     Doctor(doctor::Args),
@@ -95,6 +112,14 @@ enum Command {
     Export(transfer::ExportArgs),
     /// Reads an export, checks all of it, shows the plan, and with --apply writes it.
     Import(transfer::ImportArgs),
+    /// Prints a completion script for SHELL (for example
+    /// `gwstore completions bash > /etc/bash_completion.d/gwstore`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page, in roff (`gwstore man | man -l -`).
+    Man,
 }
 
 fn main() -> ExitCode {
@@ -118,6 +143,23 @@ fn run(cli: &Cli) -> Result<Outcome, String> {
         Command::Restore(args) => backup::restore(&looking(cli)?, args),
         Command::Export(args) => transfer::export(&looking(cli)?, args),
         Command::Import(args) => transfer::import(&looking(cli)?, args),
+        Command::Get(args) => records::get(&looking(cli)?, args),
+        Command::Set(args) => records::set(&seeding(cli)?, args),
+        Command::Delete(args) => records::delete(&seeding(cli)?, args),
+        Command::Watch(args) => watch::run(&looking(cli)?, args),
+        Command::Diff(args) if args.has_second() => diff::run(None, args),
+        Command::Diff(args) => diff::run(Some(&looking(cli)?), args),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "gwstore", &mut std::io::stdout());
+            Ok(Outcome::Clean)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| e.to_string())?;
+            Ok(Outcome::Clean)
+        }
     }
 }
 

@@ -21,6 +21,27 @@ pub fn data(url: &RedisUrl) -> Result<Box<dyn ConnectionLike>, String> {
     })
 }
 
+/// Every key matching `pattern` on each master, per master in the order of [`masters`].
+pub fn scan(url: &RedisUrl, pattern: &str) -> Result<Vec<Vec<String>>, String> {
+    masters(url)?
+        .into_iter()
+        .map(|mut master| {
+            let keys = redis::cmd("SCAN")
+                .cursor_arg(0)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .clone()
+                .iter(&mut master)
+                .map_err(|e| format!("SCAN: {e}"))?
+                .filter_map(Result::ok)
+                .collect();
+            Ok(keys)
+        })
+        .collect()
+}
+
 /// A connection to each master: the server, the master Sentinel names, or every master of
 /// the cluster, as `CLUSTER NODES` lists them.
 pub fn masters(url: &RedisUrl) -> Result<Vec<redis::Connection>, String> {

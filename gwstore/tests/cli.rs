@@ -840,3 +840,252 @@ fn messages_say_which_redis_what_went_wrong_and_what_to_do() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn get_set_and_delete_one_record_through_the_library() {
+    let (server, _) = legacy_store();
+    let get = run(&server, &["get", "proxy", "api.example.com"]);
+    assert_eq!(get.code, 0, "{}", get.stderr);
+    assert!(get.stdout.contains("target_url") && get.stdout.contains("http://backend:8080"));
+    assert!(
+        !get.stdout.contains("s3cr3t"),
+        "a secret shown: {}",
+        get.stdout
+    );
+    let json = run(&server, &["get", "certs", "example-cert", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(json["private_key_pem"]["bytes"].as_u64().unwrap() > 0);
+    let missing = run(&server, &["get", "route", "nope"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("no route `nope`"),
+        "{}",
+        missing.stderr
+    );
+
+    // Written through the scripts: indexed and in the change feed.
+    let revision = |server: &RedisServer| -> u64 {
+        redis::cmd("GET")
+            .arg("meta:revision")
+            .query::<Option<u64>>(&mut server.raw())
+            .unwrap()
+            .unwrap_or(0)
+    };
+    let before = revision(&server);
+    let record = r#"{"route_id":"ops","path_pattern":"/ops","target_type":"url","target_value":"http://ops:1","priority":33}"#;
+    let set = gwstore(&server)
+        .args(["set", "route"])
+        .write_stdin(record)
+        .output()
+        .unwrap();
+    assert_eq!(
+        set.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let indexed: bool = redis::cmd("SISMEMBER")
+        .arg("index:routes")
+        .arg("ops")
+        .query(&mut server.raw())
+        .unwrap();
+    assert!(indexed);
+    assert!(revision(&server) > before, "the change is in the feed");
+
+    // An invalid record exits 2 and writes nothing.
+    let keys_before = dump(&server);
+    let invalid = gwstore(&server)
+        .args(["set", "route"])
+        .write_stdin(r#"{"route_id":"bad","path_pattern":"/bad","target_type":"url","target_value":"http://b:1","priority":99999}"#)
+        .output()
+        .unwrap();
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("priority"));
+    let garbage = gwstore(&server)
+        .args(["set", "proxy"])
+        .write_stdin("{\"proxy_hostname\": \"x.example\", \"target_url\": 5}")
+        .output()
+        .unwrap();
+    assert_eq!(garbage.status.code(), Some(2));
+    assert_eq!(dump(&server), keys_before, "a refused set wrote");
+
+    let refused = run(&server, &["delete", "route", "ops"]);
+    assert_eq!(refused.code, 2, "no terminal to ask, no --yes");
+    let deleted = run(&server, &["delete", "route", "ops", "--yes"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    let localhost = run(&server, &["delete", "proxy", "localhost", "--yes"]);
+    assert_eq!(
+        localhost.code, 2,
+        "the default proxy stays: {}",
+        localhost.stderr
+    );
+}
+
+#[test]
+fn watch_tails_the_feed_and_diff_names_each_field() {
+    let (server, _) = legacy_store();
+    run(&server, &["doctor", "--fix"]);
+    let mut watcher = std::process::Command::new(assert_cmd::cargo::cargo_bin("gwstore"))
+        .env("REDIS_URL", server.url())
+        .args(["watch", "--json", "--count", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for id in ["w1", "w2"] {
+        let record = format!(
+            r#"{{"route_id":"{id}","path_pattern":"/{id}","target_type":"url","target_value":"http://w:1","priority":20}}"#
+        );
+        let set = gwstore(&server)
+            .args(["set", "route"])
+            .write_stdin(record)
+            .output()
+            .unwrap();
+        assert_eq!(set.status.code(), Some(0));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while watcher.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            watcher.kill().unwrap();
+            panic!("watch --count 2 did not end after two changes");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = watcher.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let ids: Vec<&str> = lines.iter().filter_map(|l| l["id"].as_str()).collect();
+    assert_eq!(ids, ["w1", "w2"], "{lines:?}");
+    assert!(lines
+        .iter()
+        .all(|l| l["family"] == "route" && l["op"] == "put"));
+
+    let dir = std::env::temp_dir().join(format!("gwstore-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("before.backup").display().to_string();
+    assert_eq!(
+        run(&server, &["backup", "-o", &file]).code,
+        1,
+        "the corrupt proxy is named"
+    );
+    let same = run(&server, &["diff", &file]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    let _: () = redis::cmd("SET")
+        .arg("route:w1")
+        .arg(r#"{"route_id":"w1","path_pattern":"/w1","target_type":"url","target_value":"http://changed:2","priority":20}"#)
+        .query(&mut server.raw())
+        .unwrap();
+    let changed = run(&server, &["diff", &file]);
+    assert_eq!(changed.code, 1);
+    assert!(changed.stdout.contains("route w1"), "{}", changed.stdout);
+    assert!(
+        changed
+            .stdout
+            .contains("target_value: \"http://w:1\" → \"http://changed:2\""),
+        "{}",
+        changed.stdout
+    );
+    let after = dir.join("after.backup").display().to_string();
+    run(&server, &["backup", "-o", &after]);
+    let files = Command::cargo_bin("gwstore")
+        .unwrap()
+        .env_remove("REDIS_URL")
+        .args(["--url", "redis://127.0.0.1:1", "diff", &file, &after])
+        .output()
+        .unwrap();
+    assert_eq!(files.status.code(), Some(1), "two files need no Redis");
+    assert!(String::from_utf8_lossy(&files.stdout).contains("route w1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn inspect_shows_challenges_accounts_locks_and_meta() {
+    let (server, _) = legacy_store();
+    let challenges = run(&server, &["inspect", "challenges"]);
+    assert_eq!(challenges.code, 0);
+    assert!(challenges.stdout.contains("Jx7aQ"), "{}", challenges.stdout);
+    let accounts = run(&server, &["inspect", "accounts"]);
+    assert!(
+        accounts.stdout.contains("admin@example.com"),
+        "{}",
+        accounts.stdout
+    );
+    assert!(!accounts.stdout.contains("MHcfake"), "{}", accounts.stdout);
+    let storage = storage::blocking::Storage::connect(server.url().as_str()).unwrap();
+    let _held = storage
+        .acquire_lock("renew-example.com", std::time::Duration::from_secs(60))
+        .unwrap();
+    let locks = run(&server, &["inspect", "locks", "--json"]);
+    let locks: serde_json::Value = serde_json::from_str(&locks.stdout).unwrap();
+    assert_eq!(locks["records"][0]["lock"], "renew-example.com", "{locks}");
+    let meta = run(&server, &["inspect", "meta"]);
+    assert!(
+        meta.stdout.contains("migration phase") && meta.stdout.contains("mixed"),
+        "{}",
+        meta.stdout
+    );
+}
+
+#[test]
+fn every_subcommand_takes_the_global_flags_and_completions_and_a_man_page_exist() {
+    let mut help = Command::cargo_bin("gwstore").unwrap();
+    let help = help.args(["backup", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for flag in ["--url", "--prefix", "--password-file"] {
+        assert!(help.contains(flag), "{flag}: {help}");
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let output = Command::cargo_bin("gwstore")
+            .unwrap()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0));
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("restore"),
+            "{shell}"
+        );
+    }
+    let man = Command::cargo_bin("gwstore")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH gwstore"));
+    let unknown = Command::cargo_bin("gwstore")
+        .unwrap()
+        .args(["doctor", "--nope"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+/// Colour on a terminal, none under `NO_COLOR` or `TERM=dumb`; `script` gives the terminal.
+#[cfg(target_os = "linux")]
+#[test]
+fn colour_only_on_a_terminal_that_wants_it() {
+    let server = RedisServer::start();
+    let binary = assert_cmd::cargo::cargo_bin("gwstore");
+    let on_terminal = |env: &[(&str, &str)]| {
+        let command = format!("{} --url {} migrate status", binary.display(), server.url());
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["-qec", &command, "/dev/null"])
+            .env("TERM", "xterm")
+            .env_remove("NO_COLOR");
+        for (name, value) in env {
+            script.env(name, value);
+        }
+        String::from_utf8_lossy(&script.output().unwrap().stdout).into_owned()
+    };
+    assert!(
+        on_terminal(&[]).contains("\u{1b}["),
+        "a terminal gets colour"
+    );
+    assert!(!on_terminal(&[("NO_COLOR", "1")]).contains("\u{1b}["));
+    assert!(!on_terminal(&[("TERM", "dumb")]).contains("\u{1b}["));
+}

@@ -61,7 +61,14 @@ impl KeySpace {
 
     /// The `SCAN MATCH` pattern of `family`'s keys.
     pub(crate) fn scan_pattern(&self, family: &Family) -> String {
-        format!("{}{}*", glob_escape(&self.prefix), family.marker)
+        self.pattern(family.marker)
+    }
+
+    /// A `SCAN MATCH` pattern for every key under this prefix that begins with `start`
+    /// (`lock:` for the locks): the prefix's glob characters escaped, so it matches only
+    /// itself.
+    pub fn pattern(&self, start: &str) -> String {
+        format!("{}{start}*", glob_escape(&self.prefix))
     }
 
     /// The id in a key matched by [`scan_pattern`](Self::scan_pattern), if it is a record's

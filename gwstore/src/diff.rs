@@ -1,0 +1,195 @@
+//! `gwstore diff`: what differs between the store and a backup or export, or between two
+//! such files, per record and per field. Secrets are compared, never shown.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use storage::blocking::Storage;
+use storage::StoredRecord;
+
+use crate::terminal::{paint, plural, BAD, GOOD, WARN};
+use crate::{explain, Outcome};
+
+/// Fields whose values are secrets (or their hashes): a difference is named, not shown.
+const SECRET_FIELDS: [&str; 5] = [
+    "fullchain_pem",
+    "private_key_pem",
+    "github_client_secret",
+    "client_secret_hash",
+    "owner_token_hash",
+];
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A backup or an export. With one file, it is compared with the store.
+    first: PathBuf,
+    /// A second backup or export, compared with the first instead of the store.
+    second: Option<PathBuf>,
+}
+
+impl Args {
+    /// Whether two files are compared (no store needed).
+    pub fn has_second(&self) -> bool {
+        self.second.is_some()
+    }
+}
+
+/// Records by kind and id, as JSON; and whether the side holds secrets at all (an export
+/// without them writes `null` in their place, which is no difference).
+struct Side {
+    name: String,
+    records: BTreeMap<(String, String), Value>,
+    secrets: bool,
+}
+
+pub fn run(storage: Option<&Storage>, args: &Args) -> Result<Outcome, String> {
+    let first = read(&args.first)?;
+    let second = match (&args.second, storage) {
+        (Some(path), _) => read(path)?,
+        (None, Some(storage)) => {
+            let backup = storage.backup().map_err(explain)?;
+            Side {
+                name: "the store".to_owned(),
+                records: backup.records.iter().map(entry).collect(),
+                secrets: true,
+            }
+        }
+        (None, None) => return Err("nothing to compare the file with".to_owned()),
+    };
+    let compare_secrets = first.secrets && second.secrets;
+    let ids: BTreeSet<&(String, String)> =
+        first.records.keys().chain(second.records.keys()).collect();
+    let mut differences = 0;
+    for id @ (family, name) in ids {
+        match (first.records.get(id), second.records.get(id)) {
+            (Some(_), None) => {
+                differences += 1;
+                println!(
+                    "{} {family} {name}: only in {}",
+                    paint("-", BAD),
+                    first.name
+                );
+            }
+            (None, Some(_)) => {
+                differences += 1;
+                println!(
+                    "{} {family} {name}: only in {}",
+                    paint("+", GOOD),
+                    second.name
+                );
+            }
+            (Some(a), Some(b)) => {
+                let fields = changed_fields(a, b, compare_secrets);
+                if !fields.is_empty() {
+                    differences += 1;
+                    println!("{} {family} {name}:", paint("~", WARN));
+                    for field in fields {
+                        println!("    {field}");
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    if differences == 0 {
+        println!("no differences between {} and {}", first.name, second.name);
+        Ok(Outcome::Clean)
+    } else {
+        println!(
+            "{} between {} and {}",
+            plural(differences, "record differs", "records differ"),
+            first.name,
+            second.name
+        );
+        Ok(Outcome::Findings)
+    }
+}
+
+/// `field: a → b` for each field that differs; a field absent on one side and `null` on
+/// the other is no difference.
+fn changed_fields(a: &Value, b: &Value, compare_secrets: bool) -> Vec<String> {
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return if a == b {
+            Vec::new()
+        } else {
+            vec!["the stored text differs (a secret: not shown)".to_owned()]
+        };
+    };
+    let fields: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let mut changed = Vec::new();
+    for field in fields {
+        let (left, right) = (
+            a.get(field).unwrap_or(&Value::Null),
+            b.get(field).unwrap_or(&Value::Null),
+        );
+        if left == right {
+            continue;
+        }
+        if SECRET_FIELDS.contains(&field.as_str()) {
+            if compare_secrets {
+                changed.push(format!("{field}: differs (a secret: not shown)"));
+            }
+            continue;
+        }
+        changed.push(format!("{field}: {left} → {right}"));
+    }
+    changed
+}
+
+fn entry(record: &StoredRecord) -> ((String, String), Value) {
+    let value =
+        serde_json::from_str(&record.value).unwrap_or_else(|_| Value::String(record.value.clone()));
+    ((record.family.to_string(), record.id.clone()), value)
+}
+
+/// A backup or an export, by kind and id.
+fn read(path: &Path) -> Result<Side, String> {
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut lines = BufReader::new(file).lines();
+    let header = lines
+        .next()
+        .ok_or_else(|| format!("{} is empty", path.display()))?
+        .map_err(|e| e.to_string())?;
+    let header: Value = serde_json::from_str(&header)
+        .map_err(|_| format!("{}: line 1 is not a gwstore header", path.display()))?;
+    let backup = match header["format"].as_str() {
+        Some("gwstore-backup") => true,
+        Some("gwstore-export") => false,
+        _ => {
+            return Err(format!(
+                "{} is neither a gwstore backup nor an export",
+                path.display()
+            ))
+        }
+    };
+    let mut records = BTreeMap::new();
+    for (number, line) in lines.enumerate() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = || format!("{} line {}: not a record", path.display(), number + 2);
+        if backup {
+            let record: StoredRecord = serde_json::from_str(&line).map_err(|_| bad())?;
+            let (id, value) = entry(&record);
+            records.insert(id, value);
+        } else {
+            let line: Value = serde_json::from_str(&line).map_err(|_| bad())?;
+            let family = match line["family"].as_str().ok_or_else(bad)? {
+                // An export calls OAuth clients `client`; a backup `oauth_client`.
+                "client" => "oauth_client",
+                other => other,
+            };
+            let id = line["id"].as_str().ok_or_else(bad)?;
+            records.insert((family.to_owned(), id.to_owned()), line["record"].clone());
+        }
+    }
+    Ok(Side {
+        name: path.display().to_string(),
+        records,
+        secrets: backup || header["secrets"] == Value::Bool(true),
+    })
+}
