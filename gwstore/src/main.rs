@@ -2,11 +2,13 @@
 //!
 //! Built on the blocking storage API, so it reads records exactly as the gateway does:
 //! corrupt records by key, legacy records the index sets lack, secrets never shown. Commands
-//! that only look (`inspect`, `doctor`, `migrate status`, `export`) never write, not even
-//! the default records; `doctor --fix`, `migrate finish` and `import --apply` write, and say
-//! what before they do.
+//! that only look (`inspect`, `get`, `doctor`, `migrate status`, `backup`, `export`, `diff`,
+//! `watch`) never write, not even the default records; the ones that write (`set`,
+//! `delete`, `doctor --fix`, `migrate finish|rollback`, `restore`, `import --apply`) say
+//! what before they do, and ask where a mistake would hurt.
 //!
-//! Exit codes: 0 healthy or done, 1 findings or conflicts, 2 could not check or refused.
+//! Exit codes: 0 healthy or done, 1 findings, differences or conflicts, 2 could not check,
+//! refused, or invalid input (nothing written).
 
 mod backup;
 mod diff;
@@ -35,6 +37,10 @@ Examples:
   gwstore inspect certs --json | jq '.records[].cert_name'
   gwstore migrate status
   gwstore migrate finish --yes
+  gwstore migrate rollback --yes            # an old-layer process must run again
+  gwstore get proxy api.example.com
+  gwstore set route < route.json            # validated, indexed, in the change feed
+  gwstore watch --json --count 1
   gwstore backup --output store.backup      # everything, secrets included, mode 0600
   gwstore restore store.backup              # into an empty Redis: writes it back exactly
   gwstore export --output config.jsonl      # configuration to read or edit, without PEMs
@@ -46,9 +52,9 @@ Examples:
 pub enum Outcome {
     /// Healthy, or done.
     Clean = 0,
-    /// Findings, or conflicts left alone.
+    /// Findings, differences, or conflicts left alone.
     Findings = 1,
-    /// Could not check, or refused to act.
+    /// Could not check, refused to act, or invalid input.
     Failed = 2,
 }
 
@@ -99,7 +105,7 @@ enum Command {
     /// Looks for what is wrong: corrupt records, index gaps, expiry entries that disagree,
     /// missing defaults, certificates due. Exits 0 healthy, 1 findings, 2 could not check.
     Doctor(doctor::Args),
-    /// Where the migration from the old storage layer stands, and finishing it.
+    /// Where the migration from the old storage layer stands, finishing it, and the way back.
     Migrate(migrate::Args),
     /// Writes the whole store as it is, secrets included, to a file only its owner reads:
     /// every record but OAuth codes, tokens and grants. `restore` gives it back exactly.
