@@ -8,6 +8,7 @@
 //! `docs/performance.md`, and prints the table; `--check` exits 1 when a target is missed.
 //! Always runs an optimized build: a debug build re-runs itself with `--release`.
 
+mod backups;
 mod live;
 mod measure;
 mod report;
@@ -70,6 +71,7 @@ pub fn run(quick: bool, check: bool) -> Result<(), Stop> {
     scenarios::list_routes(&mut bench, sizes)?;
     let migration_sizes: &[usize] = if quick { &[1_000] } else { &[1_000, 10_000] };
     scenarios::migration_listings(&mut bench, migration_sizes)?;
+    backups::backups(&mut bench, quick)?;
     live::live_config(&mut bench)?;
     topologies::topologies(&mut bench)?;
 

@@ -212,7 +212,7 @@ pub fn async_gets(bench: &mut Bench<'_>) -> Result<(), String> {
     Ok(())
 }
 
-fn which(binary: &str) -> Option<String> {
+pub(super) fn which(binary: &str) -> Option<String> {
     let paths = std::env::var_os("PATH")?;
     std::env::split_paths(&paths)
         .map(|dir| dir.join(binary))
@@ -555,7 +555,7 @@ pub fn migration_listings(bench: &mut Bench<'_>, sizes: &[usize]) -> Result<(), 
 
 /// `size` routes as the old layer writes them: record, ordering key, uniqueness key, no
 /// index set of this crate.
-fn write_legacy_routes(
+pub(super) fn write_legacy_routes(
     raw: &mut redis::Connection,
     prefix: &str,
     size: usize,
