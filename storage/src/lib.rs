@@ -114,7 +114,10 @@ mod model;
 pub mod oauth;
 mod retry;
 pub mod seed;
+mod state;
 mod topology;
+#[cfg(all(feature = "blocking", feature = "async"))]
+mod unified;
 
 pub mod architecture {
     #![doc = include_str!("../../docs/architecture.md")]
@@ -141,6 +144,8 @@ pub use topology::Topology;
 
 #[cfg(feature = "blocking")]
 pub use compat::RedisStorage;
+#[cfg(all(feature = "blocking", feature = "async"))]
+pub use unified::UnifiedStorage;
 
 /// The README's snippets, compiled as doc tests.
 #[cfg(all(doctest, feature = "blocking", feature = "async"))]

@@ -303,3 +303,122 @@ async fn no_reader_of_either_mode_sees_localhost_without_its_required_paths() {
     assert_eq!(last.auth_excluded_paths.as_ref().unwrap()[0], "/operator");
     assert!(!lacks_one(Some(&last)));
 }
+
+/// How many `command` calls `server` has answered so far.
+fn calls(server: &harness::RedisServer, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut server.raw())
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_initialization_serves_both_handles() {
+    let server = harness::RedisServer::start();
+    storage::blocking::Storage::connect(server.url().as_str()).unwrap();
+    let unified = storage::UnifiedStorage::new(server.url().as_str()).unwrap();
+    let before = calls(&server, "mget");
+    let blocking = unified.clone();
+    tokio::task::spawn_blocking(move || blocking.initialize())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        calls(&server, "mget"),
+        before + 1,
+        "one check on an up-to-date store"
+    );
+    unified.initialize_async().await.unwrap();
+    let found = unified
+        .asynchronous()
+        .get_proxy_target("localhost")
+        .await
+        .unwrap();
+    assert!(found.is_some());
+    assert_eq!(
+        calls(&server, "mget"),
+        before + 1,
+        "the async handle did not check again"
+    );
+
+    // And from the other side: an async storage's blocking handle.
+    let other = asynchronous::Storage::connect(server.url().as_str())
+        .await
+        .unwrap();
+    let before = calls(&server, "mget");
+    let blocking = other.blocking().unwrap();
+    tokio::task::spawn_blocking(move || blocking.get_proxy_target("localhost"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        calls(&server, "mget"),
+        before,
+        "already initialized through the async one"
+    );
+}
+
+/// A blocking call on a `current_thread` runtime's only thread: it blocks that thread for
+/// its round trips and ends; it never needs the runtime, so nothing waits on anything.
+#[tokio::test(flavor = "current_thread")]
+async fn a_blocking_call_on_a_current_thread_runtime_returns() {
+    let config = harness::config("both-current-thread");
+    let unified = storage::UnifiedStorage::new(config).unwrap();
+    unified.initialize_async().await.unwrap();
+    let proxy = unified.blocking().get_proxy_target("localhost").unwrap();
+    assert!(proxy.is_some());
+    let stored = unified
+        .blocking()
+        .store_proxy_target(ProxyTarget::new("ct.example", "http://b:1"))
+        .unwrap();
+    let read = unified
+        .asynchronous()
+        .get_proxy_target(&stored.proxy_hostname)
+        .await
+        .unwrap();
+    assert_eq!(read.map(|p| p.target_url), Some("http://b:1".to_owned()));
+}
+
+/// The design's flexible component: one value, used from threads and tasks at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_value_serves_threads_and_tasks_at_once() {
+    let unified = storage::UnifiedStorage::new(harness::config("both-flexible")).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let unified = unified.clone();
+            std::thread::spawn(move || {
+                let host = format!("t{i}.example");
+                unified
+                    .blocking()
+                    .store_proxy_target(ProxyTarget::new(&host, "http://t:1"))?;
+                unified.blocking().get_proxy_target(&host)
+            })
+        })
+        .collect();
+    let tasks: Vec<_> = (0..4)
+        .map(|i| {
+            let unified = unified.clone();
+            tokio::spawn(async move {
+                let host = format!("a{i}.example");
+                unified
+                    .asynchronous()
+                    .store_proxy_target(ProxyTarget::new(&host, "http://a:1"))
+                    .await?;
+                unified.asynchronous().get_proxy_target(&host).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap().is_some());
+    }
+    for thread in threads {
+        assert!(thread.join().unwrap().unwrap().is_some());
+    }
+    let listed = unified.asynchronous().list_proxy_targets().await.unwrap();
+    assert_eq!(listed.records.len(), 9, "localhost and the eight written");
+}

@@ -8,9 +8,8 @@
 //! [`Storage::connection_before_init`].
 
 use std::fmt;
-use std::sync::atomic::{self, AtomicBool, AtomicU64};
+use std::sync::atomic::{self, AtomicU64};
 use std::sync::Arc;
-use std::time::Instant;
 
 use redis::{Cmd, FromRedisValue, Pipeline};
 
@@ -20,28 +19,27 @@ use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
 use crate::retry::{Deadline, Effect};
+use crate::state::SharedState;
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
 ///
 /// Every way of obtaining a usable storage initializes it (seeds the default proxies and
 /// routes, repairs `localhost`): [`connect`](Self::connect) does it at once, and a storage
 /// made with [`new`](Self::new) does it on its first operation, exactly once per instance.
+/// With both features, a handle of the other mode taken from this one shares its
+/// initialization and defaults schedule (see [`crate::UnifiedStorage`]).
 #[derive(Clone)]
 pub struct Storage {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    shared: Arc<SharedState>,
     connection: Connection,
-    keys: KeySpace,
-    config: StorageConfig,
-    initialized: AtomicBool,
     init_lock: InitLock,
-    // When the defaults were last checked (ms since `born`), and the connection's epoch
-    // then: a reconnection, or `defaults_check_interval` passing, makes the next operation
-    // check again, so a Redis that lost its data gets its defaults back.
-    born: Instant,
-    checked_at: AtomicU64,
+    // The connection's epoch at the last defaults check: a reconnection makes the next
+    // operation check again, so a Redis that lost its data gets its defaults back. The
+    // interval since the last check is shared by both modes' handles.
     checked_epoch: AtomicU64,
 }
 
@@ -56,18 +54,26 @@ impl Storage {
     {
         let config = config.try_into()?;
         config.validate()?;
+        Storage::sharing(Arc::new(SharedState::new(config)))
+    }
+
+    /// A handle with connections of its own on `shared`: for a storage of the other mode
+    /// handing out this one. No I/O.
+    pub(crate) fn sharing(shared: Arc<SharedState>) -> Result<Self> {
         Ok(Storage {
             inner: Arc::new(Inner {
-                connection: Connection::new(config.connection_settings())?,
-                keys: config.key_space(),
-                config,
-                initialized: AtomicBool::new(false),
+                connection: Connection::new(shared.config.connection_settings())?,
+                shared,
                 init_lock: InitLock::default(),
-                born: Instant::now(),
-                checked_at: AtomicU64::new(0),
                 checked_epoch: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// What this handle shares with the other mode's handles on the same storage.
+    #[cfg(all(feature = "blocking", feature = "async"))]
+    pub(crate) fn shared_state(&self) -> &Arc<SharedState> {
+        &self.inner.shared
     }
 
     /// Connects and initializes now, so a bad URL, an unreachable Redis or a corrupt default
@@ -85,12 +91,12 @@ impl Storage {
 
     /// The settings this storage was made with.
     pub fn config(&self) -> &StorageConfig {
-        &self.inner.config
+        &self.inner.shared.config
     }
 
     /// The key names this storage uses.
     pub fn keys(&self) -> &KeySpace {
-        &self.inner.keys
+        &self.inner.shared.keys
     }
 
     /// Whether Redis answers `PING`. Does not initialize, on purpose: a probe must not write.
@@ -119,7 +125,7 @@ impl Storage {
         let outside = call
             .first_key()
             .is_some_and(|key| !key.starts_with(self.keys().prefix().as_bytes()));
-        if outside && self.inner.initialized.load(atomic::Ordering::Acquire) {
+        if outside && self.inner.shared.is_initialized() {
             return Ok(());
         }
         self.ready_by(deadline).await
@@ -149,7 +155,7 @@ impl Storage {
             return Ok(());
         }
         let inner = &self.inner;
-        let first = !inner.initialized.load(atomic::Ordering::Acquire);
+        let first = !inner.shared.is_initialized();
         let _guard = if first {
             lock_init(&inner.init_lock).await
         } else {
@@ -161,7 +167,7 @@ impl Storage {
         if !self.defaults_check_due() {
             return Ok(());
         }
-        let first = !inner.initialized.load(atomic::Ordering::Acquire);
+        let first = !inner.shared.is_initialized();
         let epoch = inner.connection.epoch();
         match self.seed(deadline).await {
             Ok(()) => {}
@@ -171,27 +177,15 @@ impl Storage {
             }
         }
         inner.checked_epoch.store(epoch, atomic::Ordering::Relaxed);
-        inner
-            .checked_at
-            .store(self.millis_since_born(), atomic::Ordering::Relaxed);
-        inner.initialized.store(true, atomic::Ordering::Release);
+        inner.shared.checked();
         Ok(())
     }
 
     fn defaults_check_due(&self) -> bool {
         let inner = &self.inner;
-        if !inner.initialized.load(atomic::Ordering::Acquire) {
-            return true;
-        }
-        let since = self
-            .millis_since_born()
-            .saturating_sub(inner.checked_at.load(atomic::Ordering::Relaxed));
-        inner.connection.epoch() != inner.checked_epoch.load(atomic::Ordering::Relaxed)
-            || u128::from(since) >= self.config().defaults_check_interval.as_millis()
-    }
-
-    fn millis_since_born(&self) -> u64 {
-        u64::try_from(self.inner.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+        !inner.shared.is_initialized()
+            || inner.connection.epoch() != inner.checked_epoch.load(atomic::Ordering::Relaxed)
+            || inner.shared.check_interval_passed()
     }
 
     /// Runs `call`, after initializing. A read whose connection was re-established while
@@ -334,8 +328,8 @@ impl fmt::Debug for Storage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Storage")
             .field("mode", &MODE)
-            .field("url", &self.inner.config.url)
-            .field("key_prefix", &self.inner.keys.prefix())
+            .field("url", &self.inner.shared.config.url)
+            .field("key_prefix", &self.inner.shared.keys.prefix())
             .finish_non_exhaustive()
     }
 }
