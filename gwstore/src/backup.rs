@@ -9,22 +9,18 @@
 //! should get back); everything else this crate stores is in it.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use storage::blocking::Storage;
 use storage::{Restored, StoredFamily, StoredRecord};
 
-use crate::files::write_private;
+use crate::files::{read_records, write_private, BACKUP};
 use crate::records::json_reason;
 use crate::terminal::{paint, plural, progress, spinner, BAD, GOOD, WARN};
 use crate::{explain, Outcome};
 
-/// What the first line says.
-const FORMAT: &str = "gwstore-backup";
-/// The version this tool writes and reads.
-const VERSION: u64 = 1;
 /// What the header says is left out.
 const LEFT_OUT: &str = "OAuth codes, tokens and grants";
 
@@ -61,7 +57,8 @@ pub fn backup(storage: &Storage, args: &BackupArgs) -> Result<Outcome, String> {
     let backup = storage.backup().map_err(explain)?;
     bar.finish_and_clear();
     let mut text =
-        json!({ "format": FORMAT, "version": VERSION, "left_out": LEFT_OUT }).to_string();
+        json!({ "format": BACKUP.name, "version": BACKUP.version, "left_out": LEFT_OUT })
+            .to_string();
     text.push('\n');
     for record in &backup.records {
         text.push_str(&serde_json::to_string(record).map_err(|e| e.to_string())?);
@@ -223,65 +220,13 @@ fn counts(records: &[StoredRecord]) -> String {
 }
 
 /// Every line of `input`, parsed and checked: one bad line and nothing is written.
-fn read(storage: &Storage, input: &PathBuf) -> Result<Vec<StoredRecord>, String> {
-    let reader: Box<dyn Read> = if input.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(
-            std::fs::File::open(input)
-                .map_err(|e| format!("cannot read {}: {e}", input.display()))?,
-        )
-    };
-    let mut lines = BufReader::new(reader).lines();
-    let header = lines
-        .next()
-        .ok_or("the file is empty: expected a gwstore backup")?
-        .map_err(|e| e.to_string())?;
-    let header: Value = serde_json::from_str(&header)
-        .map_err(|_| "line 1 is not a gwstore backup header".to_owned())?;
-    match header["format"].as_str() {
-        Some(FORMAT) => {}
-        Some("gwstore-export") => {
-            return Err("this is an export, not a backup: restore it with `gwstore import`".into())
-        }
-        _ => return Err("line 1 does not name the gwstore-backup format".to_owned()),
-    }
-    match header["version"].as_u64() {
-        Some(VERSION) => {}
-        Some(other) => {
-            return Err(format!(
-                "backup format version {other}; this gwstore reads version {VERSION}"
-            ))
-        }
-        None => return Err("line 1 has no format version".to_owned()),
-    }
-    let mut records = Vec::new();
-    let mut errors = Vec::new();
-    for (number, line) in lines.enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = serde_json::from_str::<StoredRecord>(&line)
-            .map_err(|e| format!("not a backup record ({})", json_reason(&e)))
-            .and_then(|record| {
-                record
-                    .check(storage.keys())
-                    .map(|()| record)
-                    .map_err(|e| e.to_string())
-            });
-        match parsed {
-            Ok(record) => records.push(record),
-            Err(error) => errors.push(format!("line {}: {error}", number + 2)),
-        }
-    }
-    if errors.is_empty() {
-        Ok(records)
-    } else {
-        Err(format!(
-            "nothing restored: the file has {}:\n  {}",
-            plural(errors.len(), "invalid line", "invalid lines"),
-            errors.join("\n  ")
-        ))
-    }
+fn read(storage: &Storage, input: &Path) -> Result<Vec<StoredRecord>, String> {
+    let read = read_records(input, &[&BACKUP], |_, line| {
+        let record: StoredRecord = serde_json::from_str(line)
+            .map_err(|e| format!("not a backup record ({})", json_reason(&e)))?;
+        record.check(storage.keys()).map_err(|e| e.to_string())?;
+        Ok(record)
+    })
+    .map_err(|e| format!("nothing restored: {e}"))?;
+    Ok(read.records)
 }

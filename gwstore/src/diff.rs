@@ -2,13 +2,14 @@
 //! such files, per record and per field. Secrets are compared, never shown.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use storage::blocking::Storage;
 use storage::StoredRecord;
 
+use crate::files::{read_records, BACKUP, EXPORT};
+use crate::records::json_reason;
 use crate::terminal::{paint, plural, BAD, GOOD, WARN};
 use crate::{explain, Outcome};
 
@@ -146,50 +147,24 @@ fn entry(record: &StoredRecord) -> ((String, String), Value) {
 
 /// A backup or an export, by kind and id.
 fn read(path: &Path) -> Result<Side, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut lines = BufReader::new(file).lines();
-    let header = lines
-        .next()
-        .ok_or_else(|| format!("{} is empty", path.display()))?
-        .map_err(|e| e.to_string())?;
-    let header: Value = serde_json::from_str(&header)
-        .map_err(|_| format!("{}: line 1 is not a gwstore header", path.display()))?;
-    let backup = match header["format"].as_str() {
-        Some("gwstore-backup") => true,
-        Some("gwstore-export") => false,
-        _ => {
-            return Err(format!(
-                "{} is neither a gwstore backup nor an export",
-                path.display()
-            ))
+    let read = read_records(path, &[&BACKUP, &EXPORT], |format, line| {
+        let bad = |e: serde_json::Error| format!("not a record ({})", json_reason(&e));
+        if format.name == BACKUP.name {
+            let record: StoredRecord = serde_json::from_str(line).map_err(bad)?;
+            return Ok(entry(&record));
         }
-    };
-    let mut records = BTreeMap::new();
-    for (number, line) in lines.enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = || format!("{} line {}: not a record", path.display(), number + 2);
-        if backup {
-            let record: StoredRecord = serde_json::from_str(&line).map_err(|_| bad())?;
-            let (id, value) = entry(&record);
-            records.insert(id, value);
-        } else {
-            let line: Value = serde_json::from_str(&line).map_err(|_| bad())?;
-            let family = match line["family"].as_str().ok_or_else(bad)? {
-                // An export calls OAuth clients `client`; a backup `oauth_client`.
-                "client" => "oauth_client",
-                other => other,
-            };
-            let id = line["id"].as_str().ok_or_else(bad)?;
-            records.insert((family.to_owned(), id.to_owned()), line["record"].clone());
-        }
-    }
+        let line: Value = serde_json::from_str(line).map_err(bad)?;
+        let family = match line["family"].as_str().ok_or("no `family`")? {
+            // An export calls OAuth clients `client`; a backup `oauth_client`.
+            "client" => "oauth_client",
+            other => other,
+        };
+        let id = line["id"].as_str().ok_or("no `id`")?;
+        Ok(((family.to_owned(), id.to_owned()), line["record"].clone()))
+    })?;
     Ok(Side {
         name: path.display().to_string(),
-        records,
-        secrets: backup || header["secrets"] == Value::Bool(true),
+        secrets: read.format.name == BACKUP.name || read.header["secrets"] == Value::Bool(true),
+        records: read.records.into_iter().collect(),
     })
 }

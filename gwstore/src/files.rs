@@ -65,3 +65,106 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
     }
 }
+
+/// A file format of this tool: what its first line names, and the command that reads it.
+pub struct Format {
+    pub name: &'static str,
+    pub version: u64,
+    pub reader: &'static str,
+}
+
+/// `gwstore export`'s typed configuration.
+pub const EXPORT: Format = Format {
+    name: "gwstore-export",
+    version: 1,
+    reader: "gwstore import",
+};
+
+/// `gwstore backup`'s records as stored.
+pub const BACKUP: Format = Format {
+    name: "gwstore-backup",
+    version: 1,
+    reader: "gwstore restore",
+};
+
+/// What [`read_records`] read: the format the header named, the header, and the records.
+pub struct Read<'a, T> {
+    pub format: &'a Format,
+    pub header: serde_json::Value,
+    pub records: Vec<T>,
+}
+
+/// Every line of `input` (`-`: standard input) after a header naming one of `formats`,
+/// parsed with `parse` (given the format). All of it is read and checked before any of it
+/// is used: one bad line, and the error lists every bad line by number.
+pub fn read_records<'a, T>(
+    input: &Path,
+    formats: &[&'a Format],
+    mut parse: impl FnMut(&Format, &str) -> Result<T, String>,
+) -> Result<Read<'a, T>, String> {
+    use std::io::BufRead;
+    let reader: Box<dyn std::io::Read> = if input.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(input)
+                .map_err(|e| format!("cannot read {}: {e}", input.display()))?,
+        )
+    };
+    let mut lines = std::io::BufReader::new(reader).lines();
+    let header = lines
+        .next()
+        .ok_or_else(|| format!("{} is empty: expected a gwstore file", input.display()))?
+        .map_err(|e| e.to_string())?;
+    let header: serde_json::Value = serde_json::from_str(&header)
+        .map_err(|_| format!("{}: line 1 is not a gwstore header", input.display()))?;
+    let named = header["format"].as_str().unwrap_or_default();
+    let Some(format) = formats.iter().copied().find(|f| f.name == named) else {
+        return Err(
+            match [&EXPORT, &BACKUP].into_iter().find(|f| f.name == named) {
+                Some(other) => format!(
+                    "{} is a {} file: read it with `{}`",
+                    input.display(),
+                    other.name,
+                    other.reader
+                ),
+                None => format!("{}: line 1 names no gwstore format", input.display()),
+            },
+        );
+    };
+    match header["version"].as_u64() {
+        Some(version) if version == format.version => {}
+        Some(other) => {
+            return Err(format!(
+                "{} format version {other}; this gwstore reads version {}",
+                format.name, format.version
+            ))
+        }
+        None => return Err("line 1 has no format version".to_owned()),
+    }
+    let mut records = Vec::new();
+    let mut errors = Vec::new();
+    for (number, line) in lines.enumerate() {
+        let line = line.map_err(|e| e.to_string())?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse(format, &line) {
+            Ok(record) => records.push(record),
+            Err(error) => errors.push(format!("line {}: {error}", number + 2)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(format!(
+            "{} has {}:\n  {}",
+            input.display(),
+            crate::terminal::plural(errors.len(), "invalid line", "invalid lines"),
+            errors.join("\n  ")
+        ));
+    }
+    Ok(Read {
+        format,
+        header,
+        records,
+    })
+}

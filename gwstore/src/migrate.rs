@@ -1,13 +1,11 @@
 //! `gwstore migrate status|finish|rollback`: the migration from the old storage layer, and
 //! the way back.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use clap::Subcommand;
 use serde_json::json;
 use storage::{FamilyCounts, MigrationPhase, MigrationStatus};
 
-use crate::terminal::{paint, plural, GOOD, WARN};
+use crate::terminal::{confirmed, paint, plural, GOOD, WARN};
 use crate::{explain, looking, seeding, Cli, Outcome};
 
 #[derive(clap::Args, Debug)]
@@ -80,7 +78,7 @@ fn finish(cli: &Cli, status: &MigrationStatus, yes: bool) -> Result<Outcome, Str
          (`gwstore migrate rollback` takes it back).",
         plural(status.unindexed.total(), "record", "records")
     );
-    if !yes && !confirmed("finish")? {
+    if !yes && !confirmed("finish", "finish")? {
         return Ok(Outcome::Failed);
     }
     let after = seeding(cli)?.finish_migration().map_err(explain)?;
@@ -100,35 +98,13 @@ fn roll_back(cli: &Cli, status: &MigrationStatus, yes: bool) -> Result<Outcome, 
          keyspace for records the old layer writes (one scan per family), and processes of \
          the old layer may run beside this one. The index sets stay as they are."
     );
-    if !yes && !confirmed("rollback")? {
+    if !yes && !confirmed("roll back", "rollback")? {
         return Ok(Outcome::Failed);
     }
     let after = looking(cli)?.roll_back_migration().map_err(explain)?;
     println!();
     print_status(&after);
     Ok(Outcome::Clean)
-}
-
-/// Whether the operator typed `word`; refused without a terminal to ask on.
-fn confirmed(word: &str) -> Result<bool, String> {
-    if !std::io::stdin().is_terminal() {
-        return Err(format!(
-            "refusing to {word} without confirmation: pass --yes"
-        ));
-    }
-    print!("type `{word}` to go on: ");
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| e.to_string())?;
-    if answer.trim() == word {
-        Ok(true)
-    } else {
-        println!("nothing done");
-        Ok(false)
-    }
 }
 
 /// `0 proxies, 2 routes, …`, in the storage's own order and names.

@@ -2,7 +2,7 @@
 //! library, so a write is validated as the gateway's own writes are, goes through the same
 //! scripts (indexes and change feed included), and a running gateway sees it.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -11,7 +11,7 @@ use storage::oauth::OAuthClient;
 use storage::{AuthConfig, Certificate, ProxyTarget, Route};
 
 use crate::inspect::Family;
-use crate::terminal::table;
+use crate::terminal::{confirmed, table};
 use crate::{explain, Outcome};
 
 #[derive(clap::Args, Debug)]
@@ -120,7 +120,7 @@ pub fn set(storage: &Storage, args: &SetArgs) -> Result<Outcome, String> {
 
 pub fn delete(storage: &Storage, args: &DeleteArgs) -> Result<Outcome, String> {
     let id = args.id.as_str();
-    if !args.yes && !confirmed(args.family, id)? {
+    if !args.yes && !confirmed(&format!("delete {} `{id}`", name(args.family)), id)? {
         return Ok(Outcome::Failed);
     }
     let deleted = match args.family {
@@ -185,29 +185,6 @@ fn read_input(file: Option<&PathBuf>) -> Result<String, String> {
         }
     }
     Ok(text)
-}
-
-/// Whether the operator typed the id; refused without a terminal to ask on.
-fn confirmed(family: Family, id: &str) -> Result<bool, String> {
-    if !std::io::stdin().is_terminal() {
-        return Err(format!(
-            "refusing to delete {} `{id}` without confirmation: pass --yes",
-            name(family)
-        ));
-    }
-    print!("delete {} `{id}`? type its id to go on: ", name(family));
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| e.to_string())?;
-    if answer.trim() == id {
-        Ok(true)
-    } else {
-        println!("nothing deleted");
-        Ok(false)
-    }
 }
 
 /// serde's reason for text that is not a record, with the values it quotes (`"…"`) left

@@ -2,7 +2,7 @@
 //! under `NO_COLOR` or `TERM=dumb`), tables that line up, errors that say what to do next.
 //! Scripts get plain text.
 
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
 
 /// Whether a stream that `is_terminal` gets colour: not under `NO_COLOR` (any value but
 /// empty, see no-color.org) or on a `TERM=dumb` terminal.
@@ -98,4 +98,27 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
             .map(|row| line(row.iter().map(String::as_str).collect())),
     );
     out.join("\n")
+}
+
+/// Whether the operator, asked to confirm `action`, typed `word`; refused (an error naming
+/// `--yes`) without a terminal to ask on.
+pub fn confirmed(action: &str, word: &str) -> Result<bool, String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "refusing to {action} without confirmation: pass --yes"
+        ));
+    }
+    print!("{action}: type `{word}` to go on: ");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| e.to_string())?;
+    if answer.trim() == word {
+        Ok(true)
+    } else {
+        println!("nothing done");
+        Ok(false)
+    }
 }

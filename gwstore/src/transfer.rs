@@ -10,22 +10,18 @@
 //! secrets has none): it names each one and leaves it. For a backup that restores exactly,
 //! secrets and all, see `backup`.
 
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use storage::blocking::Storage;
 use storage::oauth::OAuthClient;
 use storage::{AuthConfig, Certificate, MigrationPhase, ProxyTarget, Route};
 
-use crate::files::write_private;
+use crate::files::{read_records, write_private, EXPORT};
 use crate::terminal::{paint, plural, progress, BAD, GOOD, WARN};
 use crate::Outcome;
 
-/// What the first line says.
-const FORMAT: &str = "gwstore-export";
-/// The version this tool writes and reads.
-const VERSION: u64 = 1;
 /// Secret material, written as `null` without `--include-secrets`.
 const SECRET_FIELDS: [&str; 3] = ["fullchain_pem", "private_key_pem", "github_client_secret"];
 
@@ -235,7 +231,7 @@ pub fn export(storage: &Storage, args: &ExportArgs) -> Result<Outcome, String> {
     entries.extend(listing.records.into_iter().map(Entry::Client));
     bar.finish_and_clear();
 
-    let mut text = json!({ "format": FORMAT, "version": VERSION, "secrets": args.include_secrets })
+    let mut text = json!({ "format": EXPORT.name, "version": EXPORT.version, "secrets": args.include_secrets })
         .to_string();
     text.push('\n');
     for entry in &entries {
@@ -368,56 +364,12 @@ enum Action {
 }
 
 /// Every line of `input`, parsed and validated: one bad line and nothing is written.
-fn read(input: &PathBuf) -> Result<Vec<Entry>, String> {
-    let reader: Box<dyn Read> = if input.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(
-            std::fs::File::open(input)
-                .map_err(|e| format!("cannot read {}: {e}", input.display()))?,
-        )
-    };
-    let mut lines = BufReader::new(reader).lines();
-    let header = lines
-        .next()
-        .ok_or("the file is empty: expected a gwstore export")?
-        .map_err(|e| e.to_string())?;
-    let header: Map<String, Value> = serde_json::from_str(&header)
-        .map_err(|_| "line 1 is not a gwstore export header".to_owned())?;
-    if header.get("format").and_then(Value::as_str) != Some(FORMAT) {
-        return Err("line 1 does not name the gwstore-export format".to_owned());
-    }
-    match header.get("version").and_then(Value::as_u64) {
-        Some(VERSION) => {}
-        Some(other) => {
-            return Err(format!(
-                "export format version {other}; this gwstore reads version {VERSION}"
-            ))
-        }
-        None => return Err("line 1 has no format version".to_owned()),
-    }
-    let mut entries = Vec::new();
-    let mut errors = Vec::new();
-    for (number, line) in lines.enumerate() {
-        let line = line.map_err(|e| e.to_string())?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let parsed = serde_json::from_str::<Value>(&line)
+fn read(input: &Path) -> Result<Vec<Entry>, String> {
+    let read = read_records(input, &[&EXPORT], |_, line| {
+        serde_json::from_str::<Value>(line)
             .map_err(|e| e.to_string())
-            .and_then(|value| Entry::parse(&value));
-        match parsed {
-            Ok(entry) => entries.push(entry),
-            Err(error) => errors.push(format!("line {}: {error}", number + 2)),
-        }
-    }
-    if errors.is_empty() {
-        Ok(entries)
-    } else {
-        Err(format!(
-            "nothing imported: the file has {} invalid record(s):\n  {}",
-            errors.len(),
-            errors.join("\n  ")
-        ))
-    }
+            .and_then(|value| Entry::parse(&value))
+    })
+    .map_err(|e| format!("nothing imported: {e}"))?;
+    Ok(read.records)
 }
