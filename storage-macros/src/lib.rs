@@ -4,7 +4,7 @@
 //!   data, and rejects a bad table at compile time with an error on the offending token, so a
 //!   typo in the defaults can never reach a running gateway.
 //! - [`operation`] is the one attribute on every public operation of the storage: the mode's
-//!   `maybe_async` attribute and a `tracing` span named after the operation.
+//!   `maybe_async` attribute, a `tracing` span named after the operation, and its metrics.
 //! - [`test_blocking`] and [`test_async`] play the same part for test suites written once:
 //!   each test module imports one of them as `maybe_test`.
 
@@ -15,17 +15,20 @@ use proc_macro::TokenStream;
 /// Marks a public operation of the storage, written once and compiled in both modes:
 ///
 /// ```text
-/// #[operation]                      // span named after the function
+/// #[operation]                      // span and metrics named after the function
 /// pub async fn get_route(&self, route_id: &str) -> Result<Option<Route>> { ... }
 ///
-/// #[operation(name = "renew_lock")] // only where the span's name must differ
+/// #[operation(name = "renew_lock")] // only where the name must differ
 /// pub async fn renew(&self, ttl: Duration) -> Result<()> { ... }
 /// ```
 ///
 /// expands to `#[maybe]` (the mode's `maybe_async` attribute, which strips `async` and
-/// `.await` in the blocking copy) and a `tracing` span with the operation's name and the
-/// mode (`MODE`) and no arguments, so no value, token or password can reach a span. `maybe`
-/// and `MODE` are resolved where the attribute is used: each mode imports its own.
+/// `.await` in the blocking copy), a `tracing` span with the operation's name and the mode
+/// (`MODE`) and no arguments, so no value, token or password can reach a span, and the
+/// operation's count and duration with its outcome, recorded through `self.telemetry()`.
+/// The body moves to a private function of the same signature, so every way out of it
+/// (`?`, `return`) is recorded. `maybe` and `MODE` are resolved where the attribute is
+/// used: each mode imports its own.
 #[proc_macro_attribute]
 pub fn operation(args: TokenStream, item: TokenStream) -> TokenStream {
     match expand_operation(args.into(), item.into()) {
@@ -38,7 +41,7 @@ fn expand_operation(
     args: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> syn::Result<proc_macro2::TokenStream> {
-    let function: syn::ItemFn = syn::parse2(item)?;
+    let function: syn::ImplItemFn = syn::parse2(item)?;
     let name = if args.is_empty() {
         function.sig.ident.to_string()
     } else {
@@ -57,10 +60,67 @@ fn expand_operation(
             other => return Err(syn::Error::new_spanned(other, "the name must be a string")),
         }
     };
+    let body_name = quote::format_ident!("__{}", function.sig.ident);
+    let mut outer = function.sig.clone();
+    let mut arguments = Vec::new();
+    let mut by_value = false;
+    for (position, input) in outer.inputs.iter_mut().enumerate() {
+        match input {
+            syn::FnArg::Receiver(receiver) => {
+                by_value = receiver.reference.is_none();
+                receiver.mutability = None;
+            }
+            syn::FnArg::Typed(typed) => {
+                let argument = quote::format_ident!("__argument{}", position);
+                *typed.pat = syn::parse_quote!(#argument);
+                arguments.push(argument);
+            }
+        }
+    }
+    if !matches!(function.sig.inputs.first(), Some(syn::FnArg::Receiver(_))) {
+        return Err(syn::Error::new_spanned(
+            &function.sig,
+            "an operation is a method: its telemetry is `self.telemetry()`",
+        ));
+    }
+    let returns = match &function.sig.output {
+        syn::ReturnType::Type(_, returned) => returned,
+        syn::ReturnType::Default => {
+            return Err(syn::Error::new_spanned(
+                &function.sig,
+                "an operation returns a `Result`",
+            ))
+        }
+    };
+    let telemetry = if by_value {
+        quote::quote!(::std::sync::Arc::clone(self.telemetry()))
+    } else {
+        quote::quote!(self.telemetry())
+    };
+    let attributes = &function.attrs;
+    let kept: Vec<_> = attributes
+        .iter()
+        .filter(|attribute| !attribute.path().is_ident("doc"))
+        .collect();
+    let visibility = &function.vis;
+    let mut body = function.clone();
+    body.attrs = kept.iter().map(|attribute| (*attribute).clone()).collect();
+    body.vis = syn::Visibility::Inherited;
+    body.sig.ident = body_name.clone();
     Ok(quote::quote! {
         #[maybe]
         #[::tracing::instrument(name = #name, skip_all, fields(mode = MODE))]
-        #function
+        #(#attributes)*
+        #visibility #outer {
+            let started = ::std::time::Instant::now();
+            let telemetry = #telemetry;
+            let result: #returns = Self::#body_name(self, #(#arguments),*).await;
+            telemetry.operation(#name, MODE, started, result.as_ref().err());
+            result
+        }
+
+        #[maybe]
+        #body
     })
 }
 

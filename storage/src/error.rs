@@ -180,6 +180,34 @@ impl Error {
         }
     }
 
+    /// What kind of error this is, in one word of `snake_case` (`connection`, `timeout`,
+    /// `corrupt`, `outcome_unknown`, ...): bounded and free of any value, so it is fit for a
+    /// metric's label or a log field. The `error.type` of `db.client.operation.duration`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Connection { .. } => "connection",
+            Error::Timeout { .. } => "timeout",
+            Error::Auth { .. } => "auth",
+            Error::ReadOnly { .. } => "read_only",
+            Error::OutcomeUnknown { .. } => "outcome_unknown",
+            Error::NotReplicated { .. } => "not_replicated",
+            Error::WrongType { .. } => "wrong_type",
+            Error::Runtime { .. } => "runtime",
+            Error::Redis { .. } => "redis",
+            Error::Protocol { .. } => "protocol",
+            Error::Randomness { .. } => "randomness",
+            Error::Corrupt { .. } => "corrupt",
+            Error::Invalid { .. } => "invalid",
+            Error::Conflict { .. } => "conflict",
+            Error::Required { .. } => "required",
+            Error::NotFound { .. } => "not_found",
+            Error::Fenced { .. } => "fenced",
+            Error::Locked { .. } => "locked",
+            Error::LockLost { .. } => "lock_lost",
+            Error::Contention { .. } => "contention",
+        }
+    }
+
     /// True for errors that a retry on a fresh connection can cure: Redis unreachable, or the
     /// connection broke. The same causes answer the same in both modes.
     pub fn is_connection_error(&self) -> bool {

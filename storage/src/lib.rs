@@ -110,11 +110,15 @@ mod error;
 #[cfg(test)]
 mod figures;
 mod keys;
+mod live;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod model;
 pub mod oauth;
 mod retry;
 pub mod seed;
 mod state;
+mod telemetry;
 mod topology;
 #[cfg(all(feature = "blocking", feature = "async"))]
 mod unified;
@@ -133,12 +137,13 @@ pub use config::{RedisUrl, StorageConfig};
 pub use defaults::{DEFAULT_PROXIES, DEFAULT_ROUTES};
 pub use error::{Error, Result};
 pub use keys::KeySpace;
+pub use live::LiveConfig;
 pub use model::{
     AuthConfig, AuthMode, Backup, Certificate, Challenge, Change, ChangeFamily, ChangeOp,
-    ConfigSnapshot, CorruptRecord, FamilyCounts, Fence, Listing, MigrationPhase, MigrationStatus,
-    ProxyTarget, Restored, Route, RouteMode, RouteScope, Secret, StoredFamily, StoredRecord,
-    TargetType, TargetValue, Timestamp, WatchEvent, DEFAULT_AUTH_PRIORITY, MAX_DOMAINS,
-    MAX_PRIORITY,
+    ConfigSnapshot, CorruptRecord, FamilyCounts, Fence, Health, Listing, LiveHealth,
+    MigrationPhase, MigrationStatus, ProxyTarget, Restored, Route, RouteMode, RouteScope, Secret,
+    Stats, StoredFamily, StoredRecord, TargetType, TargetValue, Timestamp, WatchEvent,
+    DEFAULT_AUTH_PRIORITY, MAX_DOMAINS, MAX_PRIORITY,
 };
 pub use topology::Topology;
 

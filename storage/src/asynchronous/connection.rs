@@ -7,12 +7,13 @@
 //! is not used: it reconnects to the address it started with, which after a failover is a
 //! replica or dead.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::link::Link;
 use super::shared::Endpoint;
 use crate::error::Result;
+use crate::telemetry::Telemetry;
 use crate::topology::ConnectionSettings;
 
 /// The connection every task multiplexes over, once open.
@@ -32,12 +33,14 @@ impl Links {
             .clone()
     }
 
-    /// The shared connection, opened within `connect_wait` if there is none.
+    /// The shared connection, opened within `connect_wait` if there is none (and counted
+    /// in `telemetry` while it is open).
     pub(super) async fn take(
         &self,
         endpoint: &Endpoint,
         settings: &ConnectionSettings,
         connect_wait: Duration,
+        telemetry: &Arc<Telemetry>,
     ) -> Result<Link> {
         if let Some(link) = self.current() {
             return Ok(link);
@@ -47,7 +50,7 @@ impl Links {
             return Ok(link);
         }
         let mut link = endpoint
-            .open(connect_wait, settings.response_timeout)
+            .open(connect_wait, settings.response_timeout, telemetry)
             .await?;
         *opened += 1;
         link.generation = *opened;

@@ -17,6 +17,7 @@ use super::runtime::check_drivers;
 use super::shared::Endpoint;
 use crate::commands::Call;
 use crate::retry::Deadline;
+use crate::telemetry::{OpenConnection, Telemetry};
 
 /// What guards the sentinel client while it asks for the master.
 pub(super) type SentinelLock<T> = tokio::sync::Mutex<T>;
@@ -28,26 +29,36 @@ impl Endpoint {
         &self,
         connect_timeout: Duration,
         response_timeout: Duration,
+        telemetry: &Arc<Telemetry>,
     ) -> crate::Result<Link> {
         check_drivers()?;
         let settings = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(Some(response_timeout));
-        let kind = match self {
-            Endpoint::Server(client) => Kind::Node(
-                client
-                    .get_multiplexed_async_connection_with_config(&settings)
-                    .await?,
+        let node = |client: &redis::Client| Some(client.get_connection_info().addr().to_string());
+        let (kind, master) = match self {
+            Endpoint::Server(client) => (
+                Kind::Node(
+                    client
+                        .get_multiplexed_async_connection_with_config(&settings)
+                        .await?,
+                ),
+                node(client),
             ),
             Endpoint::Sentinel(sentinel) => {
                 let master = sentinel.lock().await.async_get_client().await?;
-                Kind::Node(
-                    master
-                        .get_multiplexed_async_connection_with_config(&settings)
-                        .await?,
+                (
+                    Kind::Node(
+                        master
+                            .get_multiplexed_async_connection_with_config(&settings)
+                            .await?,
+                    ),
+                    node(&master),
                 )
             }
-            Endpoint::Cluster(client) => Kind::Cluster(client.get_async_connection().await?),
+            Endpoint::Cluster(client) => {
+                (Kind::Cluster(client.get_async_connection().await?), None)
+            }
         };
         Ok(Link {
             kind,
@@ -56,6 +67,7 @@ impl Endpoint {
             born: Instant::now(),
             used_at: Arc::new(AtomicU64::new(0)),
             timeout: response_timeout,
+            _open: Arc::new(telemetry.connection_opened(master)),
         })
     }
 }
@@ -81,6 +93,8 @@ pub(super) struct Link {
     used_at: Arc<AtomicU64>,
     /// How long the connection itself waits for an answer.
     timeout: Duration,
+    /// Counts the connection open until its last clone is gone.
+    _open: Arc<OpenConnection>,
 }
 
 impl Link {

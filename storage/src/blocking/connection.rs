@@ -7,12 +7,13 @@
 //! r2d2's reconnect backoff (200 ms, doubling) would outlast the last half second of a
 //! failover, and its errors hide why a connection could not be opened.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::link::Link;
 use super::shared::Endpoint;
 use crate::error::Result;
+use crate::telemetry::Telemetry;
 use crate::topology::ConnectionSettings;
 
 /// The idle connections, each used by one thread at a time.
@@ -22,12 +23,14 @@ pub(super) struct Links {
 }
 
 impl Links {
-    /// An idle connection, or a new one opened within `connect_wait`.
+    /// An idle connection, or a new one opened within `connect_wait` (and counted in
+    /// `telemetry` while it is open).
     pub(super) fn take(
         &self,
         endpoint: &Endpoint,
         settings: &ConnectionSettings,
         connect_wait: Duration,
+        telemetry: &Arc<Telemetry>,
     ) -> Result<Link> {
         let idle = self
             .idle
@@ -36,7 +39,7 @@ impl Links {
             .pop();
         match idle {
             Some(link) => Ok(link),
-            None => endpoint.open(connect_wait, settings.response_timeout),
+            None => endpoint.open(connect_wait, settings.response_timeout, telemetry),
         }
     }
 

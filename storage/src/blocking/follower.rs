@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use super::shared::{follow, Following, LiveState};
+use super::shared::follow;
 use super::Storage;
+use crate::live::{Following, LiveState};
 
 /// Stops the follower thread when dropped.
 pub(super) struct Follower {

@@ -5,7 +5,7 @@
 //! rebuilt after a failover reaches the new master. A cluster connection routes each call
 //! by its key's slot itself.
 
-use std::sync::PoisonError;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use redis::cluster::ClusterConnection;
@@ -15,23 +15,28 @@ use super::shared::Endpoint;
 use crate::commands::cluster::Node;
 use crate::commands::Call;
 use crate::retry::Deadline;
+use crate::telemetry::{OpenConnection, Telemetry};
 use crate::topology::clients::CLUSTER_TRIES;
 
 /// What guards the sentinel client while it asks for the master.
 pub(super) type SentinelLock<T> = std::sync::Mutex<T>;
 
 impl Endpoint {
-    /// A new connection, with `response_timeout` on every read and write.
+    /// A new connection, with `response_timeout` on every read and write, counted in
+    /// `telemetry` while it is open.
     pub(super) fn open(
         &self,
         connect_timeout: Duration,
         response_timeout: Duration,
+        telemetry: &Arc<Telemetry>,
     ) -> crate::Result<Link> {
         let node = |client: &redis::Client| -> RedisResult<Link> {
             let connection = client.get_connection_with_timeout(connect_timeout)?;
             connection.set_read_timeout(Some(response_timeout))?;
             connection.set_write_timeout(Some(response_timeout))?;
-            Ok(Link::new(Kind::Node(connection), response_timeout))
+            let open =
+                telemetry.connection_opened(Some(client.get_connection_info().addr().to_string()));
+            Ok(Link::new(Kind::Node(connection), response_timeout, open))
         };
         match self {
             Endpoint::Server(client) => Ok(node(client)?),
@@ -42,10 +47,14 @@ impl Endpoint {
                     .get_client()?;
                 Ok(node(&master)?)
             }
-            Endpoint::Cluster(client) => Ok(Link::new(
-                Kind::Cluster(Box::new(client.get_connection()?)),
-                response_timeout,
-            )),
+            Endpoint::Cluster(client) => {
+                let connection = client.get_connection()?;
+                Ok(Link::new(
+                    Kind::Cluster(Box::new(connection)),
+                    response_timeout,
+                    telemetry.connection_opened(None),
+                ))
+            }
         }
     }
 }
@@ -64,15 +73,17 @@ pub(super) struct Link {
     last_used: Instant,
     /// The read and write timeout the socket has now.
     timeout: Duration,
+    _open: OpenConnection,
 }
 
 impl Link {
-    fn new(kind: Kind, timeout: Duration) -> Self {
+    fn new(kind: Kind, timeout: Duration, open: OpenConnection) -> Self {
         Link {
             kind,
             broken: false,
             last_used: Instant::now(),
             timeout,
+            _open: open,
         }
     }
 

@@ -65,12 +65,15 @@ local function feed(family, id, op, value)
   end
   revision = revision + 1
   redis.call('SET', FEED_REVISION, revision)
+  -- When it was written (ms since the Unix epoch, the server's clock): a follower's lag.
+  local clock = redis.call('TIME')
+  local at = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
   if value then
     redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
-      'family', family, 'id', id, 'op', op, 'epoch', epoch, 'value', value)
+      'family', family, 'id', id, 'op', op, 'epoch', epoch, 'at', at, 'value', value)
   else
     redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
-      'family', family, 'id', id, 'op', op, 'epoch', epoch)
+      'family', family, 'id', id, 'op', op, 'epoch', epoch, 'at', at)
   end
   return revision
 end

@@ -18,6 +18,7 @@ mod proxies;
 mod record;
 mod routes;
 mod secret;
+mod stats;
 mod timestamp;
 pub(crate) mod validate;
 pub(crate) mod watch;
@@ -38,6 +39,7 @@ pub use routes::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
 #[cfg(test)]
 pub(crate) use routes::{MAX_REGEX_LEN, MAX_REGEX_PROGRAM};
 pub use secret::Secret;
+pub use stats::{Health, LiveHealth, Stats};
 pub use timestamp::Timestamp;
 pub use watch::{Change, ChangeFamily, ChangeOp, WatchEvent};
 

@@ -7,6 +7,7 @@
 //! [`WatchEvent::Resync`] instead of skipping changes.
 
 use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::family;
 use crate::error::{Error, Result};
@@ -72,6 +73,17 @@ pub struct Change {
     /// The store's epoch when it was written: a new one after Redis lost its data. None
     /// for entries an older version of this crate wrote.
     pub(crate) epoch: Option<String>,
+    /// When it was written, by the server's clock. None for entries an older version of
+    /// this crate wrote.
+    pub(crate) at: Option<SystemTime>,
+}
+
+impl Change {
+    /// How long ago it was written, as far as the clocks tell (zero if the server's clock
+    /// is ahead of this one).
+    pub(crate) fn age(&self) -> Option<Duration> {
+        self.at.map(|at| at.elapsed().unwrap_or_default())
+    }
 }
 
 impl fmt::Debug for Change {
@@ -129,6 +141,9 @@ pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, Vec<u8>)]) ->
         .find(|(field, _)| field == "value")
         .map(|(_, value)| value.clone());
     let epoch = field("epoch").map(str::to_owned);
+    let at = field("at")
+        .and_then(|ms| ms.parse().ok())
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
     Ok(Change {
         revision,
         family,
@@ -136,6 +151,7 @@ pub(crate) fn decode_entry(key: &str, id: &str, fields: &[(String, Vec<u8>)]) ->
         op,
         value,
         epoch,
+        at,
     })
 }
 

@@ -46,6 +46,9 @@ impl Storage {
         for kind in [StoredFamily::AcmeAccount, StoredFamily::Challenge] {
             self.back_up_keys(kind, &mut backup).await?;
         }
+        for corrupt in &backup.corrupt {
+            self.telemetry().corrupt_met(&corrupt.key);
+        }
         Ok(backup)
     }
 

@@ -7,7 +7,8 @@
 //! runs on one (`Link::query`); what happens around that is written here once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use redis::{FromRedisValue, Value};
 
@@ -20,6 +21,7 @@ use crate::commands::cluster::Node;
 use crate::commands::Call;
 use crate::error::{Error, Result};
 use crate::retry::{needs_new_connection, Deadline, Effect, RetryBudget, Step, IDLE_CHECK_AFTER};
+use crate::telemetry::Telemetry;
 use crate::topology::{clients, ConnectionSettings, Topology};
 
 /// What connections are opened to: one server, the master the sentinels name (asked again
@@ -53,17 +55,20 @@ pub(crate) struct Connection {
     // Connection failures seen: after one, a new connection opens, maybe to a Redis that
     // restarted empty or to a new master.
     failures: AtomicU64,
+    telemetry: Arc<Telemetry>,
 }
 
 impl Connection {
-    /// Prepares the connections without opening any; they open on first use.
-    pub(super) fn new(settings: ConnectionSettings) -> Result<Self> {
+    /// Prepares the connections without opening any; they open on first use. What they do
+    /// is counted in `telemetry`.
+    pub(super) fn new(settings: ConnectionSettings, telemetry: Arc<Telemetry>) -> Result<Self> {
         Ok(Connection {
             endpoint: Endpoint::new(&settings, settings.response_timeout)?,
             address: settings.nodes.address(),
             settings,
             links: Links::default(),
             failures: AtomicU64::new(0),
+            telemetry,
         })
     }
 
@@ -87,21 +92,30 @@ impl Connection {
     /// Counts a connection failure.
     fn failed(&self) {
         self.failures.fetch_add(1, Ordering::Relaxed);
+        self.telemetry.connection_failed();
     }
 
     /// A connection to use, opened within `connect_timeout` and by `deadline`.
     #[maybe]
     async fn take(&self, deadline: Deadline) -> Result<Link> {
+        let started = Instant::now();
         let wait = deadline.cap(self.settings.connect_timeout);
         let taken = if wait.is_zero() {
             Err(Deadline::expired().into())
         } else {
-            self.links.take(&self.endpoint, &self.settings, wait).await
+            self.links
+                .take(&self.endpoint, &self.settings, wait, &self.telemetry)
+                .await
         };
-        taken.inspect_err(|_| self.failed())
+        match &taken {
+            Ok(_) => self.telemetry.connection_taken(started.elapsed()),
+            Err(_) => self.failed(),
+        }
+        taken
     }
 
     fn give_back(&self, link: Link) {
+        self.telemetry.connection_given_back();
         self.links.give_back(link, &self.settings);
     }
 
@@ -202,8 +216,16 @@ impl Connection {
                 }
             };
             match step {
-                Step::Retry(wait) => pause(wait).await,
-                Step::Fail(error) => return Err(error.at(&self.address)),
+                Step::Retry(wait) => {
+                    self.telemetry.resent();
+                    pause(wait).await;
+                }
+                Step::Fail(error) => {
+                    if matches!(error, Error::OutcomeUnknown { .. }) {
+                        self.telemetry.outcome_unknown();
+                    }
+                    return Err(error.at(&self.address));
+                }
             }
         }
     }
@@ -246,6 +268,7 @@ impl Connection {
         Ok(if acknowledged >= wanted {
             Ok(reply)
         } else {
+            self.telemetry.not_replicated();
             Err(Error::NotReplicated {
                 acknowledged,
                 wanted,

@@ -2,6 +2,7 @@
 //! connection (in the async mode, the whole multiplexed connection) for as long as it
 //! waits, and needs a response timeout longer than its wait.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::{Cmd, FromRedisValue};
@@ -11,6 +12,7 @@ use super::{maybe, Endpoint, Link};
 use crate::commands::Call;
 use crate::error::{Error, Result};
 use crate::retry::{needs_new_connection, Deadline};
+use crate::telemetry::Telemetry;
 use crate::topology::ConnectionSettings;
 
 /// Why a read of the feed failed.
@@ -30,14 +32,16 @@ pub(super) struct FeedConnection {
     settings: ConnectionSettings,
     endpoint: Option<Endpoint>,
     connection: Option<Link>,
+    telemetry: Arc<Telemetry>,
 }
 
 impl FeedConnection {
-    pub(super) fn new(settings: &ConnectionSettings) -> Self {
+    pub(super) fn new(settings: &ConnectionSettings, telemetry: &Arc<Telemetry>) -> Self {
         FeedConnection {
             settings: settings.clone(),
             endpoint: None,
             connection: None,
+            telemetry: Arc::clone(telemetry),
         }
     }
 
@@ -58,7 +62,9 @@ impl FeedConnection {
                         Endpoint::new(&self.settings, timeout).map_err(FeedFailure::Refused)?,
                     ),
                 };
-                let opened = endpoint.open(self.settings.connect_timeout, timeout).await;
+                let opened = endpoint
+                    .open(self.settings.connect_timeout, timeout, &self.telemetry)
+                    .await;
                 let connection = opened.map_err(|error| {
                     // Wrong credentials stay wrong on every master, and a runtime's missing
                     // driver stays missing.

@@ -1,143 +1,20 @@
-//! `LiveConfig`: the proxies and routes in memory, kept current by the change feed.
-//!
-//! A gateway reads its configuration on every request; a Redis round trip each time costs
-//! about 60 µs, a cache with a fixed lifetime serves stale routes for that lifetime. A live
-//! configuration is an immutable [`ConfigSnapshot`] behind an atomic pointer (arc-swap):
-//! lookups never touch Redis and never wait for a writer, and each sees one revision. A
-//! follower (a thread, or a task) applies each change from the feed as it arrives, building
-//! a new snapshot and swapping it in. Old-layer writers do not feed the changes; while the
-//! migration is mixed, the follower also rebuilds from a full listing every
-//! `live_reconcile_interval`.
+//! How a storage hands out its [`LiveConfig`] and the follower that keeps it current, in
+//! this mode: the snapshot from one listing, then each change of the feed applied as it
+//! arrives. Old-layer writers do not feed the changes; while the migration is mixed, the
+//! follower also rebuilds from a full listing every `live_reconcile_interval`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use arc_swap::ArcSwap;
+use std::time::{Duration, Instant};
 
 use super::{maybe, operation, pause, Follower, Storage, MODE};
 use crate::error::{Error, Result};
+use crate::live::{Following, LiveConfig, LiveState};
 use crate::model::{
     self, Change, ChangeFamily, ChangeOp, ConfigSnapshot, MigrationPhase, Record, WatchEvent,
 };
 
-/// What the follower and the readers share.
-pub(in super::super) struct LiveState {
-    current: ArcSwap<ConfigSnapshot>,
-    heard_at_ms: AtomicU64,
-    stopped: AtomicBool,
-    /// Cleared when the follower ends for any reason: told to stop, its runtime shut down
-    /// (the task is dropped), its thread unwound.
-    following: AtomicBool,
-}
-
-/// Held by the follower while it runs; dropping it, however the follower ends, says so.
-/// It is made before the follower starts and moved into it, so a follower that never ran
-/// (its runtime shut down first, its thread could not be spawned) says so too.
-pub(in super::super) struct Following(Arc<LiveState>);
-
-impl Following {
-    pub(in super::super) fn of(state: &Arc<LiveState>) -> Self {
-        Following(Arc::clone(state))
-    }
-}
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        self.0.following.store(false, Ordering::Relaxed);
-    }
-}
-
-impl LiveState {
-    fn new(snapshot: ConfigSnapshot) -> Self {
-        LiveState {
-            current: ArcSwap::from_pointee(snapshot),
-            heard_at_ms: AtomicU64::new(unix_ms(SystemTime::now())),
-            stopped: AtomicBool::new(false),
-            following: AtomicBool::new(true),
-        }
-    }
-
-    /// Tells the follower to stop at its next turn.
-    pub(in super::super) fn stop(&self) {
-        self.stopped.store(true, Ordering::Relaxed);
-    }
-
-    fn heard(&self, at: SystemTime) {
-        self.heard_at_ms.store(unix_ms(at), Ordering::Relaxed);
-    }
-}
-
-fn unix_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// The gateway's proxies and routes in memory, kept current by the store's change feed.
-/// Lookups never touch Redis. Dropping it stops its follower.
-pub struct LiveConfig {
-    state: Arc<LiveState>,
-    _follower: Follower,
-}
-
-impl std::fmt::Debug for LiveConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LiveConfig")
-            .field("revision", &self.revision())
-            .field("following", &self.is_following())
-            .finish_non_exhaustive()
-    }
-}
-
-impl LiveConfig {
-    /// The current snapshot: every lookup on it sees one revision, however many changes
-    /// arrive meanwhile.
-    pub fn snapshot(&self) -> Arc<ConfigSnapshot> {
-        self.state.current.load_full()
-    }
-
-    /// The revision of the current snapshot.
-    pub fn revision(&self) -> u64 {
-        self.state.current.load().revision()
-    }
-
-    /// When the follower last heard from Redis (a change, or a read that found none): a
-    /// health check can tell a stale snapshot from a quiet store. While Redis answers, it
-    /// is never more than about a second old.
-    pub fn heard_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.state.heard_at_ms.load(Ordering::Relaxed))
-    }
-
-    /// Whether the follower still runs. False once it has ended: in the async API, when
-    /// the runtime it was spawned on shut down (the task went with it); in the blocking
-    /// API, if its thread died. The snapshot then stays at [`revision`](Self::revision)
-    /// for good, so a health check treats false as unhealthy and makes a new live
-    /// configuration; `heard_at` falling behind while this is true means Redis is away.
-    ///
-    /// ```text
-    /// let healthy = live.is_following()
-    ///     && live.heard_at().elapsed().unwrap_or_default() < Duration::from_secs(5);
-    /// ```
-    pub fn is_following(&self) -> bool {
-        self.state.following.load(Ordering::Relaxed)
-    }
-
-    /// Runs `lookup` on the current snapshot without taking a reference count: the
-    /// cheapest way to answer one question on a hot path.
-    ///
-    /// ```text
-    /// let target = live.read(|config| config.proxy(host).map(|p| p.target_url.clone()));
-    /// ```
-    pub fn read<R>(&self, lookup: impl FnOnce(&ConfigSnapshot) -> R) -> R {
-        lookup(&self.state.current.load())
-    }
-
-    /// Whether `path` on `hostname` is served without authentication, at the current
-    /// revision.
-    pub fn is_auth_excluded(&self, hostname: &str, path: &str) -> bool {
-        self.read(|config| config.is_auth_excluded(hostname, path))
-    }
-}
+/// How often a live configuration handed out again is looked at while it catches up.
+const CATCH_UP_POLL: Duration = Duration::from_millis(2);
 
 impl Storage {
     /// A live configuration: a snapshot built from one listing of proxies and routes, then
@@ -146,15 +23,29 @@ impl Storage {
     /// While the migration is mixed it also rebuilds from a full listing every
     /// [`live_reconcile_interval`](crate::StorageConfig::live_reconcile_interval), the
     /// staleness bound for old-layer writes.
+    ///
+    /// While a live configuration this storage handed out is still held and followed, by a
+    /// handle of either mode, it is handed out again once it has caught up with the store's
+    /// revision at the call (one round trip), rather than following the feed twice. Past
+    /// the call's deadline without catching up, a new one is built.
     #[operation]
     pub async fn live_config(&self) -> Result<LiveConfig> {
+        let deadline = self.call_deadline();
+        if let Some(live) = self.shared_state().live_config() {
+            let revision = self.revision().await?;
+            while live.is_following() && !deadline.passed() {
+                if live.revision() >= revision {
+                    return Ok(live);
+                }
+                pause(CATCH_UP_POLL).await;
+            }
+        }
         let snapshot = self.config_snapshot().await?;
         let state = Arc::new(LiveState::new(snapshot));
         let follower = Follower::start(self.clone(), Arc::clone(&state));
-        Ok(LiveConfig {
-            state,
-            _follower: follower,
-        })
+        let live = LiveConfig::followed_by(state, follower);
+        self.shared_state().keep_live(&live);
+        Ok(live)
     }
 
     /// A snapshot from one listing of proxies and one of routes, at the lower of their two
@@ -175,15 +66,19 @@ impl Storage {
 /// The follower: applies the feed to `state` until told to stop.
 #[maybe]
 pub(in super::super) async fn follow(storage: Storage, following: Following) {
-    let state = &following.0;
+    let state = following.state();
+    let telemetry = storage.telemetry();
     let reconcile_every = storage.config().live_reconcile_interval;
     let mut reconciled = Instant::now();
     let mut watcher = None;
-    while !state.stopped.load(Ordering::Relaxed) {
+    while !state.is_stopped() {
         if watcher.is_none() {
             let from = state.current.load().revision();
             match storage.watch(from).await {
-                Ok(started) => watcher = Some(started),
+                Ok(mut started) => {
+                    started.for_live_config();
+                    watcher = Some(started);
+                }
                 Err(error) => {
                     tracing::warn!(%error, "live configuration cannot watch; retrying");
                     pause(Duration::from_millis(200)).await;
@@ -210,9 +105,15 @@ pub(in super::super) async fn follow(storage: Storage, following: Following) {
                 watcher = None;
             }
         }
-        if let Some(heard) = watcher.as_ref().and_then(|w| w.heard_at()) {
-            state.heard(heard);
+        if let Some(active) = watcher.as_ref() {
+            if let Some(heard) = active.heard_at() {
+                state.heard(heard);
+            }
+            if let Some(lag) = active.lag() {
+                state.lagged(lag);
+            }
         }
+        telemetry.snapshot(state.current.load().revision(), state.age());
         if reconciled.elapsed() >= reconcile_every {
             reconciled = Instant::now();
             let phase = storage.migration_phase().await;

@@ -78,6 +78,10 @@ impl LockGuard {
         self.release_now().await
     }
 
+    fn telemetry(&self) -> &std::sync::Arc<crate::telemetry::Telemetry> {
+        self.storage.telemetry()
+    }
+
     /// Takes the lock's identity out of a guard being dropped, unless it was released: the
     /// mode's `Drop` (in its own folder) releases the detached guard.
     pub(in super::super) fn detach(&mut self) -> Option<LockGuard> {

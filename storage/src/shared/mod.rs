@@ -61,8 +61,8 @@ use connection::Connection;
 pub(super) use connection::Endpoint;
 use feed::FeedConnection;
 
-pub use live::LiveConfig;
-pub(super) use live::{follow, Following, LiveState};
+pub use crate::live::LiveConfig;
+pub(super) use live::follow;
 pub use locks::LockGuard;
 pub use storage::Storage;
 pub use watch::Watcher;

@@ -200,7 +200,11 @@ impl Storage {
         family: &Family,
     ) -> Result<Listing<T>> {
         let (revision, records) = self.listed(query, family).await?;
-        Ok(decoded(query, records).at(revision))
+        let listing = decoded(query, records).at(revision);
+        for corrupt in &listing.corrupt {
+            self.telemetry().corrupt_met(&corrupt.key);
+        }
+        Ok(listing)
     }
 }
 

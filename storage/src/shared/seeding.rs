@@ -75,7 +75,12 @@ impl Storage {
             let reply: String = connection
                 .send(Call::Script(&call), Effect::Write, deadline)
                 .await?;
-            settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
+            let written = WriteOutcome::parse(&reply)? == WriteOutcome::Written;
+            if written {
+                self.telemetry()
+                    .default_reseeded(&format!("proxy:{hostname}"));
+            }
+            settled &= written;
         }
         for repair in &plan.repair_proxies {
             let target = Indexed::new(keys, &PROXIES, &repair.hostname);
@@ -83,16 +88,27 @@ impl Storage {
             let reply: String = connection
                 .send(Call::Script(&call), Effect::Write, deadline)
                 .await?;
-            settled &= WriteOutcome::parse(&reply)? == WriteOutcome::Written;
+            let written = WriteOutcome::parse(&reply)? == WriteOutcome::Written;
+            if written {
+                self.telemetry()
+                    .default_reseeded(&format!("proxy:{}", repair.hostname));
+            }
+            settled &= written;
         }
         for (route, json) in &plan.create_routes {
             let call = commands::routes::put_route(keys, route, json, None);
             let reply: String = connection
                 .send(Call::Script(&call), Effect::Write, deadline)
                 .await?;
-            if let WriteOutcome::Conflict { owner } = WriteOutcome::parse(&reply)? {
-                // An operator's route already serves this path; theirs wins.
-                tracing::warn!(route_id = %route.route_id, %owner, "default route not created");
+            match WriteOutcome::parse(&reply)? {
+                WriteOutcome::Conflict { owner } => {
+                    // An operator's route already serves this path; theirs wins.
+                    tracing::warn!(route_id = %route.route_id, %owner, "default route not created");
+                }
+                WriteOutcome::Written => self
+                    .telemetry()
+                    .default_reseeded(&format!("route:{}", route.route_id)),
+                WriteOutcome::Stale | WriteOutcome::Fenced { .. } => {}
             }
         }
         Ok(settled)

@@ -18,8 +18,10 @@ use crate::commands::{self, Call, ScriptCall};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
+use crate::model::{Health, Stats};
 use crate::retry::{Deadline, Effect};
 use crate::state::SharedState;
+use crate::telemetry::Telemetry;
 
 /// The gateway's storage. Cheap to clone; clones share connections and initialization.
 ///
@@ -62,7 +64,10 @@ impl Storage {
     pub(crate) fn sharing(shared: Arc<SharedState>) -> Result<Self> {
         Ok(Storage {
             inner: Arc::new(Inner {
-                connection: Connection::new(shared.config.connection_settings())?,
+                connection: Connection::new(
+                    shared.config.connection_settings(),
+                    Arc::clone(&shared.telemetry),
+                )?,
                 shared,
                 init_lock: InitLock::default(),
                 checked_epoch: AtomicU64::new(0),
@@ -71,7 +76,6 @@ impl Storage {
     }
 
     /// What this handle shares with the other mode's handles on the same storage.
-    #[cfg(all(feature = "blocking", feature = "async"))]
     pub(crate) fn shared_state(&self) -> &Arc<SharedState> {
         &self.inner.shared
     }
@@ -111,6 +115,53 @@ impl Storage {
             )
             .await?;
         Ok(())
+    }
+
+    /// What a readiness probe needs: whether Redis answers (one `PING`, within
+    /// [`call_timeout`](StorageConfig::call_timeout)), the topology and the master in use,
+    /// whether the store is initialized and when the defaults were last checked, and the
+    /// live configuration's revision, lag and staleness. It never writes to Redis and never
+    /// initializes the store; it fails only in the sense that [`Health::is_ready`] is
+    /// false.
+    ///
+    /// ```text
+    /// let health = storage.health().await;
+    /// let status = if health.is_ready() { 200 } else { 503 };
+    /// ```
+    #[maybe]
+    pub async fn health(&self) -> Health {
+        let pinged = self.health_check().await;
+        let shared = &self.inner.shared;
+        Health {
+            connected: pinged.is_ok(),
+            problem: pinged.err().map(|error| error.to_string()),
+            topology: self.inner.connection.settings().nodes.topology,
+            master: shared.telemetry.master(),
+            initialized: shared.is_initialized(),
+            defaults_checked_at: shared.checked_at(),
+            live: shared.live_config().map(|live| live.health()),
+        }
+    }
+
+    /// This storage's counters since it was made, over the handles of both modes: the
+    /// figures the `metrics` feature exports, for a caller without it. No I/O.
+    ///
+    /// ```text
+    /// let stats = storage.stats();
+    /// assert!(stats.failed_operations <= stats.operations);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let shared = &self.inner.shared;
+        let mut stats = shared.telemetry.stats();
+        if let Some(live) = shared.live_config() {
+            live.stats(&mut stats);
+        }
+        stats
+    }
+
+    /// Where every operation's figures go.
+    pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.inner.shared.telemetry
     }
 }
 

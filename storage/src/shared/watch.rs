@@ -12,6 +12,7 @@ use crate::commands;
 use crate::commands::watch::FeedHead;
 use crate::error::{Error, Result};
 use crate::model::{Change, WatchEvent};
+use crate::telemetry::FollowerKind;
 
 /// How long one read waits on the feed before the watcher checks the store's revision
 /// (which tells a Redis that restarted empty apart from a quiet one).
@@ -30,6 +31,10 @@ pub struct Watcher {
     epoch: Option<String>,
     pending: VecDeque<WatchEvent>,
     heard_at: Option<SystemTime>,
+    /// Whose feed figures this watcher's are: its own, or a live configuration's.
+    follower: FollowerKind,
+    /// How far behind the newest change it was at its last event or empty read.
+    lag: Option<Duration>,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -70,11 +75,13 @@ impl Storage {
         let now = self.feed_head().await?;
         let mut watcher = Watcher {
             storage: self.clone(),
-            feed: FeedConnection::new(self.connection_before_init().settings()),
+            feed: FeedConnection::new(self.connection_before_init().settings(), self.telemetry()),
             seen: from_revision,
             epoch: now.epoch.clone(),
             pending: VecDeque::new(),
             heard_at: None,
+            follower: FollowerKind::Watcher,
+            lag: None,
         };
         if now.revision < from_revision {
             watcher.resync(now);
@@ -104,6 +111,26 @@ impl Watcher {
         self.heard_at
     }
 
+    /// Counts this watcher's feed figures as a live configuration's.
+    pub(super) fn for_live_config(&mut self) {
+        self.follower = FollowerKind::LiveConfig;
+    }
+
+    /// How far behind the newest change this watcher was at its last event (the time since
+    /// that change was written), or zero after a read that found nothing new.
+    pub(super) fn lag(&self) -> Option<Duration> {
+        self.lag
+    }
+
+    fn telemetry(&self) -> &std::sync::Arc<crate::telemetry::Telemetry> {
+        self.storage.telemetry()
+    }
+
+    fn lagging(&mut self, lag: Duration) {
+        self.lag = Some(lag);
+        self.telemetry().feed_lag(self.follower, lag);
+    }
+
     /// The next event; waits for one. Connection failures are retried (resuming from the
     /// last revision yielded), and so is everything a failover shows (the sentinels naming
     /// no master for a moment, a demoted master, a cluster re-electing): a watcher rides
@@ -124,8 +151,16 @@ impl Watcher {
     pub async fn poll_event(&mut self) -> Result<Option<WatchEvent>> {
         if let Some(event) = self.pending.pop_front() {
             match &event {
-                WatchEvent::Change(change) => self.seen = change.revision,
-                WatchEvent::Resync { current, .. } => self.seen = *current,
+                WatchEvent::Change(change) => {
+                    self.seen = change.revision;
+                    if let Some(age) = change.age() {
+                        self.lagging(age);
+                    }
+                }
+                WatchEvent::Resync { current, .. } => {
+                    self.seen = *current;
+                    self.telemetry().resynced(self.follower);
+                }
             }
             return Ok(Some(event));
         }
@@ -152,6 +187,7 @@ impl Watcher {
             }
         };
         let checked = if found.is_empty() {
+            self.lagging(Duration::ZERO);
             self.check_for_restart().await
         } else {
             self.queue(found).await

@@ -1,0 +1,329 @@
+//! What a storage counts about itself: plain atomics read by `Storage::stats()`, and with
+//! the `metrics` feature the same events through the `metrics` facade, under the names in
+//! [`crate::metrics`].
+//!
+//! One `Telemetry` per storage, shared by the handles of both modes. Every event is a
+//! method here, so each is counted and exported in one place; a label is always a bounded
+//! name (an operation, a mode, an error kind, a family, a default record, a master's
+//! address), never a key, a value or a token.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::keys::KeySpace;
+use crate::model::{Stats, StoredFamily};
+
+/// The storage's counters; see the module docs.
+pub(crate) struct Telemetry {
+    /// The storage's key names, to tell a corrupt record's family.
+    keys: KeySpace,
+    operations: AtomicU64,
+    failed_operations: AtomicU64,
+    connections_open: AtomicU64,
+    connections_in_use: AtomicU64,
+    connection_wait_ns: AtomicU64,
+    resends: AtomicU64,
+    outcome_unknown: AtomicU64,
+    reconnects: AtomicU64,
+    failovers: AtomicU64,
+    not_replicated: AtomicU64,
+    defaults_reseeded: AtomicU64,
+    corrupt_records: AtomicU64,
+    resyncs: AtomicU64,
+    /// The change-feed lag a follower saw last, in ms plus one (0: none seen yet).
+    feed_lag_ms: AtomicU64,
+    /// Set by a connection failure: the next connection opened is a reconnection.
+    failed_since_open: AtomicBool,
+    /// The master the last connection opened to (`host:port`), where one is known.
+    master: Mutex<Option<String>>,
+}
+
+/// Which kind of follower a change-feed figure is about.
+#[derive(Clone, Copy)]
+pub(crate) enum FollowerKind {
+    Watcher,
+    LiveConfig,
+}
+
+impl FollowerKind {
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code, reason = "a label"))]
+    fn label(self) -> &'static str {
+        match self {
+            FollowerKind::Watcher => "watcher",
+            FollowerKind::LiveConfig => "live_config",
+        }
+    }
+}
+
+impl Telemetry {
+    pub(crate) fn new(keys: KeySpace) -> Self {
+        Telemetry {
+            keys,
+            operations: AtomicU64::new(0),
+            failed_operations: AtomicU64::new(0),
+            connections_open: AtomicU64::new(0),
+            connections_in_use: AtomicU64::new(0),
+            connection_wait_ns: AtomicU64::new(0),
+            resends: AtomicU64::new(0),
+            outcome_unknown: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            failovers: AtomicU64::new(0),
+            not_replicated: AtomicU64::new(0),
+            defaults_reseeded: AtomicU64::new(0),
+            corrupt_records: AtomicU64::new(0),
+            resyncs: AtomicU64::new(0),
+            feed_lag_ms: AtomicU64::new(0),
+            failed_since_open: AtomicBool::new(false),
+            master: Mutex::new(None),
+        }
+    }
+
+    /// A public operation that ended: `error` is its error, if it failed. A corrupt record
+    /// it failed on is counted as met.
+    pub(crate) fn operation(
+        &self,
+        name: &'static str,
+        mode: &'static str,
+        started: Instant,
+        error: Option<&Error>,
+    ) {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+        if error.is_some() {
+            self.failed_operations.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(Error::Corrupt { key, .. }) = error {
+            self.corrupt_met(key);
+        }
+        #[cfg(feature = "metrics")]
+        {
+            use crate::metrics::names;
+            let seconds = started.elapsed().as_secs_f64();
+            match error {
+                None => metrics::histogram!(
+                    names::OPERATION_DURATION,
+                    "db.system.name" => "redis",
+                    "db.operation.name" => name,
+                    "mode" => mode,
+                    "outcome" => "ok",
+                )
+                .record(seconds),
+                Some(error) => metrics::histogram!(
+                    names::OPERATION_DURATION,
+                    "db.system.name" => "redis",
+                    "db.operation.name" => name,
+                    "mode" => mode,
+                    "outcome" => "error",
+                    "error.type" => error.kind(),
+                )
+                .record(seconds),
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (name, mode, started);
+    }
+
+    /// A call got a connection after waiting `waited` for it (opening one included).
+    pub(crate) fn connection_taken(&self, waited: Duration) {
+        let in_use = self.connections_in_use.fetch_add(1, Ordering::Relaxed) + 1;
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.connection_wait_ns.fetch_add(nanos, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        {
+            metrics::histogram!(crate::metrics::names::CONNECTION_WAIT_TIME)
+                .record(waited.as_secs_f64());
+            self.export_connections(in_use);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = in_use;
+    }
+
+    /// A call is done with its connection.
+    pub(crate) fn connection_given_back(&self) {
+        let in_use = self
+            .connections_in_use
+            .fetch_sub(1, Ordering::Relaxed)
+            .saturating_sub(1);
+        #[cfg(feature = "metrics")]
+        self.export_connections(in_use);
+        #[cfg(not(feature = "metrics"))]
+        let _ = in_use;
+    }
+
+    #[cfg(feature = "metrics")]
+    fn export_connections(&self, in_use: u64) {
+        let open = self.connections_open.load(Ordering::Relaxed);
+        let count = crate::metrics::names::CONNECTION_COUNT;
+        let state = "db.client.connection.state";
+        metrics::gauge!(count, state => "used").set(in_use as f64);
+        metrics::gauge!(count, state => "idle").set(open.saturating_sub(in_use) as f64);
+    }
+
+    /// A connection opened, to `master` where the topology names one. Counts a reconnection
+    /// after a connection failure, and a failover followed when the master changed.
+    pub(crate) fn connection_opened(self: &Arc<Self>, master: Option<String>) -> OpenConnection {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        let reconnected = self.failed_since_open.swap(false, Ordering::Relaxed);
+        let address = master.clone().unwrap_or_else(|| "cluster".to_owned());
+        if reconnected {
+            self.reconnects.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            metrics::counter!(crate::metrics::names::RECONNECTS, "server.address" => address.clone())
+                .increment(1);
+        }
+        if let Some(master) = master {
+            let mut known = self.master.lock().unwrap_or_else(PoisonError::into_inner);
+            if known.as_ref().is_some_and(|before| *before != master) {
+                self.failovers.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%master, "following a failover to a new master");
+                #[cfg(feature = "metrics")]
+                metrics::counter!(crate::metrics::names::FAILOVERS, "server.address" => address.clone())
+                    .increment(1);
+            }
+            *known = Some(master);
+        }
+        let _ = address;
+        OpenConnection(Arc::clone(self))
+    }
+
+    /// A connection failed: the next one opened replaces it.
+    pub(crate) fn connection_failed(&self) {
+        self.failed_since_open.store(true, Ordering::Relaxed);
+    }
+
+    /// The master connections go to now, where the topology names one.
+    pub(crate) fn master(&self) -> Option<String> {
+        self.master
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A call is sent again (after a failure that left it unapplied, or whose repeat is
+    /// harmless).
+    pub(crate) fn resent(&self) {
+        self.resends.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::counter!(crate::metrics::names::RESENDS).increment(1);
+    }
+
+    /// A write was refused as [`Error::OutcomeUnknown`].
+    pub(crate) fn outcome_unknown(&self) {
+        self.outcome_unknown.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::counter!(crate::metrics::names::OUTCOME_UNKNOWN).increment(1);
+    }
+
+    /// A write was applied but fewer replicas than asked confirmed it.
+    pub(crate) fn not_replicated(&self) {
+        self.not_replicated.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::counter!(crate::metrics::names::NOT_REPLICATED).increment(1);
+    }
+
+    /// A default record (`proxy:localhost`, `route:…`) was written because it was missing
+    /// or lacked what it must hold.
+    pub(crate) fn default_reseeded(&self, record: &str) {
+        self.defaults_reseeded.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(%record, "default record written");
+        #[cfg(feature = "metrics")]
+        metrics::counter!(crate::metrics::names::DEFAULTS_RESEEDED, "record" => record.to_owned())
+            .increment(1);
+    }
+
+    /// A corrupt record was met at `key` (read, listed or backed up); counted by family.
+    pub(crate) fn corrupt_met(&self, key: &str) {
+        self.corrupt_records.fetch_add(1, Ordering::Relaxed);
+        let family = family_of(&self.keys, key);
+        #[cfg(feature = "metrics")]
+        metrics::counter!(crate::metrics::names::CORRUPT_RECORDS, "family" => family).increment(1);
+        #[cfg(not(feature = "metrics"))]
+        let _ = family;
+    }
+
+    /// A follower found the feed had lost changes (trimmed, or Redis lost its data).
+    pub(crate) fn resynced(&self, follower: FollowerKind) {
+        self.resyncs.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::counter!(crate::metrics::names::FEED_RESYNCS, "follower" => follower.label())
+            .increment(1);
+        #[cfg(not(feature = "metrics"))]
+        let _ = follower;
+    }
+
+    /// How far behind the feed's newest change a follower is (zero when it is caught up).
+    pub(crate) fn feed_lag(&self, follower: FollowerKind, lag: Duration) {
+        let ms = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX - 1);
+        self.feed_lag_ms.store(ms + 1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::gauge!(crate::metrics::names::FEED_LAG, "follower" => follower.label())
+            .set(lag.as_secs_f64());
+        #[cfg(not(feature = "metrics"))]
+        let _ = follower;
+    }
+
+    /// The live configuration's snapshot: its revision, and how long since its follower
+    /// last heard from Redis.
+    pub(crate) fn snapshot(&self, revision: u64, age: Duration) {
+        #[cfg(feature = "metrics")]
+        {
+            use crate::metrics::names;
+            metrics::gauge!(names::SNAPSHOT_REVISION).set(revision as f64);
+            metrics::gauge!(names::SNAPSHOT_AGE).set(age.as_secs_f64());
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (revision, age);
+    }
+
+    /// The counters as they stand; the live configuration's part is the caller's.
+    pub(crate) fn stats(&self) -> Stats {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Stats {
+            operations: get(&self.operations),
+            failed_operations: get(&self.failed_operations),
+            connections_open: get(&self.connections_open),
+            connections_in_use: get(&self.connections_in_use),
+            connection_wait: Duration::from_nanos(get(&self.connection_wait_ns)),
+            resends: get(&self.resends),
+            outcome_unknown: get(&self.outcome_unknown),
+            reconnects: get(&self.reconnects),
+            failovers: get(&self.failovers),
+            not_replicated: get(&self.not_replicated),
+            defaults_reseeded: get(&self.defaults_reseeded),
+            corrupt_records: get(&self.corrupt_records),
+            feed_resyncs: get(&self.resyncs),
+            feed_lag: get(&self.feed_lag_ms)
+                .checked_sub(1)
+                .map(Duration::from_millis),
+            snapshot_revision: None,
+            snapshot_age: None,
+        }
+    }
+}
+
+/// Held by every open connection: counts it open until it is dropped.
+pub(crate) struct OpenConnection(Arc<Telemetry>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The family a key belongs to, as a bounded label: a backup's family name, `oauth` for the
+/// authorization server's other records, else `other`.
+fn family_of(keys: &KeySpace, key: &str) -> &'static str {
+    if let Some(family) = StoredFamily::ALL
+        .into_iter()
+        .find(|family| key.starts_with(&family.key_prefix(keys)))
+    {
+        return family.name();
+    }
+    let spread = key.strip_prefix(&keys.spread_prefix()).unwrap_or(key);
+    if spread.starts_with("oauth:") || spread.starts_with("device_") {
+        "oauth"
+    } else {
+        "other"
+    }
+}

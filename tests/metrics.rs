@@ -1,0 +1,1 @@
+//! The `metrics` feature: what a storage records through the facade, read back.
