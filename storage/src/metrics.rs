@@ -27,17 +27,15 @@
 //!
 //! The same figures, without this feature, are in `Storage::stats()`.
 //!
-//! ```no_run
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // Any `metrics` recorder; here, a Prometheus text page.
-//! # #[cfg(any())] {
-//! let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+//! ```text
+//! // Any `metrics` recorder; here, metrics-exporter-prometheus' text page.
+//! let page = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
 //! storage::metrics::describe();
 //! // ... use the storage ...
-//! println!("{}", handle.render());
-//! # }
-//! # Ok(()) }
+//! println!("{}", page.render());
 //! ```
+//!
+//! `cargo xtask demo --metrics` does exactly this and prints the page.
 
 /// The metric names, one constant each.
 pub mod names {

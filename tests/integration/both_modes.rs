@@ -422,3 +422,76 @@ async fn one_value_serves_threads_and_tasks_at_once() {
     let listed = unified.asynchronous().list_proxy_targets().await.unwrap();
     assert_eq!(listed.records.len(), 9, "localhost and the eight written");
 }
+
+/// The compiled example's component, driven here in both directions.
+#[allow(dead_code, reason = "the example's `main` is its own")]
+#[path = "../../examples/flexible_component.rs"]
+mod flexible;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flexible_component_writes_in_one_mode_and_reads_in_the_other() {
+    let server = harness::RedisServer::start();
+    let component = std::sync::Arc::new(flexible::FlexibleComponent::new(&server.url()).unwrap());
+    let sync_side = std::sync::Arc::clone(&component);
+    tokio::task::spawn_blocking(move || sync_side.route_now("sync.example", "http://s:1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = component.target("sync.example").await.unwrap();
+    assert_eq!(seen.as_deref(), Some("http://s:1"));
+
+    component
+        .route("async.example", "http://a:1")
+        .await
+        .unwrap();
+    let sync_side = std::sync::Arc::clone(&component);
+    let seen = tokio::task::spawn_blocking(move || sync_side.target_now("async.example"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.as_deref(), Some("http://a:1"));
+    let stats = component.stats();
+    assert_eq!(stats.operations, 4, "both modes count into one: {stats:?}");
+    assert_eq!(
+        calls(&server, "mget"),
+        1,
+        "one defaults check served both modes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_modes_share_one_live_configuration_and_one_set_of_stats() {
+    let server = harness::RedisServer::start();
+    let asynchronous = asynchronous::Storage::connect(server.url().as_str())
+        .await
+        .unwrap();
+    let blocking = asynchronous.blocking().unwrap();
+    let live = asynchronous.live_config().await.unwrap();
+    let writer = blocking.clone();
+    let (from_blocking, ops) = tokio::task::spawn_blocking(move || {
+        writer
+            .store_proxy_target(ProxyTarget::new("b.example", "http://b:1"))
+            .unwrap();
+        (writer.live_config().unwrap(), writer.stats().operations)
+    })
+    .await
+    .unwrap();
+    assert!(
+        from_blocking.snapshot().proxy("b.example").is_some(),
+        "the blocking call's write is in what it was handed"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let readers: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query(&mut server.raw())
+        .unwrap();
+    let followers = readers.lines().filter(|l| l.contains("cmd=xread")).count();
+    assert_eq!(followers, 1, "one follower for both modes");
+    drop(live);
+    assert!(from_blocking.is_following(), "held from the blocking side");
+    assert_eq!(asynchronous.stats().operations, ops, "one set of stats");
+    assert_eq!(
+        asynchronous.stats().snapshot_revision,
+        Some(from_blocking.revision())
+    );
+}

@@ -18,6 +18,7 @@ mod live;
 mod locks;
 mod migration;
 mod oauth;
+mod observability;
 mod proxies;
 mod routes;
 mod topology;
