@@ -110,9 +110,23 @@ fn config(server: &RedisServer) -> StorageConfig {
     StorageConfig::new(&server.url()).unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operations_are_timed_by_name_mode_and_outcome_in_both_modes() {
+/// Runs `work` on a runtime of its own: the async tests hold their turn outside it.
+fn on_runtime<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(work)
+}
+
+#[test]
+fn operations_are_timed_by_name_mode_and_outcome_in_both_modes() {
     let (_turn, snapshotter) = recorder();
+    on_runtime(operations_are_timed(snapshotter));
+}
+
+async fn operations_are_timed(snapshotter: &Snapshotter) {
     let server = RedisServer::start();
     let asynchronous = asynchronous::Storage::connect(config(&server))
         .await
@@ -205,9 +219,13 @@ fn a_killed_server_is_counted_as_resends_and_a_reconnect_to_its_address() {
     assert_eq!(recorded.counter(names::FAILOVERS, &[]), 0, "same master");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_live_configuration_reports_its_revision_and_lag() {
+#[test]
+fn the_live_configuration_reports_its_revision_and_lag() {
     let (_turn, snapshotter) = recorder();
+    on_runtime(live_configuration_reports(snapshotter));
+}
+
+async fn live_configuration_reports(snapshotter: &Snapshotter) {
     let server = RedisServer::start();
     let storage = asynchronous::Storage::connect(config(&server))
         .await

@@ -4,16 +4,19 @@
 //! server, with `--load-fixtures`) first gets the existing deployment's records, with an
 //! operator's own excluded path on `localhost`, so the demo shows the repair: all required
 //! paths added, the operator's kept, every other record untouched, the corrupt one named.
+//! With `--metrics`, a Prometheus recorder is installed first and its text page printed last.
 
 use storage::{asynchronous, blocking, Certificate, Listing, ProxyTarget, Route};
 use test_harness::fixtures::{self, LegacyRecord};
 use test_harness::RedisServer;
 
+use crate::recorder::PrometheusPage;
 use crate::{say, Stop};
 
 const OPERATOR_PATH: &str = "/operator-status";
 
-pub fn run(load_flag: bool) -> Result<(), Stop> {
+pub fn run(load_flag: bool, metrics: bool) -> Result<(), Stop> {
+    let page = metrics.then(PrometheusPage::install).transpose()?;
     let (url, server) = match std::env::var("REDIS_URL") {
         Ok(url) => (url, None),
         Err(_) => {
@@ -55,6 +58,10 @@ pub fn run(load_flag: bool) -> Result<(), Stop> {
 
     if let Some(fixtures) = fixtures {
         check_untouched(&url, &fixtures)?;
+    }
+    if let Some(page) = page {
+        say("\n== metrics, as a Prometheus scrape of this process would see them")?;
+        say(page.render().trim_end())?;
     }
     drop(server);
     Ok(())

@@ -1,17 +1,20 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `check-both`: what CI runs. No path that leaves the repository, format check, clippy with warnings denied for every feature
-//!   combination, and the tests for `blocking` alone, `async` alone and both together, each a
-//!   separate cargo run (so a feature that only compiles when unified with the other fails),
+//!   combination, and the tests for `blocking` alone, `async` alone and both together with
+//!   `metrics`, each a separate cargo run (so a feature that only compiles when unified with
+//!   another fails),
 //!   then the integration cases again against a 3-master Redis Cluster and a master watched
 //!   by 3 sentinels (`GW_TEST_TOPOLOGY`), the failover tests (masters killed under writes),
 //!   and the `rediss://` test with `tls`.
 //!   `gwstore` (the operator's command line) is tested with them, running its binary.
-//! - `demo`: a blocking and an async component sharing one Redis, showing what each sees.
+//! - `demo`: a blocking and an async component sharing one Redis, showing what each sees;
+//!   `--metrics` prints the storage's metrics as a Prometheus scrape sees them.
 //! - `bench`: this layer against raw redis-rs, a bridge and redis-benchmark, side by side.
 
 mod bench;
 mod demo;
+mod recorder;
 mod self_contained;
 
 use std::fmt;
@@ -38,6 +41,9 @@ enum Task {
         /// throwaway server).
         #[arg(long)]
         load_fixtures: bool,
+        /// Install a Prometheus recorder first and print its text page after the work.
+        #[arg(long)]
+        metrics: bool,
     },
     /// This layer against raw redis-rs, a bridge and redis-benchmark, side by side.
     Bench {
@@ -54,6 +60,15 @@ enum Task {
         url: String,
         prefix: String,
         count: usize,
+    },
+    /// The benchmark's metrics-cost contender: times `ops` blocking `get_proxy_target` calls.
+    #[command(hide = true)]
+    BenchGets {
+        url: String,
+        prefix: String,
+        ops: usize,
+        /// `none`, or `prometheus` to install a Prometheus recorder first.
+        recorder: String,
     },
 }
 
@@ -92,11 +107,20 @@ fn main() -> ExitCode {
     // `--help` itself (exit 2 for an unknown flag).
     let result = match Cli::parse().task {
         Task::CheckBoth => check_both().map_err(Stop::from),
-        Task::Demo { load_fixtures } => demo::run(load_fixtures),
+        Task::Demo {
+            load_fixtures,
+            metrics,
+        } => demo::run(load_fixtures, metrics),
         Task::Bench { quick, check } => bench::run(quick, check),
         Task::BenchFollower { url, prefix, count } => {
             bench::follower_main(&url, &prefix, count).map_err(Stop::from)
         }
+        Task::BenchGets {
+            url,
+            prefix,
+            ops,
+            recorder,
+        } => bench::gets_main(&url, &prefix, ops, &recorder).map_err(Stop::from),
     };
     match result {
         Ok(()) | Err(Stop::ReaderGone) => ExitCode::SUCCESS,
@@ -107,8 +131,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// The feature sets CI proves: each alone, both together.
-const FEATURE_SETS: [&str; 3] = ["blocking", "async", "blocking,async"];
+/// The feature sets CI tests: each mode alone, and both together with `metrics` (the set a
+/// flexible component with a recorder uses).
+const FEATURE_SETS: [&str; 3] = ["blocking", "async", "blocking,async,metrics"];
+/// What clippy also checks: both modes without `metrics`, so the feature stays additive.
+const CLIPPY_ONLY: [&str; 1] = ["blocking,async"];
+/// The set the integration cases run with against a cluster and Sentinel, and the docs are
+/// built with: the last of [`FEATURE_SETS`], already compiled by then.
+const ALL_MODES: &str = FEATURE_SETS[2];
 
 fn check_both() -> Result<(), String> {
     self_contained::check()?;
@@ -130,7 +160,16 @@ fn check_both() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
-    for features in FEATURE_SETS {
+    cargo(&[
+        "clippy",
+        "-p",
+        "xtask",
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    for features in FEATURE_SETS.iter().chain(&CLIPPY_ONLY) {
         cargo(&[
             "clippy",
             "-p",
@@ -145,14 +184,7 @@ fn check_both() -> Result<(), String> {
     }
     // Broken doc links are errors too.
     std::env::set_var("RUSTDOCFLAGS", "-D warnings");
-    cargo(&[
-        "doc",
-        "--no-deps",
-        "-p",
-        "storage",
-        "--features",
-        "blocking,async",
-    ])?;
+    cargo(&["doc", "--no-deps", "-p", "storage", "--features", ALL_MODES])?;
     cargo(&[
         "test",
         "-p",
@@ -177,7 +209,7 @@ fn check_both() -> Result<(), String> {
                 "-p",
                 "storage",
                 "--features",
-                "blocking,async",
+                ALL_MODES,
                 "--test",
                 "integration",
             ],

@@ -11,6 +11,7 @@
 mod backups;
 mod live;
 mod measure;
+mod metrics_cost;
 mod report;
 mod round_trips;
 mod scenarios;
@@ -26,6 +27,7 @@ use test_harness::RedisServer;
 use crate::{say, Stop};
 
 pub use live::follower_main;
+pub use metrics_cost::gets_main;
 
 pub fn run(quick: bool, check: bool) -> Result<(), Stop> {
     if cfg!(debug_assertions) {
@@ -59,6 +61,7 @@ pub fn run(quick: bool, check: bool) -> Result<(), Stop> {
     scenarios::initialize(&mut bench)?;
     scenarios::blocking_gets(&mut bench)?;
     scenarios::async_gets(&mut bench)?;
+    metrics_cost::metrics_cost(&mut bench)?;
     scenarios::bridge(&mut bench)?;
     scenarios::concurrent_updates(&mut bench)?;
     scenarios::certificates(&mut bench)?;
