@@ -112,10 +112,12 @@ fn expand_operation(
         #[::tracing::instrument(name = #name, skip_all, fields(mode = MODE))]
         #(#attributes)*
         #visibility #outer {
+            static SITE: crate::telemetry::OperationSite =
+                crate::telemetry::OperationSite::new(#name, MODE);
             let started = ::std::time::Instant::now();
             let telemetry = #telemetry;
             let result: #returns = Self::#body_name(self, #(#arguments),*).await;
-            telemetry.operation(#name, MODE, started, result.as_ref().err());
+            telemetry.operation(&SITE, started, result.as_ref().err());
             result
         }
 

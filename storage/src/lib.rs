@@ -62,6 +62,7 @@
 //! | `blocking` | [`blocking`], and `RedisStorage` (the old layer's name) |
 //! | `async` | [`asynchronous`], and `AsyncRedisStorage` (the old layer's name) |
 //! | `tls` | `rediss://` URLs, with rustls |
+//! | `metrics` | `metrics`: what each operation and connection does, through the `metrics` facade |
 //!
 //! With neither mode, only the models, key names and seeding logic build.
 //!

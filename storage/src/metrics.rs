@@ -11,7 +11,7 @@
 //! | name | type | labels |
 //! | --- | --- | --- |
 //! | `db.client.operation.duration` | histogram (s) | `db.system.name` (`redis`), `db.operation.name` (the operation, `get_proxy_target`), `mode` (`blocking`, `async`), `outcome` (`ok`, `error`), and on error `error.type` ([`Error::kind`](crate::Error::kind)) |
-//! | `db.client.connection.count` | gauge | `db.client.connection.state`: `used` (a blocking connection lent to a call, or a call in flight on the async mode's multiplexed one), `idle` |
+//! | `db.client.connection.count` | gauge | `db.client.connection.state`: `used` (a pooled blocking connection lent to a call, or a multiplexed one while a call is in flight on it), `idle`; summed over every storage of the process |
 //! | `db.client.connection.wait_time` | histogram (s) | — (time a call waited for a connection, opening one included) |
 //! | `gateway.storage.resends` | counter | — (calls sent again after a failure) |
 //! | `gateway.storage.outcome_unknown` | counter | — (writes refused as [`Error::OutcomeUnknown`](crate::Error::OutcomeUnknown)) |
@@ -114,4 +114,33 @@ pub fn describe() {
         "Default records written because they were missing or incomplete."
     );
     describe_counter!(CORRUPT_RECORDS, "Corrupt records met, by family.");
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every name declared in [`names`], read from this file's source, so one added there
+    /// and nowhere else fails here.
+    fn declared() -> Vec<String> {
+        let pattern = regex::Regex::new(r#"pub const [A-Z_]+: &str = "([a-z._]+)";"#).unwrap();
+        pattern
+            .captures_iter(include_str!("metrics.rs"))
+            .map(|found| found[1].to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_metric_is_listed_in_the_guide_and_in_these_docs() {
+        let names = declared();
+        assert_eq!(names.len(), 14, "{names:?}");
+        let guide = include_str!("../../docs/guide.md");
+        let docs = include_str!("metrics.rs");
+        for name in &names {
+            let row = format!("| `{name}` |");
+            assert!(guide.contains(&row), "docs/guide.md lacks a row for {name}");
+            assert!(
+                docs.contains(&format!("//! {row}")),
+                "storage::metrics lacks {name}"
+            );
+        }
+    }
 }

@@ -82,13 +82,7 @@ impl Telemetry {
 
     /// A public operation that ended: `error` is its error, if it failed. A corrupt record
     /// it failed on is counted as met.
-    pub(crate) fn operation(
-        &self,
-        name: &'static str,
-        mode: &'static str,
-        started: Instant,
-        error: Option<&Error>,
-    ) {
+    pub(crate) fn operation(&self, site: &OperationSite, started: Instant, error: Option<&Error>) {
         self.operations.fetch_add(1, Ordering::Relaxed);
         if error.is_some() {
             self.failed_operations.fetch_add(1, Ordering::Relaxed);
@@ -97,73 +91,48 @@ impl Telemetry {
             self.corrupt_met(key);
         }
         #[cfg(feature = "metrics")]
-        {
-            use crate::metrics::names;
-            let seconds = started.elapsed().as_secs_f64();
-            match error {
-                None => metrics::histogram!(
-                    names::OPERATION_DURATION,
-                    "db.system.name" => "redis",
-                    "db.operation.name" => name,
-                    "mode" => mode,
-                    "outcome" => "ok",
-                )
-                .record(seconds),
-                Some(error) => metrics::histogram!(
-                    names::OPERATION_DURATION,
-                    "db.system.name" => "redis",
-                    "db.operation.name" => name,
-                    "mode" => mode,
-                    "outcome" => "error",
-                    "error.type" => error.kind(),
-                )
-                .record(seconds),
-            }
-        }
+        site.record(started.elapsed(), error);
         #[cfg(not(feature = "metrics"))]
-        let _ = (name, mode, started);
+        let _ = (site, started);
     }
 
     /// A call got a connection after waiting `waited` for it (opening one included).
-    pub(crate) fn connection_taken(&self, waited: Duration) {
-        let in_use = self.connections_in_use.fetch_add(1, Ordering::Relaxed) + 1;
+    pub(crate) fn connection_taken(&self, connection: &OpenConnection, waited: Duration) {
         let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
         self.connection_wait_ns.fetch_add(nanos, Ordering::Relaxed);
-        #[cfg(feature = "metrics")]
-        {
-            metrics::histogram!(crate::metrics::names::CONNECTION_WAIT_TIME)
-                .record(waited.as_secs_f64());
-            self.export_connections(in_use);
+        let first = connection.calls.fetch_add(1, Ordering::Relaxed) == 0;
+        if first {
+            self.connections_in_use.fetch_add(1, Ordering::Relaxed);
         }
-        #[cfg(not(feature = "metrics"))]
-        let _ = in_use;
+        #[cfg(feature = "metrics")]
+        exported::CONNECTIONS.with(|handles| {
+            handles.wait_time.record(waited.as_secs_f64());
+            if first {
+                handles.used.increment(1.0);
+                handles.idle.decrement(1.0);
+            }
+        });
     }
 
     /// A call is done with its connection.
-    pub(crate) fn connection_given_back(&self) {
-        let in_use = self
-            .connections_in_use
-            .fetch_sub(1, Ordering::Relaxed)
-            .saturating_sub(1);
-        #[cfg(feature = "metrics")]
-        self.export_connections(in_use);
-        #[cfg(not(feature = "metrics"))]
-        let _ = in_use;
-    }
-
-    #[cfg(feature = "metrics")]
-    fn export_connections(&self, in_use: u64) {
-        let open = self.connections_open.load(Ordering::Relaxed);
-        let count = crate::metrics::names::CONNECTION_COUNT;
-        let state = "db.client.connection.state";
-        metrics::gauge!(count, state => "used").set(in_use as f64);
-        metrics::gauge!(count, state => "idle").set(open.saturating_sub(in_use) as f64);
+    pub(crate) fn connection_given_back(&self, connection: &OpenConnection) {
+        let last = connection.calls.fetch_sub(1, Ordering::Relaxed) == 1;
+        if last {
+            self.connections_in_use.fetch_sub(1, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            exported::CONNECTIONS.with(|handles| {
+                handles.used.decrement(1.0);
+                handles.idle.increment(1.0);
+            });
+        }
     }
 
     /// A connection opened, to `master` where the topology names one. Counts a reconnection
     /// after a connection failure, and a failover followed when the master changed.
     pub(crate) fn connection_opened(self: &Arc<Self>, master: Option<String>) -> OpenConnection {
         self.connections_open.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        exported::CONNECTIONS.with(|handles| handles.idle.increment(1.0));
         let reconnected = self.failed_since_open.swap(false, Ordering::Relaxed);
         let address = master.clone().unwrap_or_else(|| "cluster".to_owned());
         if reconnected {
@@ -184,7 +153,10 @@ impl Telemetry {
             *known = Some(master);
         }
         let _ = address;
-        OpenConnection(Arc::clone(self))
+        OpenConnection {
+            telemetry: Arc::clone(self),
+            calls: AtomicU64::new(0),
+        }
     }
 
     /// A connection failed: the next one opened replaces it.
@@ -302,13 +274,147 @@ impl Telemetry {
     }
 }
 
-/// Held by every open connection: counts it open until it is dropped.
-pub(crate) struct OpenConnection(Arc<Telemetry>);
+/// Held by every open connection (shared by a multiplexed connection's clones): counts it
+/// open until it is dropped, and in use while a call holds it.
+pub(crate) struct OpenConnection {
+    telemetry: Arc<Telemetry>,
+    /// Calls holding it now: one at most for a pooled connection, any number for a
+    /// multiplexed one, which is in use while there is one.
+    calls: AtomicU64,
+}
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.0.connections_open.fetch_sub(1, Ordering::Relaxed);
+        self.telemetry
+            .connections_open
+            .fetch_sub(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        exported::CONNECTIONS.with(|handles| handles.idle.decrement(1.0));
     }
+}
+
+/// One public operation's place in the code, made by `#[operation]` as a `static` per
+/// operation and mode, so that recording its duration finds its metric without building
+/// labels or looking anything up.
+#[cfg_attr(
+    not(feature = "metrics"),
+    allow(dead_code, reason = "the labels of the metrics feature")
+)]
+pub(crate) struct OperationSite {
+    name: &'static str,
+    mode: &'static str,
+    #[cfg(feature = "metrics")]
+    succeeded: exported::Cached<metrics::Histogram>,
+}
+
+impl OperationSite {
+    pub(crate) const fn new(name: &'static str, mode: &'static str) -> Self {
+        OperationSite {
+            name,
+            mode,
+            #[cfg(feature = "metrics")]
+            succeeded: exported::Cached::new(),
+        }
+    }
+
+    #[cfg(feature = "metrics")]
+    fn record(&self, took: Duration, error: Option<&Error>) {
+        use crate::metrics::names::OPERATION_DURATION;
+        let (name, mode) = (self.name, self.mode);
+        let seconds = took.as_secs_f64();
+        match error {
+            None => self.succeeded.with_made(
+                || {
+                    metrics::histogram!(
+                        OPERATION_DURATION,
+                        "db.system.name" => "redis",
+                        "db.operation.name" => name,
+                        "mode" => mode,
+                        "outcome" => "ok",
+                    )
+                },
+                |histogram| histogram.record(seconds),
+            ),
+            Some(error) => metrics::histogram!(
+                OPERATION_DURATION,
+                "db.system.name" => "redis",
+                "db.operation.name" => name,
+                "mode" => mode,
+                "outcome" => "error",
+                "error.type" => error.kind(),
+            )
+            .record(seconds),
+        }
+    }
+}
+
+/// The metric handles used on every call, kept so that a call records without building
+/// labels or looking the metric up in the recorder.
+#[cfg(feature = "metrics")]
+mod exported {
+    use std::sync::Arc;
+
+    use arc_swap::ArcSwapOption;
+    use metrics::{Gauge, Histogram};
+
+    use crate::metrics::names;
+
+    /// A handle made for the recorder in use when it was made, and made again for another:
+    /// a storage used before the recorder was installed records into it from then on.
+    pub(super) struct Cached<T>(ArcSwapOption<(usize, T)>);
+
+    impl<T> Cached<T> {
+        pub(super) const fn new() -> Self {
+            Cached(ArcSwapOption::const_empty())
+        }
+
+        /// Runs `with` on the handle for the recorder in use, made by `make` if there is
+        /// none yet.
+        pub(super) fn with_made(&self, make: impl FnOnce() -> T, with: impl FnOnce(&T)) {
+            // The recorder's address tells one recorder from another (the no-op one, then
+            // the installed one); it is set once per process.
+            let recorder = metrics::with_recorder(|recorder| {
+                std::ptr::from_ref(recorder).cast::<()>() as usize
+            });
+            let cached = self.0.load();
+            match cached.as_deref() {
+                Some((made_for, handle)) if *made_for == recorder => with(handle),
+                _ => {
+                    let handle = make();
+                    with(&handle);
+                    self.0.store(Some(Arc::new((recorder, handle))));
+                }
+            }
+        }
+    }
+
+    /// The connection metrics, whose labels never change.
+    pub(super) struct ConnectionHandles {
+        pub(super) used: Gauge,
+        pub(super) idle: Gauge,
+        pub(super) wait_time: Histogram,
+    }
+
+    pub(super) struct ConnectionMetrics(Cached<ConnectionHandles>);
+
+    impl ConnectionMetrics {
+        pub(super) fn with(&self, with: impl FnOnce(&ConnectionHandles)) {
+            self.0.with_made(
+                || {
+                    let state = "db.client.connection.state";
+                    ConnectionHandles {
+                        used: metrics::gauge!(names::CONNECTION_COUNT, state => "used"),
+                        idle: metrics::gauge!(names::CONNECTION_COUNT, state => "idle"),
+                        wait_time: metrics::histogram!(names::CONNECTION_WAIT_TIME),
+                    }
+                },
+                with,
+            );
+        }
+    }
+
+    /// Every storage's connections, in one gauge per state: increments add up over storages.
+    pub(super) static CONNECTIONS: ConnectionMetrics = ConnectionMetrics(Cached::new());
 }
 
 /// The family a key belongs to, as a bounded label: a backup's family name, `oauth` for the

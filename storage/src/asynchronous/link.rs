@@ -67,7 +67,7 @@ impl Endpoint {
             born: Instant::now(),
             used_at: Arc::new(AtomicU64::new(0)),
             timeout: response_timeout,
-            _open: Arc::new(telemetry.connection_opened(master)),
+            open: Arc::new(telemetry.connection_opened(master)),
         })
     }
 }
@@ -94,12 +94,17 @@ pub(super) struct Link {
     /// How long the connection itself waits for an answer.
     timeout: Duration,
     /// Counts the connection open until its last clone is gone.
-    _open: Arc<OpenConnection>,
+    open: Arc<OpenConnection>,
 }
 
 impl Link {
     fn now_ms(&self) -> u64 {
         u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// What counts this connection open and in use.
+    pub(super) fn counted(&self) -> &OpenConnection {
+        &self.open
     }
 
     /// How long since a call last ran on this connection.

@@ -73,7 +73,7 @@ pub(super) struct Link {
     last_used: Instant,
     /// The read and write timeout the socket has now.
     timeout: Duration,
-    _open: OpenConnection,
+    open: OpenConnection,
 }
 
 impl Link {
@@ -83,8 +83,13 @@ impl Link {
             broken: false,
             last_used: Instant::now(),
             timeout,
-            _open: open,
+            open,
         }
+    }
+
+    /// What counts this connection open and in use.
+    pub(super) fn counted(&self) -> &OpenConnection {
+        &self.open
     }
 
     /// How long since a call last ran on this connection.

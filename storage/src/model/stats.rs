@@ -25,8 +25,8 @@ pub struct Stats {
     /// Connections open now (the blocking pool's, the async mode's multiplexed one, the
     /// watchers' own).
     pub connections_open: u64,
-    /// Calls holding a connection now: a blocking connection lent to a call, or a call in
-    /// flight on the multiplexed one.
+    /// Of those, the ones a call holds now: a pooled blocking connection lent to a call,
+    /// or a multiplexed one while any call is in flight on it.
     pub connections_in_use: u64,
     /// How long calls waited for a connection in all, opening one included.
     pub connection_wait: Duration,

@@ -108,14 +108,16 @@ impl Connection {
                 .await
         };
         match &taken {
-            Ok(_) => self.telemetry.connection_taken(started.elapsed()),
+            Ok(link) => self
+                .telemetry
+                .connection_taken(link.counted(), started.elapsed()),
             Err(_) => self.failed(),
         }
         taken
     }
 
     fn give_back(&self, link: Link) {
-        self.telemetry.connection_given_back();
+        self.telemetry.connection_given_back(link.counted());
         self.links.give_back(link, &self.settings);
     }
 

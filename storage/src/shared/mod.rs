@@ -17,14 +17,14 @@
 //! | --- | --- | --- | --- |
 //! | `maybe` | the `maybe_async` attribute that makes this code the mode's | `must_be_sync` | `must_be_async` |
 //! | `MODE` | the mode's name, for spans and `Debug` | `"blocking"` | `"async"` |
-//! | `Link` | one connection: `query(call, response_timeout, deadline)` runs one call within both bounds, `idle_for`, `touch` | a sync connection of any topology | a multiplexed or cluster connection |
-//! | `Endpoint::open` | (an `impl` on this module's `Endpoint`) opens a `Link` within `connect_timeout` | sync `get_connection*` | async `get_*_async_connection*`, after checking the runtime's drivers |
-//! | `Links` | shares links: `take(endpoint, settings, wait)` and `give_back(link, settings)` | a pool of `pool_size` idle connections | one shared connection, opened once |
+//! | `Link` | one connection: `query(call, response_timeout, deadline)` runs one call within both bounds, `idle_for`, `touch`, `counted` (its `OpenConnection`) | a sync connection of any topology | a multiplexed or cluster connection |
+//! | `Endpoint::open` | (an `impl` on this module's `Endpoint`) opens a `Link` within `connect_timeout`, holding the telemetry's `OpenConnection` while it lives | sync `get_connection*` | async `get_*_async_connection*`, after checking the runtime's drivers |
+//! | `Links` | shares links: `take(endpoint, settings, wait, telemetry)` and `give_back(link, settings)` | a pool of `pool_size` idle connections | one shared connection, opened once |
 //! | `SentinelLock<T>` | a mutex around the sentinel client (it is `&mut self`) | `std::sync::Mutex` | `tokio::sync::Mutex` |
 //! | `InitLock`, `lock_init`, `try_lock_init` | the mutex initialization holds within one process | `std::sync::Mutex` | `tokio::sync::Mutex` |
 //! | `pause(duration)` | sleeps without holding anything | `thread::sleep` | `tokio::time::sleep` |
 //! | `check_runtime()` | what a call needs of its thread, as a typed error | nothing | a tokio runtime with IO and time drivers |
-//! | `Follower::start(storage, state)` | runs [`follow`] for a `LiveConfig` and stops it when dropped | a thread | a task |
+//! | `Follower::start(storage, state)` | runs [`follow`] for a [`LiveConfig`] (one type for both modes) and stops it when dropped; `Send + Sync`, since both modes' handles share it | a thread | a task |
 //!
 //! And the other way round: a mode adds to this module's types what only it can do, in its
 //! own folder: `Drop` for [`LockGuard`] (release now, or on a spawned task), and the way a

@@ -6,7 +6,7 @@
 use super::storage::scan_keys;
 use super::{maybe, operation, Storage, MODE};
 use crate::commands::seeding::LegacyRecords;
-use crate::commands::{self, Call, Indexed, Put, WriteOutcome};
+use crate::commands::{self, Call, Indexed, Put, ScriptCall, WriteOutcome};
 use crate::error::Result;
 use crate::model::family::{self, CERTIFICATES, PROXIES};
 use crate::retry::{Deadline, Effect};
@@ -64,7 +64,7 @@ impl Storage {
     /// must be made again from a fresh snapshot.
     #[maybe]
     async fn apply_seed_plan(&self, plan: &SeedPlan, deadline: Deadline) -> Result<bool> {
-        let (keys, connection) = (self.keys(), self.connection_before_init());
+        let keys = self.keys();
         if plan.needs_reindex {
             self.rebuild_indexes().await?;
         }
@@ -72,46 +72,46 @@ impl Storage {
         for (hostname, json) in &plan.create_proxies {
             let target = Indexed::new(keys, &PROXIES, hostname);
             let call = commands::put_indexed(keys, &target, json, Put::CreateOnly, None);
-            let reply: String = connection
-                .send(Call::Script(&call), Effect::Write, deadline)
-                .await?;
-            let written = WriteOutcome::parse(&reply)? == WriteOutcome::Written;
-            if written {
-                self.telemetry()
-                    .default_reseeded(&format!("proxy:{hostname}"));
-            }
-            settled &= written;
+            let record = format!("proxy:{hostname}");
+            settled &= self.write_default(&call, &record, deadline).await? == WriteOutcome::Written;
         }
         for repair in &plan.repair_proxies {
             let target = Indexed::new(keys, &PROXIES, &repair.hostname);
             let call = commands::compare_and_set(keys, &target, &repair.expected, &repair.json);
-            let reply: String = connection
-                .send(Call::Script(&call), Effect::Write, deadline)
-                .await?;
-            let written = WriteOutcome::parse(&reply)? == WriteOutcome::Written;
-            if written {
-                self.telemetry()
-                    .default_reseeded(&format!("proxy:{}", repair.hostname));
-            }
-            settled &= written;
+            let record = format!("proxy:{}", repair.hostname);
+            settled &= self.write_default(&call, &record, deadline).await? == WriteOutcome::Written;
         }
         for (route, json) in &plan.create_routes {
             let call = commands::routes::put_route(keys, route, json, None);
-            let reply: String = connection
-                .send(Call::Script(&call), Effect::Write, deadline)
-                .await?;
-            match WriteOutcome::parse(&reply)? {
-                WriteOutcome::Conflict { owner } => {
-                    // An operator's route already serves this path; theirs wins.
-                    tracing::warn!(route_id = %route.route_id, %owner, "default route not created");
-                }
-                WriteOutcome::Written => self
-                    .telemetry()
-                    .default_reseeded(&format!("route:{}", route.route_id)),
-                WriteOutcome::Stale | WriteOutcome::Fenced { .. } => {}
+            let record = format!("route:{}", route.route_id);
+            if let WriteOutcome::Conflict { owner } =
+                self.write_default(&call, &record, deadline).await?
+            {
+                // An operator's route already serves this path; theirs wins.
+                tracing::warn!(route_id = %route.route_id, %owner, "default route not created");
             }
         }
         Ok(settled)
+    }
+
+    /// Runs one write of a default `record` (`proxy:localhost`, `route:token`), counting it
+    /// when it wrote.
+    #[maybe]
+    async fn write_default(
+        &self,
+        call: &ScriptCall,
+        record: &str,
+        deadline: Deadline,
+    ) -> Result<WriteOutcome> {
+        let reply: String = self
+            .connection_before_init()
+            .send(Call::Script(call), Effect::Write, deadline)
+            .await?;
+        let outcome = WriteOutcome::parse(&reply)?;
+        if outcome == WriteOutcome::Written {
+            self.telemetry().default_reseeded(record);
+        }
+        Ok(outcome)
     }
 
     /// Scans the keyspace for each family the old layer writes and adds what it finds to
