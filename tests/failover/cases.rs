@@ -343,6 +343,15 @@ async fn sentinel_master_killed(min_replicas: u32) {
     .await;
     assert_recovered(&storage, &live, &run, "sentinel", min_replicas, "").await;
     assert_feed_followed(&storage, &until, follower).await;
+    let stats = storage.stats();
+    assert!(stats.failovers >= 1, "the new master is counted: {stats:?}");
+    assert!(stats.reconnects >= 1, "{stats:?}");
+    let health = storage.health().await;
+    assert_eq!(
+        health.master,
+        Some(format!("127.0.0.1:{replica}")),
+        "health names the master in use"
+    );
 }
 
 #[maybe]
@@ -494,6 +503,8 @@ async fn a_write_cut_off_after_it_was_sent_reports_an_unknown_outcome() {
     cut.join().unwrap();
     let error = consumed.expect_err("the connection died under the call");
     assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(storage.stats().outcome_unknown, 1, "the refusal is counted");
+    let resent = storage.stats().resends;
     assert!(error.to_string().contains("outcome is unknown"), "{error}");
 
     let cut = cut_off_writes(
@@ -507,6 +518,7 @@ async fn a_write_cut_off_after_it_was_sent_reports_an_unknown_outcome() {
         stored.is_ok(),
         "an idempotent write is sent again: {stored:?}"
     );
+    assert!(storage.stats().resends > resent, "the resend is counted");
     let found = storage.get_proxy_target("w1.example").await.unwrap();
     assert!(found.is_some(), "the write sent again is there");
 }

@@ -178,3 +178,19 @@ pub(super) fn feed_readers(server: &RedisServer) -> usize {
         .filter(|line| line.contains("cmd=xread"))
         .count()
 }
+
+#[maybe]
+#[maybe_test]
+async fn a_write_no_replica_confirmed_is_counted() {
+    // More replicas than any test deployment has (one server, a cluster, Sentinel).
+    let config = harness::config("stats-replicas").with_min_replicas(10, Duration::from_millis(50));
+    let storage = Storage::new(config).unwrap();
+    let stored = storage
+        .store_proxy_target(ProxyTarget::new("unconfirmed.example", "http://b:1"))
+        .await;
+    assert!(
+        matches!(stored, Err(Error::NotReplicated { .. })),
+        "{stored:?}"
+    );
+    assert!(storage.stats().not_replicated >= 1);
+}
