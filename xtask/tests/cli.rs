@@ -86,3 +86,40 @@ fn a_reader_that_goes_away_stops_the_demo_and_its_server() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `cargo xtask demo --metrics`: the demo's work, then a Prometheus text page with what it
+/// did, in both modes, and no label carrying a record's content.
+#[test]
+fn the_demo_prints_a_prometheus_scrape_of_its_work() {
+    let output = xtask()
+        .args(["demo", "--metrics"])
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let page = stdout
+        .split_once("== metrics")
+        .map(|(_, page)| page)
+        .unwrap_or_else(|| panic!("no metrics page: {stdout}"));
+    for mode in ["blocking", "async"] {
+        let count = format!(
+            "db_client_operation_duration_count{{db_system_name=\"redis\",\
+             db_operation_name=\"get_proxy_target\",mode=\"{mode}\",outcome=\"ok\"}} "
+        );
+        assert!(page.contains(&count), "{mode}: {page}");
+    }
+    assert!(
+        page.contains("# TYPE gateway_storage_defaults_reseeded counter"),
+        "{page}"
+    );
+    assert!(
+        page.contains("gateway_storage_corrupt_records{family=\"proxy\"}"),
+        "{page}"
+    );
+    assert!(page.contains("db_client_connection_count{db_client_connection_state=\"idle\"}"));
+    assert!(
+        !page.contains("example.com"),
+        "a label carries a hostname: {page}"
+    );
+}
