@@ -19,6 +19,12 @@ use crate::model::{Stats, StoredFamily};
 pub(crate) struct Telemetry {
     /// The storage's key names, to tell a corrupt record's family.
     keys: KeySpace,
+    counts: Counts,
+}
+
+/// What `stats()` reads, all starting at zero.
+#[derive(Default)]
+struct Counts {
     operations: AtomicU64,
     failed_operations: AtomicU64,
     connections_open: AtomicU64,
@@ -61,31 +67,18 @@ impl Telemetry {
     pub(crate) fn new(keys: KeySpace) -> Self {
         Telemetry {
             keys,
-            operations: AtomicU64::new(0),
-            failed_operations: AtomicU64::new(0),
-            connections_open: AtomicU64::new(0),
-            connections_in_use: AtomicU64::new(0),
-            connection_wait_ns: AtomicU64::new(0),
-            resends: AtomicU64::new(0),
-            outcome_unknown: AtomicU64::new(0),
-            reconnects: AtomicU64::new(0),
-            failovers: AtomicU64::new(0),
-            not_replicated: AtomicU64::new(0),
-            defaults_reseeded: AtomicU64::new(0),
-            corrupt_records: AtomicU64::new(0),
-            resyncs: AtomicU64::new(0),
-            feed_lag_ms: AtomicU64::new(0),
-            failed_since_open: AtomicBool::new(false),
-            master: Mutex::new(None),
+            counts: Counts::default(),
         }
     }
 
     /// A public operation that ended: `error` is its error, if it failed. A corrupt record
     /// it failed on is counted as met.
     pub(crate) fn operation(&self, site: &OperationSite, started: Instant, error: Option<&Error>) {
-        self.operations.fetch_add(1, Ordering::Relaxed);
+        self.counts.operations.fetch_add(1, Ordering::Relaxed);
         if error.is_some() {
-            self.failed_operations.fetch_add(1, Ordering::Relaxed);
+            self.counts
+                .failed_operations
+                .fetch_add(1, Ordering::Relaxed);
         }
         if let Some(Error::Corrupt { key, .. }) = error {
             self.corrupt_met(key);
@@ -99,10 +92,14 @@ impl Telemetry {
     /// A call got a connection after waiting `waited` for it (opening one included).
     pub(crate) fn connection_taken(&self, connection: &OpenConnection, waited: Duration) {
         let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        self.connection_wait_ns.fetch_add(nanos, Ordering::Relaxed);
+        self.counts
+            .connection_wait_ns
+            .fetch_add(nanos, Ordering::Relaxed);
         let first = connection.calls.fetch_add(1, Ordering::Relaxed) == 0;
         if first {
-            self.connections_in_use.fetch_add(1, Ordering::Relaxed);
+            self.counts
+                .connections_in_use
+                .fetch_add(1, Ordering::Relaxed);
         }
         #[cfg(feature = "metrics")]
         exported::CONNECTIONS.with(|handles| {
@@ -118,7 +115,9 @@ impl Telemetry {
     pub(crate) fn connection_given_back(&self, connection: &OpenConnection) {
         let last = connection.calls.fetch_sub(1, Ordering::Relaxed) == 1;
         if last {
-            self.connections_in_use.fetch_sub(1, Ordering::Relaxed);
+            self.counts
+                .connections_in_use
+                .fetch_sub(1, Ordering::Relaxed);
             #[cfg(feature = "metrics")]
             exported::CONNECTIONS.with(|handles| {
                 handles.used.decrement(1.0);
@@ -130,21 +129,25 @@ impl Telemetry {
     /// A connection opened, to `master` where the topology names one. Counts a reconnection
     /// after a connection failure, and a failover followed when the master changed.
     pub(crate) fn connection_opened(self: &Arc<Self>, master: Option<String>) -> OpenConnection {
-        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        self.counts.connections_open.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
         exported::CONNECTIONS.with(|handles| handles.idle.increment(1.0));
-        let reconnected = self.failed_since_open.swap(false, Ordering::Relaxed);
+        let reconnected = self.counts.failed_since_open.swap(false, Ordering::Relaxed);
         let address = master.clone().unwrap_or_else(|| "cluster".to_owned());
         if reconnected {
-            self.reconnects.fetch_add(1, Ordering::Relaxed);
+            self.counts.reconnects.fetch_add(1, Ordering::Relaxed);
             #[cfg(feature = "metrics")]
             metrics::counter!(crate::metrics::names::RECONNECTS, "server.address" => address.clone())
                 .increment(1);
         }
         if let Some(master) = master {
-            let mut known = self.master.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut known = self
+                .counts
+                .master
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             if known.as_ref().is_some_and(|before| *before != master) {
-                self.failovers.fetch_add(1, Ordering::Relaxed);
+                self.counts.failovers.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(%master, "following a failover to a new master");
                 #[cfg(feature = "metrics")]
                 metrics::counter!(crate::metrics::names::FAILOVERS, "server.address" => address.clone())
@@ -161,12 +164,13 @@ impl Telemetry {
 
     /// A connection failed: the next one opened replaces it.
     pub(crate) fn connection_failed(&self) {
-        self.failed_since_open.store(true, Ordering::Relaxed);
+        self.counts.failed_since_open.store(true, Ordering::Relaxed);
     }
 
     /// The master connections go to now, where the topology names one.
     pub(crate) fn master(&self) -> Option<String> {
-        self.master
+        self.counts
+            .master
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -175,21 +179,21 @@ impl Telemetry {
     /// A call is sent again (after a failure that left it unapplied, or whose repeat is
     /// harmless).
     pub(crate) fn resent(&self) {
-        self.resends.fetch_add(1, Ordering::Relaxed);
+        self.counts.resends.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
         metrics::counter!(crate::metrics::names::RESENDS).increment(1);
     }
 
     /// A write was refused as [`Error::OutcomeUnknown`].
     pub(crate) fn outcome_unknown(&self) {
-        self.outcome_unknown.fetch_add(1, Ordering::Relaxed);
+        self.counts.outcome_unknown.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
         metrics::counter!(crate::metrics::names::OUTCOME_UNKNOWN).increment(1);
     }
 
     /// A write was applied but fewer replicas than asked confirmed it.
     pub(crate) fn not_replicated(&self) {
-        self.not_replicated.fetch_add(1, Ordering::Relaxed);
+        self.counts.not_replicated.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
         metrics::counter!(crate::metrics::names::NOT_REPLICATED).increment(1);
     }
@@ -197,7 +201,9 @@ impl Telemetry {
     /// A default record (`proxy:localhost`, `route:…`) was written because it was missing
     /// or lacked what it must hold.
     pub(crate) fn default_reseeded(&self, record: &str) {
-        self.defaults_reseeded.fetch_add(1, Ordering::Relaxed);
+        self.counts
+            .defaults_reseeded
+            .fetch_add(1, Ordering::Relaxed);
         tracing::info!(%record, "default record written");
         #[cfg(feature = "metrics")]
         metrics::counter!(crate::metrics::names::DEFAULTS_RESEEDED, "record" => record.to_owned())
@@ -206,7 +212,7 @@ impl Telemetry {
 
     /// A corrupt record was met at `key` (read, listed or backed up); counted by family.
     pub(crate) fn corrupt_met(&self, key: &str) {
-        self.corrupt_records.fetch_add(1, Ordering::Relaxed);
+        self.counts.corrupt_records.fetch_add(1, Ordering::Relaxed);
         let family = family_of(&self.keys, key);
         #[cfg(feature = "metrics")]
         metrics::counter!(crate::metrics::names::CORRUPT_RECORDS, "family" => family).increment(1);
@@ -216,7 +222,7 @@ impl Telemetry {
 
     /// A follower found the feed had lost changes (trimmed, or Redis lost its data).
     pub(crate) fn resynced(&self, follower: FollowerKind) {
-        self.resyncs.fetch_add(1, Ordering::Relaxed);
+        self.counts.resyncs.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
         metrics::counter!(crate::metrics::names::FEED_RESYNCS, "follower" => follower.label())
             .increment(1);
@@ -227,7 +233,7 @@ impl Telemetry {
     /// How far behind the feed's newest change a follower is (zero when it is caught up).
     pub(crate) fn feed_lag(&self, follower: FollowerKind, lag: Duration) {
         let ms = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX - 1);
-        self.feed_lag_ms.store(ms + 1, Ordering::Relaxed);
+        self.counts.feed_lag_ms.store(ms + 1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
         metrics::gauge!(crate::metrics::names::FEED_LAG, "follower" => follower.label())
             .set(lag.as_secs_f64());
@@ -251,21 +257,22 @@ impl Telemetry {
     /// The counters as they stand; the live configuration's part is the caller's.
     pub(crate) fn stats(&self) -> Stats {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let counts = &self.counts;
         Stats {
-            operations: get(&self.operations),
-            failed_operations: get(&self.failed_operations),
-            connections_open: get(&self.connections_open),
-            connections_in_use: get(&self.connections_in_use),
-            connection_wait: Duration::from_nanos(get(&self.connection_wait_ns)),
-            resends: get(&self.resends),
-            outcome_unknown: get(&self.outcome_unknown),
-            reconnects: get(&self.reconnects),
-            failovers: get(&self.failovers),
-            not_replicated: get(&self.not_replicated),
-            defaults_reseeded: get(&self.defaults_reseeded),
-            corrupt_records: get(&self.corrupt_records),
-            feed_resyncs: get(&self.resyncs),
-            feed_lag: get(&self.feed_lag_ms)
+            operations: get(&counts.operations),
+            failed_operations: get(&counts.failed_operations),
+            connections_open: get(&counts.connections_open),
+            connections_in_use: get(&counts.connections_in_use),
+            connection_wait: Duration::from_nanos(get(&counts.connection_wait_ns)),
+            resends: get(&counts.resends),
+            outcome_unknown: get(&counts.outcome_unknown),
+            reconnects: get(&counts.reconnects),
+            failovers: get(&counts.failovers),
+            not_replicated: get(&counts.not_replicated),
+            defaults_reseeded: get(&counts.defaults_reseeded),
+            corrupt_records: get(&counts.corrupt_records),
+            feed_resyncs: get(&counts.resyncs),
+            feed_lag: get(&counts.feed_lag_ms)
                 .checked_sub(1)
                 .map(Duration::from_millis),
             snapshot_revision: None,
@@ -286,6 +293,7 @@ pub(crate) struct OpenConnection {
 impl Drop for OpenConnection {
     fn drop(&mut self) {
         self.telemetry
+            .counts
             .connections_open
             .fetch_sub(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
