@@ -225,6 +225,13 @@ pub struct StorageConfig {
     /// full listing while the migration is mixed: old-layer writers do not feed the change
     /// feed, so this is how long their writes can take to show. Default 5 s.
     pub live_reconcile_interval: Duration,
+    /// Where a [`LiveConfig`](crate::LiveConfig) keeps its last-known-good snapshot, so
+    /// that a process started while Redis is away routes from it. None (the default): no
+    /// file. See [`with_live_snapshot_file`](Self::with_live_snapshot_file).
+    pub live_snapshot_file: Option<std::path::PathBuf>,
+    /// How long after a change the live configuration's file is rewritten: a burst of
+    /// changes within it costs one write. Default 1 s.
+    pub live_snapshot_debounce: Duration,
     /// Whether this storage seeds the default proxies and routes. Default true, and a
     /// gateway process must leave it so. Off only for tools that must look without writing
     /// (an operator's `doctor` has to see that `localhost` is missing, not repair it
@@ -279,6 +286,8 @@ impl StorageConfig {
             allow_root_auth_exclusion: false,
             seed_defaults: true,
             live_reconcile_interval: Duration::from_secs(5),
+            live_snapshot_file: None,
+            live_snapshot_debounce: Duration::from_secs(1),
             failover_wait: Duration::from_secs(5),
             min_replicas: 0,
             replica_timeout: Duration::from_secs(1),
@@ -487,6 +496,34 @@ impl StorageConfig {
         self
     }
 
+    /// Keeps the live configuration's last-known-good snapshot in `path`: rewritten
+    /// atomically (a temporary file, `fsync`, rename) at most once per
+    /// [`live_snapshot_debounce`](Self::live_snapshot_debounce), readable by its owner only,
+    /// and served at once by `live_config()` in a process that starts while Redis is away.
+    ///
+    /// ```
+    /// let config = storage::StorageConfig::new("redis://127.0.0.1:6379")?
+    ///     .with_live_snapshot_file("/var/lib/gateway/live-config.snapshot");
+    /// assert!(config.live_snapshot_file.is_some());
+    /// # Ok::<(), storage::Error>(())
+    /// ```
+    pub fn with_live_snapshot_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.live_snapshot_file = Some(path.into());
+        self
+    }
+
+    /// Sets [`live_snapshot_debounce`](Self::live_snapshot_debounce).
+    pub fn with_live_snapshot_debounce(mut self, debounce: Duration) -> Self {
+        self.live_snapshot_debounce = debounce;
+        self
+    }
+
+    /// What a live configuration's file is written for: the address, database and key
+    /// prefix, without credentials. A file written for another is never served.
+    pub(crate) fn store_identity(&self) -> String {
+        format!("{} {}", self.url, self.key_prefix)
+    }
+
     /// Sets [`live_reconcile_interval`](Self::live_reconcile_interval).
     pub fn with_live_reconcile_interval(mut self, interval: Duration) -> Self {
         self.live_reconcile_interval = interval;
@@ -525,6 +562,7 @@ impl StorageConfig {
             ("refresh_family_ttl", self.refresh_family_ttl),
             ("defaults_check_interval", self.defaults_check_interval),
             ("live_reconcile_interval", self.live_reconcile_interval),
+            ("live_snapshot_debounce", self.live_snapshot_debounce),
             ("failover_wait", self.failover_wait),
             ("replica_timeout", self.replica_timeout),
         ];

@@ -94,6 +94,15 @@ pub enum Error {
         /// What the operating system reported.
         reason: String,
     },
+    /// The live configuration's file could not be read back or written. A file that cannot
+    /// be served is left where it is, untouched.
+    #[error("live configuration file `{path}`: {reason}")]
+    SnapshotFile {
+        /// The file.
+        path: String,
+        /// Why it could not be used.
+        reason: String,
+    },
     /// A stored record could not be decoded or fails validation. It is left untouched.
     #[error("corrupt record at key `{key}`: {reason}")]
     Corrupt {
@@ -197,6 +206,7 @@ impl Error {
             Error::Protocol { .. } => "protocol",
             Error::Randomness { .. } => "randomness",
             Error::Corrupt { .. } => "corrupt",
+            Error::SnapshotFile { .. } => "snapshot_file",
             Error::Invalid { .. } => "invalid",
             Error::Conflict { .. } => "conflict",
             Error::Required { .. } => "required",

@@ -49,6 +49,7 @@ fn setting_default(config: &StorageConfig, name: &str) -> Option<Duration> {
         "refresh_family_ttl" => config.refresh_family_ttl,
         "defaults_check_interval" => config.defaults_check_interval,
         "live_reconcile_interval" => config.live_reconcile_interval,
+        "live_snapshot_debounce" => config.live_snapshot_debounce,
         "failover_wait" => config.failover_wait,
         "replica_timeout" => config.replica_timeout,
         _ => return None,

@@ -112,6 +112,7 @@ mod error;
 mod figures;
 mod keys;
 mod live;
+mod live_file;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod model;

@@ -12,13 +12,18 @@
 //! mode's. One storage keeps one while it is held, so a component that is blocking and async
 //! at once follows the feed once.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 
-use crate::model::{ConfigSnapshot, LiveHealth};
+use crate::error::{Error, Result};
+use crate::live_file::SnapshotFile;
+use crate::model::snapshot_file::SavedSnapshot;
+use crate::model::{ConfigSnapshot, LiveHealth, StaleFile};
 
 /// What the follower and the readers share.
 pub(crate) struct LiveState {
@@ -31,6 +36,12 @@ pub(crate) struct LiveState {
     /// Cleared when the follower ends for any reason: told to stop, its runtime shut down
     /// (the task is dropped), its thread unwound.
     following: AtomicBool,
+    /// The feed epoch the snapshot was read in, once known: the file records it.
+    epoch: Mutex<Option<String>>,
+    /// While the snapshot is what the file held, which file and revision.
+    from_file: Mutex<Option<StaleFile>>,
+    /// Tells the file's writer of each new snapshot, when there is a file.
+    changed: OnceLock<Sender<()>>,
 }
 
 /// Held by the follower while it runs; dropping it, however the follower ends, says so.
@@ -63,6 +74,70 @@ impl LiveState {
             lag_ms: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
             following: AtomicBool::new(true),
+            epoch: Mutex::new(None),
+            from_file: Mutex::new(None),
+            changed: OnceLock::new(),
+        }
+    }
+
+    /// A state serving what the file at `path` held, until the follower catches up.
+    pub(crate) fn from_saved(saved: SavedSnapshot, path: &Path) -> Self {
+        let stale = StaleFile {
+            path: path.to_owned(),
+            revision: saved.snapshot.revision(),
+            written_at: saved.written_at,
+        };
+        let state = LiveState::new(saved.snapshot);
+        state
+            .heard_at_ms
+            .store(unix_ms(saved.written_at), Ordering::Relaxed);
+        *lock(&state.epoch) = saved.epoch;
+        *lock(&state.from_file) = Some(stale);
+        state
+    }
+
+    /// Has `changed` told of every new snapshot.
+    pub(crate) fn tell(&self, changed: Sender<()>) {
+        if self.changed.set(changed).is_ok() {
+            self.published();
+        }
+    }
+
+    /// Makes `snapshot` the current one.
+    pub(crate) fn publish(&self, snapshot: ConfigSnapshot) {
+        self.current.store(Arc::new(snapshot));
+        self.published();
+    }
+
+    fn published(&self) {
+        if let Some(changed) = self.changed.get() {
+            let _ = changed.send(());
+        }
+    }
+
+    /// The feed epoch the snapshot was read in, if known.
+    pub(crate) fn epoch(&self) -> Option<String> {
+        lock(&self.epoch).clone()
+    }
+
+    /// Records the feed epoch the follower reads in.
+    pub(crate) fn set_epoch(&self, epoch: Option<&str>) {
+        let mut known = lock(&self.epoch);
+        if known.as_deref() != epoch {
+            *known = epoch.map(str::to_owned);
+        }
+    }
+
+    /// While the snapshot is the file's, which file and revision.
+    pub(crate) fn stale_file(&self) -> Option<StaleFile> {
+        lock(&self.from_file).clone()
+    }
+
+    /// The snapshot is Redis' now: the file's is left behind.
+    pub(crate) fn caught_up(&self) {
+        if lock(&self.from_file).take().is_some() {
+            tracing::info!("live configuration caught up with Redis");
+            self.published();
         }
     }
 
@@ -97,6 +172,10 @@ impl LiveState {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 fn unix_ms(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -106,6 +185,7 @@ fn unix_ms(at: SystemTime) -> u64 {
 /// modes' handles on one storage. The last one dropped stops the follower.
 pub(crate) struct LiveShare {
     state: Arc<LiveState>,
+    file: Option<Arc<SnapshotFile>>,
     _follower: Box<dyn Send + Sync>,
 }
 
@@ -127,11 +207,17 @@ impl std::fmt::Debug for LiveConfig {
 }
 
 impl LiveConfig {
-    /// A live configuration on `state`, followed by `follower` until the last clone goes.
-    pub(crate) fn followed_by(state: Arc<LiveState>, follower: impl Send + Sync + 'static) -> Self {
+    /// A live configuration on `state`, kept in `file` if there is one, followed by
+    /// `follower` until the last clone goes.
+    pub(crate) fn followed_by(
+        state: Arc<LiveState>,
+        file: Option<Arc<SnapshotFile>>,
+        follower: impl Send + Sync + 'static,
+    ) -> Self {
         LiveConfig {
             share: Arc::new(LiveShare {
                 state,
+                file,
                 _follower: Box::new(follower),
             }),
         }
@@ -181,6 +267,31 @@ impl LiveConfig {
         self.state().following.load(Ordering::Relaxed)
     }
 
+    /// While it serves what its file held (it started while Redis was away), which file
+    /// and revision that is, and how old; None once the follower has caught up with Redis
+    /// (at once from the feed if the feed still holds that revision, else after one full
+    /// listing), and always None without a file.
+    pub fn stale_from_file(&self) -> Option<StaleFile> {
+        self.state().stale_file()
+    }
+
+    /// Writes the current snapshot to the file now, without waiting for the debounce (say,
+    /// before a planned shutdown). [`Error::SnapshotFile`] names the file if it cannot be
+    /// written, or if none is configured; a snapshot still from the file is not written
+    /// back.
+    pub fn write_snapshot_file(&self) -> Result<()> {
+        let Some(file) = &self.share.file else {
+            return Err(Error::SnapshotFile {
+                path: String::new(),
+                reason: "no file is configured (StorageConfig::with_live_snapshot_file)".to_owned(),
+            });
+        };
+        if self.state().stale_file().is_some() {
+            return Ok(());
+        }
+        file.save(&self.snapshot(), self.state().epoch().as_deref())
+    }
+
     /// Runs `lookup` on the current snapshot without taking a reference count: the
     /// cheapest way to answer one question on a hot path.
     ///
@@ -213,6 +324,7 @@ impl LiveConfig {
             heard_at,
             staleness: self.state().age(),
             lag: lag.checked_sub(1).map(Duration::from_millis),
+            from_file: self.state().stale_file(),
         }
     }
 }

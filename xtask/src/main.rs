@@ -61,6 +61,14 @@ enum Task {
         prefix: String,
         count: usize,
     },
+    /// The benchmark's boot process: routes one lookup from a live configuration's file
+    /// while Redis is down.
+    #[command(hide = true)]
+    BenchBoot {
+        url: String,
+        prefix: String,
+        file: std::path::PathBuf,
+    },
     /// The benchmark's metrics-cost contender: times `ops` blocking `get_proxy_target` calls.
     #[command(hide = true)]
     BenchGets {
@@ -114,6 +122,9 @@ fn main() -> ExitCode {
         Task::Bench { quick, check } => bench::run(quick, check),
         Task::BenchFollower { url, prefix, count } => {
             bench::follower_main(&url, &prefix, count).map_err(Stop::from)
+        }
+        Task::BenchBoot { url, prefix, file } => {
+            bench::boot_main(&url, &prefix, &file).map_err(Stop::from)
         }
         Task::BenchGets {
             url,

@@ -158,6 +158,16 @@ impl ConfigSnapshot {
         next
     }
 
+    /// Its proxies, in no order.
+    pub(crate) fn proxies(&self) -> impl Iterator<Item = &ProxyTarget> {
+        self.proxies.values().map(AsRef::as_ref)
+    }
+
+    /// Its enabled routes, in match order.
+    pub(crate) fn routes(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter().map(|matched| &matched.route)
+    }
+
     fn sort_routes(&mut self) {
         self.routes
             .sort_by(|a, b| Route::listing_order(&a.route, &b.route));

@@ -18,6 +18,7 @@ mod proxies;
 mod record;
 mod routes;
 mod secret;
+pub(crate) mod snapshot_file;
 mod stats;
 mod timestamp;
 pub(crate) mod validate;
@@ -39,7 +40,7 @@ pub use routes::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
 #[cfg(test)]
 pub(crate) use routes::{MAX_REGEX_LEN, MAX_REGEX_PROGRAM};
 pub use secret::Secret;
-pub use stats::{Health, LiveHealth, Stats};
+pub use stats::{Health, LiveHealth, StaleFile, Stats};
 pub use timestamp::Timestamp;
 pub use watch::{Change, ChangeFamily, ChangeOp, WatchEvent};
 

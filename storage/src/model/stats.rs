@@ -5,6 +5,7 @@
 //! storage; the same figures go to the `metrics` facade with that feature (see
 //! `storage::metrics`).
 
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::topology::Topology;
@@ -104,4 +105,27 @@ pub struct LiveHealth {
     pub staleness: Duration,
     /// How far the follower was behind the newest change at its last read of the feed.
     pub lag: Option<Duration>,
+    /// While it serves what its file held (Redis was away when it started), which file
+    /// and revision that is; None once it has caught up with Redis.
+    pub from_file: Option<StaleFile>,
+}
+
+/// A live configuration serving its last-known-good file until Redis answers: the file,
+/// the revision it holds and when it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StaleFile {
+    /// The file.
+    pub path: PathBuf,
+    /// The store revision it holds.
+    pub revision: u64,
+    /// When it was written.
+    pub written_at: SystemTime,
+}
+
+impl StaleFile {
+    /// How old what it holds is.
+    pub fn age(&self) -> Duration {
+        self.written_at.elapsed().unwrap_or_default()
+    }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::{maybe, operation, pause, Follower, Storage, MODE};
 use crate::error::{Error, Result};
 use crate::live::{Following, LiveConfig, LiveState};
+use crate::live_file::{start_writer, SnapshotFile};
 use crate::model::{
     self, Change, ChangeFamily, ChangeOp, ConfigSnapshot, MigrationPhase, Record, WatchEvent,
 };
@@ -32,7 +33,10 @@ impl Storage {
     pub async fn live_config(&self) -> Result<LiveConfig> {
         let deadline = self.call_deadline();
         if let Some(live) = self.shared_state().live_config() {
-            let revision = self.revision().await?;
+            // Redis away: the one held is the best there is.
+            let Ok(revision) = self.revision().await else {
+                return Ok(live);
+            };
             while live.is_following() && !deadline.passed() {
                 if live.revision() >= revision {
                     return Ok(live);
@@ -40,10 +44,29 @@ impl Storage {
                 pause(CATCH_UP_POLL).await;
             }
         }
-        let snapshot = self.config_snapshot().await?;
-        let state = Arc::new(LiveState::new(snapshot));
+        let config = self.config();
+        let file = config
+            .live_snapshot_file
+            .as_ref()
+            .map(|path| Arc::new(SnapshotFile::new(path.clone(), config.store_identity())));
+        let saved = file
+            .as_ref()
+            .and_then(|file| file.load().map(|saved| (saved, file)));
+        let state = match saved {
+            Some((saved, file)) => LiveState::from_saved(saved, file.path()),
+            None => LiveState::new(self.config_snapshot().await?),
+        };
+        let state = Arc::new(state);
+        if let Some(file) = &file {
+            let debounce = config.live_snapshot_debounce;
+            state.tell(start_writer(
+                Arc::clone(file),
+                Arc::downgrade(&state),
+                debounce,
+            ));
+        }
         let follower = Follower::start(self.clone(), Arc::clone(&state));
-        let live = LiveConfig::followed_by(state, follower);
+        let live = LiveConfig::followed_by(state, file, follower);
         self.shared_state().keep_live(&live);
         Ok(live)
     }
@@ -74,7 +97,9 @@ pub(in super::super) async fn follow(storage: Storage, following: Following) {
     while !state.is_stopped() {
         if watcher.is_none() {
             let from = state.current.load().revision();
-            match storage.watch(from).await {
+            // From the file's revision, only in the epoch it was read in.
+            let epoch = state.stale_file().and(state.epoch());
+            match storage.watch_in(from, epoch).await {
                 Ok(mut started) => {
                     started.for_live_config();
                     watcher = Some(started);
@@ -112,6 +137,10 @@ pub(in super::super) async fn follow(storage: Storage, following: Following) {
             if let Some(lag) = active.lag() {
                 state.lagged(lag);
             }
+            state.set_epoch(active.epoch());
+            if active.is_caught_up() {
+                state.caught_up();
+            }
         }
         telemetry.snapshot(state.current.load().revision(), state.age());
         if reconciled.elapsed() >= reconcile_every {
@@ -144,7 +173,7 @@ async fn apply(storage: &Storage, state: &LiveState, change: Change) {
         // A family the snapshot does not hold moves only its revision.
         _ => current.at(revision),
     };
-    state.current.store(Arc::new(next));
+    state.publish(next);
 }
 
 /// The record a change left at `key`: the one it carries, none for a delete, else read back.
@@ -181,7 +210,8 @@ async fn rebuild(storage: &Storage, state: &LiveState, after: After) -> bool {
                 After::Loss => snapshot.revision(),
                 After::Reconcile => snapshot.revision().max(state.current.load().revision()),
             };
-            state.current.store(Arc::new(snapshot.at(revision)));
+            state.publish(snapshot.at(revision));
+            state.caught_up();
             true
         }
         Err(error) => {

@@ -71,8 +71,21 @@ impl Storage {
     /// is a `Resync` at once.
     #[operation]
     pub async fn watch(&self, from_revision: u64) -> Result<Watcher> {
+        self.watch_in(from_revision, None).await
+    }
+
+    /// [`watch`](Self::watch) from a revision read in the feed epoch `epoch`, where it is
+    /// known (a live configuration's file): a store of another epoch lost what that revision
+    /// stood for, so the watcher starts with a `Resync`.
+    #[maybe]
+    pub(super) async fn watch_in(
+        &self,
+        from_revision: u64,
+        epoch: Option<String>,
+    ) -> Result<Watcher> {
         self.ready().await?;
         let now = self.feed_head().await?;
+        let other_epoch = epoch.is_some_and(|epoch| now.epoch.as_ref() != Some(&epoch));
         let mut watcher = Watcher {
             storage: self.clone(),
             feed: FeedConnection::new(self.connection_before_init().settings(), self.telemetry()),
@@ -83,7 +96,7 @@ impl Storage {
             follower: FollowerKind::Watcher,
             lag: None,
         };
-        if now.revision < from_revision {
+        if now.revision < from_revision || other_epoch {
             watcher.resync(now);
         }
         Ok(watcher)
@@ -109,6 +122,17 @@ impl Watcher {
     /// When the watcher last heard from Redis (a change, or a read that found none).
     pub fn heard_at(&self) -> Option<SystemTime> {
         self.heard_at
+    }
+
+    /// The feed epoch this watcher follows, once known.
+    pub(super) fn epoch(&self) -> Option<&str> {
+        self.epoch.as_deref()
+    }
+
+    /// Whether its last read found nothing new: it has yielded everything up to the
+    /// store's revision.
+    pub(super) fn is_caught_up(&self) -> bool {
+        self.lag == Some(Duration::ZERO) && self.pending.is_empty()
     }
 
     /// Counts this watcher's feed figures as a live configuration's.

@@ -15,6 +15,7 @@ mod fixtures;
 mod hostile;
 mod initialization;
 mod live;
+mod live_file;
 mod locks;
 mod migration;
 mod oauth;

@@ -29,7 +29,8 @@ fn unix_nanos() -> u128 {
 pub fn live_config(bench: &mut Bench<'_>) -> Result<(), String> {
     lookups(bench)?;
     propagation(bench)?;
-    build_and_memory(bench)
+    build_and_memory(bench)?;
+    last_known_good(bench)
 }
 
 /// Lookups on the snapshot against `get_proxy_target`, at 1 and 64 tasks.
@@ -330,4 +331,109 @@ fn probe_number(hostname: &str) -> Option<usize> {
         .strip_suffix(".bench")?
         .parse()
         .ok()
+}
+
+/// The last-known-good file of 10 000 routes: its size, the time to write it, and the time
+/// from a process's start to its first routed lookup with Redis down, read from it. On a
+/// throwaway server of its own, since it is stopped.
+fn last_known_good(bench: &mut Bench<'_>) -> Result<(), String> {
+    const ROUTES: usize = 10_000;
+    let mut server = test_harness::RedisServer::try_start(Default::default())?;
+    let file = super::target_dir()
+        .join("bench")
+        .join("live-config.snapshot");
+    let config = config(&server.url(), "live-file")?.with_live_snapshot_file(&file);
+    let prefix = config.key_prefix.clone();
+    let storage = blocking::Storage::connect(config).map_err(err("connect"))?;
+    for i in 0..ROUTES {
+        let route = Route::to_url(format!("f{i}"), format!("/f/{i}"), 100, "http://api:9000");
+        storage.store_route(route).map_err(err("store_route"))?;
+    }
+    let live = storage.live_config().map_err(err("live_config"))?;
+    let mut writes: Vec<Duration> = (0..bench.effort.rounds)
+        .map(|_| {
+            let started = Instant::now();
+            live.write_snapshot_file().map(|()| started.elapsed())
+        })
+        .collect::<Result<_, _>>()
+        .map_err(err("write_snapshot_file"))?;
+    writes.sort();
+    let size = std::fs::metadata(&file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
+    drop(live);
+    drop(storage);
+    let url = server.url();
+    server.stop();
+    let mut boots: Vec<Duration> = (0..bench.effort.rounds)
+        .map(|_| boot_from_file(&url, &prefix, &file))
+        .collect::<Result<_, _>>()?;
+    boots.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    bench.report.row(Row {
+        scenario: format!("last-known-good file of {ROUTES} routes: size; time to write it"),
+        ours: format!(
+            "{:.1} MiB; {:.1} ms",
+            size as f64 / (1 << 20) as f64,
+            ms(writes[writes.len() / 2])
+        ),
+        baseline: "-".into(),
+        ratio: None,
+        target: "report".into(),
+        met: None,
+    });
+    bench.report.row(Row {
+        scenario: format!("process start to first routed lookup, Redis down, {ROUTES}-route file"),
+        ours: format!(
+            "{:.1} ms (median of {})",
+            ms(boots[boots.len() / 2]),
+            boots.len()
+        ),
+        baseline: "-".into(),
+        ratio: None,
+        target: "report".into(),
+        met: None,
+    });
+    let _ = std::fs::remove_file(&file);
+    Ok(())
+}
+
+/// One `xtask bench-boot` process: the time from its spawn to its line saying it routed.
+fn boot_from_file(url: &str, prefix: &str, file: &std::path::Path) -> Result<Duration, String> {
+    let binary = std::env::current_exe().map_err(|e| format!("this binary: {e}"))?;
+    let started = Instant::now();
+    let mut child = Command::new(binary)
+        .arg("bench-boot")
+        .args([url, prefix])
+        .arg(file)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("bench-boot: {e}"))?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().ok_or("bench-boot: no stdout")?;
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| format!("bench-boot: {e}"))?;
+    let elapsed = started.elapsed();
+    let status = child.wait().map_err(|e| format!("bench-boot: {e}"))?;
+    if !status.success() || line.trim() != "routed" {
+        return Err(format!("bench-boot: {status}, printed {line:?}"));
+    }
+    Ok(elapsed)
+}
+
+/// The boot process: a storage whose Redis is down routes one request from its file.
+pub fn boot_main(url: &str, prefix: &str, file: &std::path::Path) -> Result<(), String> {
+    let config = storage::StorageConfig::new(url)
+        .map_err(err("url"))?
+        .with_key_prefix(prefix)
+        .with_live_snapshot_file(file);
+    let storage = blocking::Storage::new(config).map_err(err("storage"))?;
+    let live = storage.live_config().map_err(err("live_config"))?;
+    let routed = live.read(|c| c.route_for("any.example", "/f/9999").is_some());
+    if !routed {
+        return Err("the file's route was not found".into());
+    }
+    println!("routed");
+    Ok(())
 }

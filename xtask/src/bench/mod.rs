@@ -26,7 +26,7 @@ use test_harness::RedisServer;
 
 use crate::{say, Stop};
 
-pub use live::follower_main;
+pub use live::{boot_main, follower_main};
 pub use metrics_cost::gets_main;
 
 pub fn run(quick: bool, check: bool) -> Result<(), Stop> {
