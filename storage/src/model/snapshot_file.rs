@@ -126,12 +126,13 @@ mod tests {
     #[test]
     fn a_file_reads_back_as_the_snapshot_it_was_written_from() {
         let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
-        let bytes = encode(&snapshot(), "redis://h:1/0 gw:", Some("1.2"), at);
+        let written = snapshot();
+        let bytes = encode(&written, "redis://h:1/0 gw:", Some("1.2"), at);
         let saved = decode(&bytes, "redis://h:1/0 gw:").unwrap();
         assert_eq!(saved.snapshot.revision(), 7);
         assert_eq!(
             saved.snapshot.proxy("a.example"),
-            snapshot().proxy("a.example")
+            written.proxy("a.example")
         );
         assert_eq!(
             saved
