@@ -232,6 +232,15 @@ pub struct StorageConfig {
     /// How long after a change the live configuration's file is rewritten: a burst of
     /// changes within it costs one write. Default 1 s.
     pub live_snapshot_debounce: Duration,
+    /// Who this storage's configuration changes are recorded as, in the history: by default
+    /// `{program}@{host}:{pid}`. See [`with_actor`](Self::with_actor).
+    pub actor: String,
+    /// How many configuration changes the history keeps (about: Redis trims whole stream
+    /// nodes), apart from the change feed's own capacity. Default 20 000; 0 turns the
+    /// history off. See [`with_history_retention`](Self::with_history_retention).
+    pub history_changes: usize,
+    /// How long the history keeps a change. Default 90 days.
+    pub history_age: Duration,
     /// Whether this storage seeds the default proxies and routes. Default true, and a
     /// gateway process must leave it so. Off only for tools that must look without writing
     /// (an operator's `doctor` has to see that `localhost` is missing, not repair it
@@ -288,6 +297,9 @@ impl StorageConfig {
             live_reconcile_interval: Duration::from_secs(5),
             live_snapshot_file: None,
             live_snapshot_debounce: Duration::from_secs(1),
+            actor: default_actor(),
+            history_changes: 20_000,
+            history_age: Duration::from_secs(90 * 86_400),
             failover_wait: Duration::from_secs(5),
             min_replicas: 0,
             replica_timeout: Duration::from_secs(1),
@@ -518,6 +530,36 @@ impl StorageConfig {
         self
     }
 
+    /// Sets who this storage's configuration changes are recorded as in the history, such as
+    /// `certmanager@host-3`. At most 200 bytes, without control characters.
+    ///
+    /// ```
+    /// let config = storage::StorageConfig::new("redis://127.0.0.1:6379")?
+    ///     .with_actor("certmanager@host-3");
+    /// assert_eq!(config.actor, "certmanager@host-3");
+    /// # Ok::<(), storage::Error>(())
+    /// ```
+    pub fn with_actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = actor.into();
+        self
+    }
+
+    /// Sets how much history is kept: at most about `changes` changes (0 turns it off), none
+    /// older than `age`. The history is in Redis, beside the change feed; see the guide's
+    /// "History" for its cost in memory.
+    pub fn with_history_retention(mut self, changes: usize, age: Duration) -> Self {
+        self.history_changes = changes;
+        self.history_age = age;
+        self
+    }
+
+    /// A storage whose writes record no history (see
+    /// [`history_changes`](Self::history_changes)).
+    pub fn without_history(mut self) -> Self {
+        self.history_changes = 0;
+        self
+    }
+
     /// What a live configuration's file is written for: the address, database and key
     /// prefix, without credentials. A file written for another is never served.
     pub(crate) fn store_identity(&self) -> String {
@@ -565,9 +607,19 @@ impl StorageConfig {
             ("live_snapshot_debounce", self.live_snapshot_debounce),
             ("failover_wait", self.failover_wait),
             ("replica_timeout", self.replica_timeout),
+            ("history_age", self.history_age),
         ];
         for (field, value) in durations {
             validate::duration(field, value)?;
+        }
+        if self.actor.is_empty()
+            || self.actor.len() > 200
+            || self.actor.chars().any(char::is_control)
+        {
+            return Err(Error::invalid(
+                "actor",
+                "must be 1 to 200 bytes without control characters",
+            ));
         }
         if self.pool_size == 0 {
             return Err(Error::invalid("pool_size", "must be at least 1"));
@@ -585,6 +637,29 @@ impl StorageConfig {
     pub fn key_space(&self) -> KeySpace {
         KeySpace::new(&self.key_prefix)
     }
+}
+
+/// `{program}@{host}:{pid}`: who a process's changes are by, unless it says otherwise.
+fn default_actor() -> String {
+    let program = std::env::current_exe()
+        .ok()
+        .and_then(|path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    let actor = format!("{program}@{host}:{}", std::process::id());
+    actor
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect()
 }
 
 /// The prefix [`StorageConfig::cluster`] gives: one hash tag for every configuration key.

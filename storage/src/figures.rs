@@ -52,6 +52,7 @@ fn setting_default(config: &StorageConfig, name: &str) -> Option<Duration> {
         "live_snapshot_debounce" => config.live_snapshot_debounce,
         "failover_wait" => config.failover_wait,
         "replica_timeout" => config.replica_timeout,
+        "history_age" => config.history_age,
         _ => return None,
     })
 }

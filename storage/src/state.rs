@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::commands::Audit;
 use crate::config::StorageConfig;
 use crate::keys::KeySpace;
 use crate::live::{LiveConfig, LiveShare};
@@ -20,6 +21,7 @@ use crate::telemetry::Telemetry;
 pub(crate) struct SharedState {
     pub(crate) config: StorageConfig,
     pub(crate) keys: KeySpace,
+    pub(crate) audit: Audit,
     initialized: AtomicBool,
     // When the defaults were last checked, in ms since `born`: `defaults_check_interval`
     // after it, the next operation of either mode checks again.
@@ -36,6 +38,7 @@ impl SharedState {
     pub(crate) fn new(config: StorageConfig) -> Self {
         let keys = config.key_space();
         SharedState {
+            audit: Audit::new(&config.actor, config.history_changes, config.history_age),
             telemetry: Arc::new(Telemetry::new(keys.clone())),
             keys,
             config,

@@ -1,6 +1,7 @@
 //! Writing certificates with their domain and expiry indexes, finding them by domain or
 //! expiry, and deleting one together with every proxy's reference to it.
 
+use super::Audit;
 use crate::commands::ScriptCall;
 
 use super::{ListedRecord, ListingQuery};
@@ -15,6 +16,7 @@ use crate::model::{self, Certificate, Fence, Listing, ProxyTarget};
 /// `{domain position}:{owner}` (see [`certificate_conflict`]).
 pub fn put_certificate(
     keys: &KeySpace,
+    audit: &Audit,
     cert: &Certificate,
     json: &str,
     previous: Option<(&[u8], &Certificate)>,
@@ -36,7 +38,6 @@ pub fn put_certificate(
     for domain in dropped {
         call.key(keys.cert_domain(domain));
     }
-    super::with_feed(&mut call, keys);
     match previous {
         None => call.arg("absent").arg(""),
         Some((raw, _)) => call.arg("exact").arg(raw),
@@ -52,6 +53,7 @@ pub fn put_certificate(
         .arg(cert.domains.len())
         .arg(fence.map(|f| f.token.to_string()).unwrap_or_default())
         .arg(keys.record_prefix(&family::CERTIFICATES));
+    super::with_feed(&mut call, keys, audit);
     call
 }
 
@@ -116,6 +118,7 @@ pub fn proxy_rewrites(
 /// checks them too. Reply: [`WriteOutcome`].
 pub fn delete_certificate(
     keys: &KeySpace,
+    audit: &Audit,
     name: &str,
     raw: &[u8],
     decoded: Option<&Certificate>,
@@ -134,7 +137,6 @@ pub fn delete_certificate(
     for rewrite in rewrites {
         call.key(keys.proxy(&rewrite.hostname));
     }
-    super::with_feed(&mut call, keys);
     call.arg(raw)
         .arg(name)
         .arg(domains.len())
@@ -146,6 +148,7 @@ pub fn delete_certificate(
             .arg(&rewrite.json);
     }
     call.arg(scanned);
+    super::with_feed(&mut call, keys, audit);
     call
 }
 

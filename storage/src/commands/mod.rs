@@ -213,10 +213,48 @@ pub fn create_with_ttl(key: &str, value: &str, ttl: Duration) -> Cmd {
     cmd
 }
 
-/// Adds the change feed's keys (the revision and the stream), which the scripts that write
-/// configuration take last.
-pub(crate) fn with_feed(call: &mut ScriptCall, keys: &KeySpace) {
-    call.key(keys.revision()).key(keys.changes());
+/// Who a configuration write is by and how much history it keeps, as the scripts that write
+/// configuration take it (see `lua/prologue.lua`).
+#[derive(Clone, Debug)]
+pub(crate) struct Audit {
+    actor: String,
+    keep: usize,
+    keep_ms: u64,
+}
+
+impl Audit {
+    /// `actor`'s writes, keeping at most about `keep` changes (0: no history) for `keep_for`.
+    pub(crate) fn new(actor: &str, keep: usize, keep_for: Duration) -> Self {
+        Audit {
+            actor: actor.to_owned(),
+            keep,
+            keep_ms: ttl_millis(keep_for),
+        }
+    }
+
+    /// The same, by another actor.
+    pub(crate) fn by(&self, actor: String) -> Self {
+        Audit {
+            actor,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the writes record history.
+    pub(crate) fn keeps_history(&self) -> bool {
+        self.keep > 0
+    }
+}
+
+/// Adds the change feed's keys (the revision, the stream, the history and its heads) and
+/// the audit's arguments, which the scripts that write configuration take last: call it
+/// after the script's own arguments.
+pub(crate) fn with_feed(call: &mut ScriptCall, keys: &KeySpace, audit: &Audit) {
+    call.key(keys.revision())
+        .key(keys.changes())
+        .key(keys.history())
+        .key(keys.history_heads());
+    call.arg(&audit.actor).arg(audit.keep).arg(audit.keep_ms);
 }
 
 fn ttl_millis(ttl: Duration) -> u64 {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{with_feed, ScriptCall};
+use super::{with_feed, Audit, ScriptCall};
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
 use crate::model::family::Family;
@@ -40,17 +40,18 @@ impl<'a> Indexed<'a> {
 /// the record is). Reply: [`WriteOutcome`].
 pub fn compare_and_set(
     keys: &KeySpace,
+    audit: &Audit,
     target: &Indexed<'_>,
     expected: &[u8],
     new: &str,
 ) -> ScriptCall {
     let mut call = lua_script!("compare_and_set");
     call.key(&target.record);
-    with_feed(&mut call, keys);
     call.arg(expected)
         .arg(new)
         .arg(target.feed)
         .arg(target.member);
+    with_feed(&mut call, keys, audit);
     call
 }
 
@@ -67,6 +68,7 @@ pub enum Put {
 /// the record a lifetime. Reply: [`WriteOutcome`].
 pub fn put_indexed(
     keys: &KeySpace,
+    audit: &Audit,
     target: &Indexed<'_>,
     json: &str,
     put: Put,
@@ -74,7 +76,6 @@ pub fn put_indexed(
 ) -> ScriptCall {
     let mut call = lua_script!("put_indexed");
     call.key(&target.record).key(&target.index);
-    with_feed(&mut call, keys);
     call.arg(json)
         .arg(target.member)
         .arg(match put {
@@ -86,15 +87,16 @@ pub fn put_indexed(
                 .unwrap_or_default(),
         )
         .arg(target.feed);
+    with_feed(&mut call, keys, audit);
     call
 }
 
 /// Removes a record and its index entry. Reply: how many records went (0 or 1).
-pub fn delete_indexed(keys: &KeySpace, target: &Indexed<'_>) -> ScriptCall {
+pub fn delete_indexed(keys: &KeySpace, audit: &Audit, target: &Indexed<'_>) -> ScriptCall {
     let mut call = lua_script!("delete_indexed");
     call.key(&target.record).key(&target.index);
-    with_feed(&mut call, keys);
     call.arg(target.member).arg(target.feed);
+    with_feed(&mut call, keys, audit);
     call
 }
 

@@ -1,5 +1,6 @@
 //! Writing and deleting routes with their legacy index keys, in one script each.
 
+use super::Audit;
 use crate::commands::ScriptCall;
 
 use crate::keys::KeySpace;
@@ -11,6 +12,7 @@ use crate::model::Route;
 /// writing) and their decoded route (whose index keys go). Reply: [`WriteOutcome`].
 pub fn put_route(
     keys: &KeySpace,
+    audit: &Audit,
     route: &Route,
     json: &str,
     previous: Option<(&[u8], &Route)>,
@@ -31,10 +33,10 @@ pub fn put_route(
             call.arg("exact").arg(raw);
         }
     }
-    super::with_feed(&mut call, keys);
     call.arg(json)
         .arg(id)
         .arg(keys.record_prefix(&family::ROUTES));
+    super::with_feed(&mut call, keys, audit);
     call
 }
 
@@ -43,6 +45,7 @@ pub fn put_route(
 /// [`WriteOutcome`].
 pub fn delete_route(
     keys: &KeySpace,
+    audit: &Audit,
     route_id: &str,
     raw: &[u8],
     decoded: Option<&Route>,
@@ -53,8 +56,8 @@ pub fn delete_route(
         call.key(keys.route_unique(&route.path_pattern, route.priority))
             .key(keys.route_priority(route.priority, route_id));
     }
-    super::with_feed(&mut call, keys);
     call.arg(raw).arg(route_id);
+    super::with_feed(&mut call, keys, audit);
     call
 }
 
@@ -67,10 +70,11 @@ mod tests {
         let keys = KeySpace::new("");
         let old = Route::to_url("r", "/old", 10, "http://a");
         let new = Route::to_url("r", "/new", 20, "http://a");
-        let call = put_route(&keys, &new, "{}", Some((b"x", &old)));
+        let audit = Audit::new("test", 1, std::time::Duration::from_secs(1));
+        let call = put_route(&keys, &audit, &new, "{}", Some((b"x", &old)));
         let shown = format!("{call:?}");
-        // Eight keys: record, new unique, new priority, index, old unique, old priority, and
-        // the change feed's two.
-        assert!(shown.contains("keys: 8"), "{shown}");
+        // Ten keys: record, new unique, new priority, index, old unique, old priority, and
+        // the change feed's four.
+        assert!(shown.contains("keys: 10"), "{shown}");
     }
 }

@@ -1,11 +1,12 @@
 -- Remove a record and its index entry together.
--- KEYS[1] the record, KEYS[2] its family's index set, then the change feed's two keys
+-- KEYS[1] the record, KEYS[2] its family's index set, then the change feed's keys
 -- ARGV[1] index member (hostname, id), ARGV[2] the family for the change feed, or ""
 -- Returns the number of records removed (0 or 1).
 expect(KEYS[1], 'string')
 expect(KEYS[2], 'set')
 check_feed()
+local before = ARGV[2] ~= '' and before_write(KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 local removed = redis.call('DEL', KEYS[1])
-if removed == 1 and ARGV[2] ~= '' then feed(ARGV[2], ARGV[1], 'delete') end
+if removed == 1 and ARGV[2] ~= '' then feed(ARGV[2], ARGV[1], 'delete', nil, before) end
 return removed

@@ -24,18 +24,27 @@ local function still_as_read(key, mode, expected)
   return current == expected
 end
 
--- The change feed. A script that writes configuration gets the revision counter and the
--- change stream as its last two keys; each change increments the revision and appends
--- {family, id, op} to the stream under the id `{revision}-0`, so a watcher resumes from a
--- revision by reading from its id. A proxy or route written carries its new record too
--- (`value`), so a live configuration applies it without reading it back. The stream is
--- capped (about FEED_LENGTH entries): a watcher further behind is told to resync.
+-- The change feed. A script that writes configuration gets the revision counter, the change
+-- stream, the history stream and its heads hash as its last four keys (FEED_KEYS), and the
+-- actor, how many changes the history keeps (0: none) and for how long (ms) as its last three
+-- arguments (AUDIT_ARGS). Each change increments the revision and appends {family, id, op} to
+-- the stream under the id `{revision}-0`, so a watcher resumes from a revision by reading
+-- from its id. A proxy or route written carries its new record too (`value`), so a live
+-- configuration applies it without reading it back. The stream is capped (about FEED_LENGTH
+-- entries): a watcher further behind is told to resync.
 local FEED_LENGTH = 10000
-local FEED_REVISION, FEED_STREAM = KEYS[#KEYS - 1], KEYS[#KEYS]
+local FEED_KEYS, AUDIT_ARGS = 4, 3
+local FEED_REVISION, FEED_STREAM = KEYS[#KEYS - 3], KEYS[#KEYS - 2]
+local HISTORY, HISTORY_HEADS = KEYS[#KEYS - 1], KEYS[#KEYS]
+local ACTOR = ARGV[#ARGV - 2]
+local HISTORY_KEEP = tonumber(ARGV[#ARGV - 1]) or 0
+local HISTORY_KEEP_MS = tonumber(ARGV[#ARGV]) or 0
 
 local function check_feed()
   expect(FEED_REVISION, 'string')
   expect(FEED_STREAM, 'stream')
+  expect(HISTORY, 'stream')
+  expect(HISTORY_HEADS, 'hash')
 end
 
 -- The value of `name` among a stream entry's flat {field, value, ...} list.
@@ -45,19 +54,68 @@ local function entry_field(fields, name)
   end
 end
 
+-- The revision of a stream's last entry, or 0.
+local function last_revision(stream)
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  if last then return tonumber(string.match(last[1], '^(%d+)')), last end
+  return 0, nil
+end
+
+-- The record as the history keeps it: a certificate without its PEMs.
+local function as_recorded(family, record)
+  if family ~= 'certificate' or not record then return record end
+  local ok, decoded = pcall(cjson.decode, record)
+  if not ok or type(decoded) ~= 'table' then return nil end
+  decoded.fullchain_pem, decoded.private_key_pem = nil, nil
+  return cjson.encode(decoded)
+end
+
+-- The record at `key` before a write, for the history (nothing when it is off).
+local function before_write(key)
+  if HISTORY_KEEP <= 0 then return nil end
+  return redis.call('GET', key) or nil
+end
+
+-- Appends a change to the history: who (`actor`; '' for the old layer), when, and the
+-- record before and after. Trimmed by count with each entry, and by age from its oldest end.
+local function remember(revision, epoch, at, family, id, op, before, after, actor)
+  local fields = {'family', family, 'id', id, 'op', op, 'actor', actor, 'epoch', epoch, 'at', at}
+  local recorded_before, recorded_after = as_recorded(family, before), as_recorded(family, after)
+  if recorded_before then fields[#fields + 1] = 'before'; fields[#fields + 1] = recorded_before end
+  if recorded_after then fields[#fields + 1] = 'after'; fields[#fields + 1] = recorded_after end
+  redis.call('XADD', HISTORY, 'MAXLEN', '~', HISTORY_KEEP, revision .. '-0', unpack(fields))
+  redis.call('HSET', HISTORY_HEADS, family .. ':' .. id, after and redis.sha1hex(after) or '-')
+  local cutoff = tonumber(at) - HISTORY_KEEP_MS
+  local oldest = redis.call('XRANGE', HISTORY, '-', '+', 'COUNT', 1)[1]
+  if oldest and tonumber(entry_field(oldest[2], 'at')) < cutoff then
+    local batch = redis.call('XRANGE', HISTORY, '-', '+', 'COUNT', 100)
+    local keep_from
+    for _, entry in ipairs(batch) do
+      if tonumber(entry_field(entry[2], 'at')) >= cutoff then keep_from = entry[1]; break end
+    end
+    if not keep_from then
+      keep_from = (tonumber(string.match(batch[#batch][1], '^(%d+)')) + 1) .. '-0'
+    end
+    redis.call('XTRIM', HISTORY, 'MINID', keep_from)
+  end
+end
+
 -- Every entry also carries the store's epoch: the one of the entry before it, or a new one
 -- (the server's clock) when the stream is empty, as after Redis lost its data. A watcher that
 -- meets another epoch than its own knows the store it watched is gone, however many writes
--- followed, instead of taking the new revisions for progress.
-local function feed(family, id, op, value)
+-- followed, instead of taking the new revisions for progress. `before` is the record the
+-- change replaced, for the history; `actor` overrides the caller's (the old layer's is '').
+local function feed(family, id, op, value, before, actor)
   local revision = tonumber(redis.call('GET', FEED_REVISION) or '0') or 0
   local epoch
-  -- A counter reset behind the stream's back must not make ids go backwards.
-  local last = redis.call('XREVRANGE', FEED_STREAM, '+', '-', 'COUNT', 1)[1]
-  if last then
-    local streamed = tonumber(string.match(last[1], '^(%d+)'))
-    if streamed > revision then revision = streamed end
-    epoch = entry_field(last[2], 'epoch')
+  -- A counter reset behind the streams' backs must not make ids go backwards.
+  local streamed, last = last_revision(FEED_STREAM)
+  if streamed > revision then revision = streamed end
+  if last then epoch = entry_field(last[2], 'epoch') end
+  local remembering = HISTORY_KEEP > 0
+  if remembering then
+    local recorded = last_revision(HISTORY)
+    if recorded > revision then revision = recorded end
   end
   if not epoch then
     local now = redis.call('TIME')
@@ -68,12 +126,15 @@ local function feed(family, id, op, value)
   -- When it was written (ms since the Unix epoch, the server's clock): a follower's lag.
   local clock = redis.call('TIME')
   local at = clock[1] .. string.format('%03d', math.floor(tonumber(clock[2]) / 1000))
-  if value then
+  if value and family ~= 'certificate' then
     redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
       'family', family, 'id', id, 'op', op, 'epoch', epoch, 'at', at, 'value', value)
   else
     redis.call('XADD', FEED_STREAM, 'MAXLEN', '~', FEED_LENGTH, revision .. '-0',
       'family', family, 'id', id, 'op', op, 'epoch', epoch, 'at', at)
+  end
+  if remembering then
+    remember(revision, epoch, at, family, id, op, before, value, actor or ACTOR)
   end
   return revision
 end

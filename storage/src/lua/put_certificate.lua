@@ -3,12 +3,12 @@
 -- KEYS[1] cert:{name}, KEYS[2] index:certs, KEYS[3] index:cert-expiry,
 -- KEYS[4] lock:fence:{lock} when fenced (else any key of the family),
 -- KEYS[5 .. 4+n] cert:domain:{d} of the new domains, then those of domains the write drops,
--- then the change feed's two keys
+-- then the change feed's keys
 -- ARGV[1] "absent" (create only) or "exact" (replace the record read as ARGV[2]),
 -- ARGV[2] expected record, ARGV[3] new JSON, ARGV[4] name, ARGV[5] expiry (Unix s) or "",
 -- ARGV[6] n, ARGV[7] fencing token or "", ARGV[8] certificate record key prefix
 -- Returns "ok", "stale", "fenced:{newest token}" or "conflict:{domain position}:{owner}".
-local nkeys = #KEYS - 2
+local nkeys = #KEYS - FEED_KEYS
 for i = 1, nkeys do
   expect(KEYS[i], (i == 2 and 'set') or (i == 3 and 'zset') or 'string')
 end
@@ -31,6 +31,7 @@ end
 for i = 1, n do
   redis.call('SET', KEYS[4 + i], ARGV[4])
 end
+local before = before_write(KEYS[1])
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 if ARGV[5] == '' then
@@ -38,5 +39,5 @@ if ARGV[5] == '' then
 else
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
 end
-feed('certificate', ARGV[4], 'put')
+feed('certificate', ARGV[4], 'put', ARGV[3], before)
 return 'ok'

@@ -59,7 +59,7 @@ impl Storage {
         let keys = self.keys();
         let key = keys.cert(&cert.cert_name);
         let put = |json: &str, previous: Option<(&[u8], &Certificate)>| {
-            commands::certificates::put_certificate(keys, cert, json, previous, fence)
+            commands::certificates::put_certificate(keys, self.audit(), cert, json, previous, fence)
         };
         self.replace(&key, json, shape, put, |refusal| match (refusal, fence) {
             (WriteOutcome::Conflict { owner }, _) => {
@@ -179,6 +179,7 @@ impl Storage {
                 let rewrites = commands::certificates::proxy_rewrites(cert_name, stored)?;
                 let call = commands::certificates::delete_certificate(
                     keys,
+                    self.audit(),
                     cert_name,
                     &raw,
                     decoded.as_ref(),

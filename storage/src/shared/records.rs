@@ -40,7 +40,7 @@ impl Storage {
         put: Put,
         ttl: Option<Duration>,
     ) -> Result<WriteOutcome> {
-        let call = commands::put_indexed(self.keys(), target, json, put, ttl);
+        let call = commands::put_indexed(self.keys(), self.audit(), target, json, put, ttl);
         let reply: String = match put {
             Put::Replace => self.script(&call).await?,
             Put::CreateOnly => self.script_once(&call).await?,
@@ -87,7 +87,7 @@ impl Storage {
     /// round trip.
     #[maybe]
     pub(super) async fn delete_record(&self, target: &Indexed<'_>) -> Result<bool> {
-        let call = commands::delete_indexed(self.keys(), target);
+        let call = commands::delete_indexed(self.keys(), self.audit(), target);
         let removed: u32 = self.script_once(&call).await?;
         Ok(removed > 0)
     }
@@ -121,7 +121,8 @@ impl Storage {
                 let (record, json) = model::edit(key, raw.as_deref(), &mut edit)?;
                 check(&record)?;
                 let expected = raw.as_deref().unwrap_or_default();
-                let call = commands::compare_and_set(self.keys(), &target, expected, &json);
+                let call =
+                    commands::compare_and_set(self.keys(), self.audit(), &target, expected, &json);
                 Ok(Decision::Write(call, record))
             },
             WriteOutcome::into_error,

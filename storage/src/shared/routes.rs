@@ -28,7 +28,7 @@ impl Storage {
         let keys = self.keys();
         let key = keys.route(&route.route_id);
         let put = |json: &str, previous: Option<(&[u8], &Route)>| {
-            commands::routes::put_route(keys, route, json, previous)
+            commands::routes::put_route(keys, self.audit(), route, json, previous)
         };
         self.replace(&key, json, shape, put, |refusal| match refusal {
             WriteOutcome::Conflict { owner } => Error::Conflict {
@@ -63,8 +63,13 @@ impl Storage {
                     return Ok(Decision::Done(false));
                 };
                 let decoded: Option<Route> = model::decode(&key, &raw).ok();
-                let call =
-                    commands::routes::delete_route(self.keys(), route_id, &raw, decoded.as_ref());
+                let call = commands::routes::delete_route(
+                    self.keys(),
+                    self.audit(),
+                    route_id,
+                    &raw,
+                    decoded.as_ref(),
+                );
                 Ok(Decision::WriteOnce(call, true))
             },
             WriteOutcome::into_error,

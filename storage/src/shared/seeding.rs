@@ -64,25 +64,26 @@ impl Storage {
     /// must be made again from a fresh snapshot.
     #[maybe]
     async fn apply_seed_plan(&self, plan: &SeedPlan, deadline: Deadline) -> Result<bool> {
-        let keys = self.keys();
+        let (keys, audit) = (self.keys(), self.audit());
         if plan.needs_reindex {
             self.rebuild_indexes().await?;
         }
         let mut settled = true;
         for (hostname, json) in &plan.create_proxies {
             let target = Indexed::new(keys, &PROXIES, hostname);
-            let call = commands::put_indexed(keys, &target, json, Put::CreateOnly, None);
+            let call = commands::put_indexed(keys, audit, &target, json, Put::CreateOnly, None);
             let record = format!("proxy:{hostname}");
             settled &= self.write_default(&call, &record, deadline).await? == WriteOutcome::Written;
         }
         for repair in &plan.repair_proxies {
             let target = Indexed::new(keys, &PROXIES, &repair.hostname);
-            let call = commands::compare_and_set(keys, &target, &repair.expected, &repair.json);
+            let call =
+                commands::compare_and_set(keys, audit, &target, &repair.expected, &repair.json);
             let record = format!("proxy:{}", repair.hostname);
             settled &= self.write_default(&call, &record, deadline).await? == WriteOutcome::Written;
         }
         for (route, json) in &plan.create_routes {
-            let call = commands::routes::put_route(keys, route, json, None);
+            let call = commands::routes::put_route(keys, audit, route, json, None);
             let record = format!("route:{}", route.route_id);
             if let WriteOutcome::Conflict { owner } =
                 self.write_default(&call, &record, deadline).await?

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use redis::{Cmd, FromRedisValue, Pipeline};
 
 use super::{lock_init, maybe, operation, try_lock_init, Connection, InitLock, MODE};
-use crate::commands::{self, Call, ScriptCall};
+use crate::commands::{self, Audit, Call, ScriptCall};
 use crate::config::StorageConfig;
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
@@ -101,6 +101,11 @@ impl Storage {
     /// The key names this storage uses.
     pub fn keys(&self) -> &KeySpace {
         &self.inner.shared.keys
+    }
+
+    /// Who this storage's writes are by, and the history they keep.
+    pub(crate) fn audit(&self) -> &Audit {
+        &self.inner.shared.audit
     }
 
     /// Whether Redis answers `PING`. Does not initialize, on purpose: a probe must not write.
