@@ -172,6 +172,26 @@ pub enum Error {
         /// How many times it was tried.
         attempts: u32,
     },
+    /// A rollback found records whose value is not the one the history last recorded: a
+    /// writer changed them since the plan was made, or wrote them without history. Nothing
+    /// was written, unless `written` says otherwise (a writer that raced the rollback
+    /// itself). Forcing the rollback overwrites them.
+    #[error("records changed since the rollback was planned: {}", keys.join(", "))]
+    ChangedSince {
+        /// The records' keys.
+        keys: Vec<String>,
+        /// How many records the rollback had already written when it met the change.
+        written: usize,
+    },
+    /// The history no longer holds the changes after the revision asked for: it was trimmed
+    /// by its retention (count or age), or Redis lost its data.
+    #[error("revision {requested} is older than the history kept; the oldest is {oldest}")]
+    HistoryTooShort {
+        /// The revision asked for.
+        requested: u64,
+        /// The oldest revision the history can restore.
+        oldest: u64,
+    },
 }
 
 impl Error {
@@ -215,6 +235,8 @@ impl Error {
             Error::Locked { .. } => "locked",
             Error::LockLost { .. } => "lock_lost",
             Error::Contention { .. } => "contention",
+            Error::ChangedSince { .. } => "changed_since",
+            Error::HistoryTooShort { .. } => "history_too_short",
         }
     }
 

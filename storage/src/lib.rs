@@ -141,6 +141,10 @@ pub use error::{Error, Result};
 pub use keys::KeySpace;
 pub use live::LiveConfig;
 pub use model::{
+    Action, Actor, FieldChange, HistoryEntry, HistoryQuery, RecordDelta, RollbackPlan,
+    RollbackScope, RollbackStep, SECRET_FIELDS,
+};
+pub use model::{
     AuthConfig, AuthMode, Backup, Certificate, Challenge, Change, ChangeFamily, ChangeOp,
     ConfigSnapshot, CorruptRecord, FamilyCounts, Fence, Health, Listing, LiveHealth,
     MigrationPhase, MigrationStatus, ProxyTarget, Restored, Route, RouteMode, RouteScope, Secret,

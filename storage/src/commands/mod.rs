@@ -35,6 +35,7 @@ macro_rules! lua_script {
 pub(crate) mod acme;
 pub(crate) mod certificates;
 pub(crate) mod cluster;
+pub(crate) mod history;
 pub(crate) mod locks;
 pub(crate) mod migration;
 pub(crate) mod oauth;

@@ -91,11 +91,21 @@ pub fn put_indexed(
     call
 }
 
-/// Removes a record and its index entry. Reply: how many records went (0 or 1).
-pub fn delete_indexed(keys: &KeySpace, audit: &Audit, target: &Indexed<'_>) -> ScriptCall {
+/// Removes a record and its index entry; with `expected`, only if it still holds that.
+/// Reply: how many records went (0 or 1), or "stale".
+pub fn delete_indexed(
+    keys: &KeySpace,
+    audit: &Audit,
+    target: &Indexed<'_>,
+    expected: Option<&[u8]>,
+) -> ScriptCall {
     let mut call = lua_script!("delete_indexed");
     call.key(&target.record).key(&target.index);
     call.arg(target.member).arg(target.feed);
+    match expected {
+        Some(expected) => call.arg("exact").arg(expected),
+        None => call.arg("any").arg(""),
+    };
     with_feed(&mut call, keys, audit);
     call
 }

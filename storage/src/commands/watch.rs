@@ -78,7 +78,7 @@ pub fn feed_head(
 }
 
 /// An entry's fields as bytes; values that are not strings are left out.
-fn fields_of(entry: &StreamId) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn fields_of(entry: &StreamId) -> Vec<(String, Vec<u8>)> {
     entry
         .map
         .iter()

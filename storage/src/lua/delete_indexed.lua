@@ -1,10 +1,12 @@
 -- Remove a record and its index entry together.
 -- KEYS[1] the record, KEYS[2] its family's index set, then the change feed's keys
--- ARGV[1] index member (hostname, id), ARGV[2] the family for the change feed, or ""
--- Returns the number of records removed (0 or 1).
+-- ARGV[1] index member (hostname, id), ARGV[2] the family for the change feed, or "",
+-- ARGV[3] "exact" to remove it only if it still holds ARGV[4]
+-- Returns the number of records removed (0 or 1), or "stale" (it holds something else).
 expect(KEYS[1], 'string')
 expect(KEYS[2], 'set')
 check_feed()
+if ARGV[3] == 'exact' and redis.call('GET', KEYS[1]) ~= ARGV[4] then return 'stale' end
 local before = ARGV[2] ~= '' and before_write(KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
 local removed = redis.call('DEL', KEYS[1])

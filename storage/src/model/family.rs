@@ -115,6 +115,19 @@ pub(crate) fn feeds() -> impl Iterator<Item = &'static Feed> {
     ALL.iter().filter_map(|family| family.feed.as_ref())
 }
 
+/// The family the feed calls `change`.
+pub(crate) fn of_change(change: ChangeFamily) -> &'static Family {
+    ALL.iter()
+        .copied()
+        .find(|family| {
+            family
+                .feed
+                .as_ref()
+                .is_some_and(|feed| feed.change == change)
+        })
+        .unwrap_or(&PROXIES)
+}
+
 impl Family {
     /// Whether this is `other` (each family is one static).
     pub(crate) fn is(&self, other: &Family) -> bool {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{ProxyTarget, Route, RouteMode, RouteScope};
+use super::{ChangeFamily, ProxyTarget, Route, RouteMode, RouteScope};
 
 /// The proxies and routes at one store revision. Lookups on one snapshot all see that
 /// revision; a newer one replaces it whole.
@@ -166,6 +166,45 @@ impl ConfigSnapshot {
     /// Its enabled routes, in match order.
     pub(crate) fn routes(&self) -> impl Iterator<Item = &Route> {
         self.routes.iter().map(|matched| &matched.route)
+    }
+
+    /// The records that differ between `older` and this snapshot, each with its value in
+    /// `older` (as JSON; `None` where it had none): what a reconcile pass found changed
+    /// behind the feed's back.
+    pub(crate) fn changed_since(
+        &self,
+        older: &ConfigSnapshot,
+    ) -> Vec<(ChangeFamily, String, Option<String>)> {
+        let mut changed = Vec::new();
+        let hosts = self.proxies.keys().chain(older.proxies.keys());
+        let mut hosts: Vec<&String> = hosts.collect();
+        hosts.sort();
+        hosts.dedup();
+        for host in hosts {
+            let before = older.proxies.get(host);
+            if before != self.proxies.get(host) {
+                let json = before.and_then(|proxy| serde_json::to_string(proxy.as_ref()).ok());
+                changed.push((ChangeFamily::Proxy, host.clone(), json));
+            }
+        }
+        let by_id = |snapshot: &ConfigSnapshot| -> HashMap<String, Route> {
+            snapshot
+                .routes()
+                .map(|route| (route.route_id.clone(), route.clone()))
+                .collect()
+        };
+        let (now, then) = (by_id(self), by_id(older));
+        let mut ids: Vec<&String> = now.keys().chain(then.keys()).collect();
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            let before = then.get(id);
+            if before != now.get(id) {
+                let json = before.and_then(|route| serde_json::to_string(route).ok());
+                changed.push((ChangeFamily::Route, id.clone(), json));
+            }
+        }
+        changed
     }
 
     fn sort_routes(&mut self) {

@@ -7,6 +7,7 @@ mod backoff;
 mod backup;
 mod certificates;
 pub(crate) mod family;
+pub(crate) mod history;
 mod listing;
 mod live;
 pub(crate) mod locks;
@@ -32,6 +33,10 @@ pub(crate) use backup::{check_restorable, restorable};
 pub use backup::{Backup, Restored, StoredFamily, StoredRecord};
 pub(crate) use certificates::{canonical_domain, canonical_email, check_cert_name};
 pub use certificates::{Certificate, MAX_DOMAINS};
+pub use history::{
+    Action, Actor, FieldChange, HistoryEntry, HistoryQuery, RecordDelta, RollbackPlan,
+    RollbackScope, RollbackStep,
+};
 pub use live::ConfigSnapshot;
 pub use locks::Fence;
 pub use migration::{FamilyCounts, MigrationPhase, MigrationStatus};
@@ -39,7 +44,7 @@ pub use proxies::{AuthMode, ProxyTarget, RouteMode};
 pub use routes::{Route, RouteScope, TargetType, TargetValue, MAX_PRIORITY};
 #[cfg(test)]
 pub(crate) use routes::{MAX_REGEX_LEN, MAX_REGEX_PROGRAM};
-pub use secret::Secret;
+pub use secret::{Secret, SECRET_FIELDS};
 pub use stats::{Health, LiveHealth, StaleFile, Stats};
 pub use timestamp::Timestamp;
 pub use watch::{Change, ChangeFamily, ChangeOp, WatchEvent};

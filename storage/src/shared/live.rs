@@ -197,7 +197,8 @@ fn kept(current: &ConfigSnapshot, revision: u64, error: Error) -> ConfigSnapshot
 enum After {
     /// The feed lost changes: the listing's revision replaces the snapshot's.
     Loss,
-    /// The mixed phase's periodic pass for old-layer writes: the revision never goes back.
+    /// The mixed phase's periodic pass for old-layer writes: the revision never goes back,
+    /// and each record found changed is recorded in the history as the old layer's.
     Reconcile,
 }
 
@@ -206,6 +207,17 @@ enum After {
 async fn rebuild(storage: &Storage, state: &LiveState, after: After) -> bool {
     match storage.config_snapshot().await {
         Ok(snapshot) => {
+            if after == After::Reconcile {
+                let held = state.current.load_full();
+                for (family, id, before) in snapshot.changed_since(&held) {
+                    let recorded = storage
+                        .record_observed(family, &id, before.as_deref())
+                        .await;
+                    if let Err(error) = recorded {
+                        tracing::warn!(%error, %family, "a change behind the feed was not recorded");
+                    }
+                }
+            }
             let revision = match after {
                 After::Loss => snapshot.revision(),
                 After::Reconcile => snapshot.revision().max(state.current.load().revision()),

@@ -46,6 +46,7 @@ mod certificates;
 mod conditional;
 mod connection;
 mod feed;
+mod history;
 mod live;
 mod locks;
 mod migration;

@@ -87,7 +87,7 @@ impl Storage {
     /// round trip.
     #[maybe]
     pub(super) async fn delete_record(&self, target: &Indexed<'_>) -> Result<bool> {
-        let call = commands::delete_indexed(self.keys(), self.audit(), target);
+        let call = commands::delete_indexed(self.keys(), self.audit(), target, None);
         let removed: u32 = self.script_once(&call).await?;
         Ok(removed > 0)
     }

@@ -12,6 +12,7 @@ mod concurrency;
 mod connection;
 mod deadlines;
 mod fixtures;
+mod history;
 mod hostile;
 mod initialization;
 mod live;
