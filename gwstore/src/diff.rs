@@ -1,39 +1,41 @@
 //! `gwstore diff`: what differs between the store and a backup or export, or between two
-//! such files, per record and per field. Secrets are compared, never shown.
+//! such files, per record and per field (between two revisions of the store, see
+//! `history`). Secrets are compared, never shown.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use storage::blocking::Storage;
-use storage::StoredRecord;
+use storage::{StoredRecord, SECRET_FIELDS};
 
 use crate::files::{read_records, BACKUP, EXPORT};
 use crate::records::json_reason;
 use crate::terminal::{paint, plural, BAD, GOOD, WARN};
 use crate::{explain, Outcome};
 
-/// Fields whose values are secrets (or their hashes): a difference is named, not shown.
-const SECRET_FIELDS: [&str; 5] = [
-    "fullchain_pem",
-    "private_key_pem",
-    "github_client_secret",
-    "client_secret_hash",
-    "owner_token_hash",
-];
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// A backup or an export. With one file, it is compared with the store.
-    first: PathBuf,
+    #[arg(required_unless_present = "revision")]
+    first: Option<PathBuf>,
     /// A second backup or export, compared with the first instead of the store.
     second: Option<PathBuf>,
+    /// Instead of files: what changed in the store between two revisions (`A..B`), from
+    /// its history.
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["first", "second"])]
+    revision: Option<String>,
 }
 
 impl Args {
     /// Whether two files are compared (no store needed).
     pub fn has_second(&self) -> bool {
         self.second.is_some()
+    }
+
+    /// The revisions to compare, when asked.
+    pub fn revisions(&self) -> Option<&str> {
+        self.revision.as_deref()
     }
 }
 
@@ -46,7 +48,11 @@ struct Side {
 }
 
 pub fn run(storage: Option<&Storage>, args: &Args) -> Result<Outcome, String> {
-    let first = read(&args.first)?;
+    let first = read(
+        args.first
+            .as_deref()
+            .ok_or("nothing to compare: give a file")?,
+    )?;
     let second = match (&args.second, storage) {
         (Some(path), _) => read(path)?,
         (None, Some(storage)) => {

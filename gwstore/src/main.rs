@@ -3,8 +3,8 @@
 //! Built on the blocking storage API, so it reads records exactly as the gateway does:
 //! corrupt records by key, legacy records the index sets lack, secrets never shown. Commands
 //! that only look (`inspect`, `get`, `doctor`, `migrate status`, `backup`, `export`, `diff`,
-//! `watch`) never write, not even the default records; the ones that write (`set`,
-//! `delete`, `doctor --fix`, `migrate finish|rollback`, `restore`, `import --apply`) say
+//! `watch`, `history`) never write, not even the default records; the ones that write (`set`,
+//! `delete`, `doctor --fix`, `migrate finish|rollback`, `restore`, `import --apply`, `rollback`) say
 //! what before they do, and ask where a mistake would hurt.
 //!
 //! Exit codes: 0 healthy or done, 1 findings, differences or conflicts, 2 could not check,
@@ -14,10 +14,12 @@ mod backup;
 mod diff;
 mod doctor;
 mod files;
+mod history;
 mod inspect;
 mod migrate;
 mod nodes;
 mod records;
+mod rollback;
 mod terminal;
 mod transfer;
 mod watch;
@@ -45,7 +47,10 @@ Examples:
   gwstore restore store.backup              # into an empty Redis: writes it back exactly
   gwstore export --output config.jsonl      # configuration to read or edit, without PEMs
   gwstore import config.jsonl               # shows the plan
-  gwstore import config.jsonl --apply       # writes new records; --overwrite replaces";
+  gwstore import config.jsonl --apply       # writes new records; --overwrite replaces
+  gwstore history proxies api.example.com --since 2h
+  gwstore diff --revision 120..131          # what changed between two revisions
+  gwstore rollback --to 120                 # shows the plan, then asks";
 
 /// What exit code a command ends with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,8 +105,16 @@ enum Command {
     /// Prints the change feed as changes happen (ctrl-c ends it, --count N for scripts).
     Watch(watch::Args),
     /// What differs between the store and a backup or export, or between two files, per
-    /// record and field. Exits 0 when nothing differs, 1 otherwise.
+    /// record and field; with --revision A..B, what changed in the store between two
+    /// revisions. Exits 0 when nothing differs, 1 otherwise.
     Diff(diff::Args),
+    /// The configuration's changes (proxies, routes, certificates without PEMs, auth
+    /// configs): revision, time, who, and what changed per field.
+    History(history::Args),
+    /// Rolls the configuration, one family or one record back to a revision: shows the
+    /// plan, then asks, or takes --yes. Refuses (exit 2, nothing written) when a record
+    /// changed since, unless --force.
+    Rollback(rollback::Args),
     /// Looks for what is wrong: corrupt records, index gaps, expiry entries that disagree,
     /// missing defaults, certificates due. Exits 0 healthy, 1 findings, 2 could not check.
     Doctor(doctor::Args),
@@ -153,8 +166,13 @@ fn run(cli: &Cli) -> Result<Outcome, String> {
         Command::Set(args) => records::set(&seeding(cli)?, args),
         Command::Delete(args) => records::delete(&seeding(cli)?, args),
         Command::Watch(args) => watch::run(&looking(cli)?, args),
-        Command::Diff(args) if args.has_second() => diff::run(None, args),
-        Command::Diff(args) => diff::run(Some(&looking(cli)?), args),
+        Command::Diff(args) => match args.revisions() {
+            Some(range) => history::diff(&looking(cli)?, range),
+            None if args.has_second() => diff::run(None, args),
+            None => diff::run(Some(&looking(cli)?), args),
+        },
+        Command::History(args) => history::run(&looking(cli)?, args),
+        Command::Rollback(args) => rollback::run(&seeding(cli)?, args),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(*shell, &mut command, "gwstore", &mut std::io::stdout());

@@ -1089,3 +1089,156 @@ fn colour_only_on_a_terminal_that_wants_it() {
     assert!(!on_terminal(&[("NO_COLOR", "1")]).contains("\u{1b}["));
     assert!(!on_terminal(&[("TERM", "dumb")]).contains("\u{1b}["));
 }
+
+#[test]
+fn history_shows_who_changed_what_and_rollback_plans_asks_and_restores() {
+    let server = RedisServer::start();
+    let config = storage::StorageConfig::new(&server.url())
+        .unwrap()
+        .with_actor("deployer@ci-7");
+    let store = storage::blocking::Storage::new(config).unwrap();
+    let mut proxy = storage::ProxyTarget::new("api.example.com", "http://good:1");
+    proxy.github_client_secret = Some(storage::Secret::new("hunter2-secret"));
+    store.store_proxy_target(proxy).unwrap();
+    let (good, _) = store.history_bounds().unwrap();
+    store
+        .update_proxy_target("api.example.com", |p| {
+            p.target_url = "http://broken:1".into();
+            p.github_client_secret = Some(storage::Secret::new("swordfish-secret"));
+        })
+        .unwrap();
+    store
+        .store_route(storage::Route::to_url("ops", "/ops", 33, "http://ops:1"))
+        .unwrap();
+    let (bad, _) = store.history_bounds().unwrap();
+
+    let history = run(&server, &["history", "proxies", "api.example.com"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    assert!(
+        history.stdout.contains("by deployer@ci-7"),
+        "{}",
+        history.stdout
+    );
+    assert!(
+        history
+            .stdout
+            .contains(r#"target_url: "http://good:1" → "http://broken:1""#),
+        "{}",
+        history.stdout
+    );
+    assert!(history
+        .stdout
+        .contains("github_client_secret: changed (a secret: not shown)"));
+    let json = run(&server, &["history", "--json", "--since", "1h"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let lines: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(lines
+        .iter()
+        .any(|l| l["family"] == "route" && l["id"] == "ops"));
+    for output in [&history.stdout, &json.stdout] {
+        assert!(
+            !output.contains("hunter2") && !output.contains("swordfish"),
+            "a secret shown"
+        );
+    }
+    let clients = run(&server, &["history", "clients"]);
+    assert_eq!(clients.code, 2, "{}", clients.stderr);
+
+    let diff = run(&server, &["diff", "--revision", &format!("{good}..{bad}")]);
+    assert_eq!(diff.code, 1, "{}", diff.stderr);
+    assert!(
+        diff.stdout.contains("update proxy api.example.com"),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("create route ops"), "{}", diff.stdout);
+    let same = run(&server, &["diff", "--revision", &format!("{bad}..{bad}")]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+
+    // The plan, then a refusal without a terminal or --yes: nothing written.
+    let keys_before = dump(&server);
+    let asked = run(&server, &["rollback", "--to", &good.to_string()]);
+    assert_eq!(asked.code, 2, "{}", asked.stderr);
+    assert!(
+        asked.stdout.contains("~ update proxy api.example.com"),
+        "{}",
+        asked.stdout
+    );
+    assert!(
+        asked.stdout.contains("- delete route ops"),
+        "{}",
+        asked.stdout
+    );
+    assert!(asked.stderr.contains("--yes"), "{}", asked.stderr);
+    assert_eq!(dump(&server), keys_before, "a refused rollback wrote");
+
+    let ahead = run(
+        &server,
+        &["rollback", "--to", &(bad + 10).to_string(), "--yes"],
+    );
+    assert_eq!(ahead.code, 2, "{}", ahead.stdout);
+    let one = run(
+        &server,
+        &[
+            "rollback",
+            "--to",
+            &good.to_string(),
+            "routes",
+            "ops",
+            "--yes",
+        ],
+    );
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert!(store.get_route("ops").unwrap().is_none());
+    assert_eq!(
+        store
+            .get_proxy_target("api.example.com")
+            .unwrap()
+            .unwrap()
+            .target_url,
+        "http://broken:1",
+        "out of scope"
+    );
+    let all = run(&server, &["rollback", "--to", &good.to_string(), "--yes"]);
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    let restored = store.get_proxy_target("api.example.com").unwrap().unwrap();
+    assert_eq!(restored.target_url, "http://good:1");
+    assert_eq!(
+        restored.github_client_secret.unwrap().expose(),
+        "hunter2-secret"
+    );
+    let history = run(&server, &["history", "proxies", "api.example.com"]);
+    assert!(
+        history.stdout.contains(&format!("(rollback to {good})")),
+        "{}",
+        history.stdout
+    );
+
+    // Past the retention: refused with the oldest revision there is, nothing written.
+    let short = storage::StorageConfig::new(&server.url())
+        .unwrap()
+        .with_history_retention(10, std::time::Duration::from_secs(3600));
+    let short = storage::blocking::Storage::new(short).unwrap();
+    for round in 0..150 {
+        short
+            .store_proxy_target(storage::ProxyTarget::new(
+                "n.example",
+                format!("http://n:{round}"),
+            ))
+            .unwrap();
+    }
+    let (_, oldest) = short.history_bounds().unwrap();
+    let keys_before = dump(&server);
+    let past = run(&server, &["rollback", "--to", &good.to_string(), "--yes"]);
+    assert_eq!(past.code, 2, "{}", past.stdout);
+    assert!(
+        past.stderr.contains(&format!("the oldest is {oldest}")),
+        "{}",
+        past.stderr
+    );
+    assert_eq!(dump(&server), keys_before, "a refused rollback wrote");
+}

@@ -142,7 +142,7 @@ pub use keys::KeySpace;
 pub use live::LiveConfig;
 pub use model::{
     Action, Actor, FieldChange, HistoryEntry, HistoryQuery, RecordDelta, RollbackPlan,
-    RollbackScope, RollbackStep, SECRET_FIELDS,
+    RollbackScope, RollbackStep, SkippedRecord, SECRET_FIELDS,
 };
 pub use model::{
     AuthConfig, AuthMode, Backup, Certificate, Challenge, Change, ChangeFamily, ChangeOp,

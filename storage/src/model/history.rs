@@ -296,38 +296,58 @@ pub struct RollbackStep {
 
 /// What [`rollback_to`](crate::blocking::Storage::rollback_to) writes: one step per
 /// record whose value differs from the one it had at the revision, and the records it
-/// cannot restore, with why.
+/// leaves as they are, with why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollbackPlan {
     /// The revision the records go back to.
     pub revision: u64,
     /// The writes, by family and id.
     pub steps: Vec<RollbackStep>,
-    /// Records changed since the revision that a rollback leaves as they are: certificates,
-    /// whose history keeps no PEMs.
-    pub skipped: Vec<RecordDelta>,
+    /// Records changed since the revision that the rollback leaves as they are.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+/// A record a rollback leaves as it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedRecord {
+    /// From its value now to the one it had at the revision.
+    pub change: RecordDelta,
+    /// Why it is left: a certificate (the history keeps no PEMs), or a default proxy that
+    /// the rollback would delete (it is required, as `delete_proxy_target` says).
+    pub reason: &'static str,
 }
 
 impl RollbackPlan {
     /// The plan that takes the records `entries` (every entry after `revision`, in
     /// revision order) changed back to their values at `revision`.
     pub(crate) fn new(revision: u64, entries: &[HistoryEntry]) -> Self {
-        let (skipped, steps): (Vec<_>, Vec<_>) = collapse(entries)
-            .into_iter()
-            .map(|delta| RecordDelta {
+        let mut plan = RollbackPlan {
+            revision,
+            steps: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for delta in collapse(entries) {
+            let change = RecordDelta {
                 before: delta.after,
                 after: delta.before,
                 ..delta
-            })
-            .partition(|delta| delta.family == ChangeFamily::Certificate);
-        RollbackPlan {
-            revision,
-            steps: steps
-                .into_iter()
-                .map(|change| RollbackStep { change })
-                .collect(),
-            skipped,
+            };
+            let reason = match change.family {
+                ChangeFamily::Certificate => Some("the history keeps no certificate's PEMs"),
+                ChangeFamily::Proxy
+                    if change.after.is_none()
+                        && crate::seed::default_proxy(&change.id).is_some() =>
+                {
+                    Some("a default proxy is required")
+                }
+                _ => None,
+            };
+            match reason {
+                Some(reason) => plan.skipped.push(SkippedRecord { change, reason }),
+                None => plan.steps.push(RollbackStep { change }),
+            }
         }
+        plan
     }
 
     /// Whether it writes nothing.

@@ -35,7 +35,7 @@ pub(crate) use certificates::{canonical_domain, canonical_email, check_cert_name
 pub use certificates::{Certificate, MAX_DOMAINS};
 pub use history::{
     Action, Actor, FieldChange, HistoryEntry, HistoryQuery, RecordDelta, RollbackPlan,
-    RollbackScope, RollbackStep,
+    RollbackScope, RollbackStep, SkippedRecord,
 };
 pub use live::ConfigSnapshot;
 pub use locks::Fence;

@@ -119,9 +119,14 @@ impl Storage {
             .iter()
             .map(|step| record_key(keys, &step.change))
             .collect();
-        for (step, key) in plan.steps.iter().zip(&record_keys) {
-            check_restorable(key, &step.change)?;
-        }
+        // Each value as an ordinary write of it would store it: validated, and a default
+        // proxy with every path OAuth needs, whatever the revision held.
+        let values = plan
+            .steps
+            .iter()
+            .zip(&record_keys)
+            .map(|(step, key)| self.value_to_restore(key, &step.change))
+            .collect::<Result<Vec<_>>>()?;
         if record_keys.is_empty() {
             return Ok(());
         }
@@ -146,15 +151,15 @@ impl Storage {
         }
         let actor = format!("{} (rollback to {})", self.config().actor, plan.revision);
         let audit = self.audit().by(actor);
-        for (written, ((step, now), key)) in plan
+        for (written, ((step, now), (key, value))) in plan
             .steps
             .iter()
             .zip(&current)
-            .zip(&record_keys)
+            .zip(record_keys.iter().zip(&values))
             .enumerate()
         {
             let outcome = self
-                .roll_back_record(&audit, key, &step.change, now.as_deref())
+                .roll_back_record(&audit, key, &step.change, value.as_deref(), now.as_deref())
                 .await?;
             match outcome {
                 WriteOutcome::Written => {}
@@ -186,18 +191,20 @@ impl Storage {
         Ok(plan)
     }
 
-    /// Writes one record of a rollback back to `delta.after`, if it still holds `now`.
+    /// Writes one record of a rollback back to `value` (none: deleted), if it still holds
+    /// `now`.
     #[maybe]
     async fn roll_back_record(
         &self,
         audit: &Audit,
         key: &str,
         delta: &RecordDelta,
+        value: Option<&str>,
         now: Option<&[u8]>,
     ) -> Result<WriteOutcome> {
         let keys = self.keys();
         let id = delta.id.as_str();
-        let call = match (delta.family, delta.after.as_deref(), now) {
+        let call = match (delta.family, value, now) {
             (_, None, None) => return Ok(WriteOutcome::Written),
             (ChangeFamily::Route, Some(after), now) => {
                 let route: Route = model::decode(key, after.as_bytes())?;
@@ -257,20 +264,32 @@ fn record_key(keys: &KeySpace, delta: &RecordDelta) -> String {
     keys.record(family::of_change(delta.family), &delta.id)
 }
 
-/// Whether the value a step writes back is a record of its family: the history is in Redis,
-/// where anyone may have written it.
-fn check_restorable(key: &str, delta: &RecordDelta) -> Result<()> {
-    let Some(after) = delta.after.as_deref() else {
-        return Ok(());
-    };
-    let bytes = after.as_bytes();
-    match delta.family {
-        ChangeFamily::Proxy => model::decode::<ProxyTarget>(key, bytes).map(drop),
-        ChangeFamily::Route => model::decode::<Route>(key, bytes).map(drop),
-        ChangeFamily::AuthConfig => model::decode::<AuthConfig>(key, bytes).map(drop),
-        _ => Err(Error::invalid(
-            "family",
-            format!("{} records are not restored from the history", delta.family),
-        )),
+impl Storage {
+    /// The value a step writes back, as an ordinary write of it would store it (none for a
+    /// delete): the history is in Redis, where anyone may have written it, so it must
+    /// decode as a record of its family and pass that family's validation.
+    fn value_to_restore(&self, key: &str, delta: &RecordDelta) -> Result<Option<String>> {
+        let Some(after) = delta.after.as_deref() else {
+            return Ok(None);
+        };
+        let bytes = after.as_bytes();
+        let json = match delta.family {
+            ChangeFamily::Proxy => {
+                let mut proxy: ProxyTarget = model::decode(key, bytes)?;
+                self.check_root_exclusion(&proxy)?;
+                model::encode(&mut proxy)?
+            }
+            ChangeFamily::Route => model::encode(&mut model::decode::<Route>(key, bytes)?)?,
+            ChangeFamily::AuthConfig => {
+                model::encode(&mut model::decode::<AuthConfig>(key, bytes)?)?
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "family",
+                    format!("{} records are not restored from the history", delta.family),
+                ))
+            }
+        };
+        Ok(Some(json))
     }
 }

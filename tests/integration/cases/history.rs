@@ -524,3 +524,59 @@ async fn an_old_layer_change_is_recorded_once_as_unknown_with_the_value_found() 
         );
     }
 }
+
+#[maybe]
+#[maybe_test]
+async fn a_rollback_keeps_the_default_proxy_and_its_oauth_exclusions_whatever_the_history_holds() {
+    let storage = storage("hist-defaults").await;
+    let keys = storage.keys().clone();
+    let mut raw = harness::raw(storage.config());
+    let localhost: String = raw.get(keys.proxy("localhost")).unwrap();
+    // A hostile writer's entry: localhost "was" a record without the paths OAuth needs.
+    let mut stripped: serde_json::Value = serde_json::from_str(&localhost).unwrap();
+    stripped["auth_excluded_paths"] = serde_json::json!(["/custom"]);
+    let (revision, _) = storage.history_bounds().await.unwrap();
+    let _: () = redis::cmd("XADD")
+        .arg(keys.history())
+        .arg(format!("{}-0", revision + 1))
+        .arg(&[
+            ("family", "proxy"),
+            ("id", "localhost"),
+            ("op", "put"),
+            ("actor", "intruder"),
+            ("before", &stripped.to_string()),
+            ("after", &localhost),
+        ])
+        .query(&mut raw)
+        .unwrap();
+    let _: () = raw.set(keys.revision(), revision + 1).unwrap();
+
+    let plan = storage.rollback_to(revision).await.unwrap();
+    assert_eq!(plan.steps.len(), 1, "{plan:?}");
+    let restored = storage
+        .get_proxy_target("localhost")
+        .await
+        .unwrap()
+        .unwrap();
+    let paths = restored.auth_excluded_paths.unwrap_or_default();
+    assert!(paths.contains(&"/custom".to_owned()), "{paths:?}");
+    for required in ["/token", "/authorize", "/.well-known/"] {
+        assert!(
+            paths.iter().any(|p| p == required),
+            "{required} lost: {paths:?}"
+        );
+    }
+    let stored: String = raw.get(keys.proxy("localhost")).unwrap();
+    assert!(
+        stored.contains("/token"),
+        "the stored record keeps them too"
+    );
+
+    // Back to before the defaults were seeded: the default proxy is left, with its reason.
+    let plan = storage.plan_rollback(0, &RollbackScope::All).await.unwrap();
+    let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.change.id.as_str()).collect();
+    assert!(skipped.contains(&"localhost"), "{plan:?}");
+    storage.apply_rollback(&plan, false).await.unwrap();
+    let localhost = storage.get_proxy_target("localhost").await.unwrap();
+    assert!(localhost.is_some(), "the default proxy is required");
+}
