@@ -9,6 +9,7 @@
 //! Always runs an optimized build: a debug build re-runs itself with `--release`.
 
 mod backups;
+mod history;
 mod live;
 mod measure;
 mod metrics_cost;
@@ -64,6 +65,7 @@ pub fn run(quick: bool, check: bool) -> Result<(), Stop> {
     metrics_cost::metrics_cost(&mut bench)?;
     scenarios::bridge(&mut bench)?;
     scenarios::concurrent_updates(&mut bench)?;
+    history::history(&mut bench)?;
     scenarios::certificates(&mut bench)?;
     scenarios::oauth(&mut bench)?;
     let sizes: &[usize] = if quick {

@@ -21,11 +21,11 @@ pub struct Bench<'a> {
     pub report: &'a mut Report,
 }
 
-fn err(context: &str) -> impl Fn(storage::Error) -> String + '_ {
+pub(super) fn err(context: &str) -> impl Fn(storage::Error) -> String + '_ {
     move |e| format!("{context}: {e}")
 }
 
-fn redis_err(context: &str) -> impl Fn(redis::RedisError) -> String + '_ {
+pub(super) fn redis_err(context: &str) -> impl Fn(redis::RedisError) -> String + '_ {
     move |e| format!("{context}: {e}")
 }
 
@@ -43,7 +43,7 @@ pub fn config(url: &str, name: &str) -> Result<StorageConfig, String> {
         .with_defaults_check_interval(Duration::from_secs(3600)))
 }
 
-fn raw_connection(url: &str) -> Result<redis::Connection, String> {
+pub(super) fn raw_connection(url: &str) -> Result<redis::Connection, String> {
     redis::Client::open(url)
         .and_then(|c| c.get_connection())
         .map_err(redis_err("raw connection"))
@@ -53,7 +53,13 @@ fn rate(m: &Measured) -> String {
     format!("{:.0} ops/s", m.ops_per_sec)
 }
 
-fn ratio_row(report: &mut Report, scenario: &str, ours: &Measured, base: &Measured, at_least: f64) {
+pub(super) fn ratio_row(
+    report: &mut Report,
+    scenario: &str,
+    ours: &Measured,
+    base: &Measured,
+    at_least: f64,
+) {
     let ratio = ours.ops_per_sec / base.ops_per_sec;
     report.row(Row {
         scenario: scenario.to_owned(),
