@@ -33,7 +33,7 @@ enum Inspected {
     Accounts,
     /// Held locks: who holds each, and for how long still.
     Locks,
-    /// The store's revision, migration phase and change feed length.
+    /// The store's revision, migration phase, change feed and history lengths.
     Meta,
 }
 
@@ -295,10 +295,12 @@ fn inspect_state(storage: &Storage, what: Inspected, as_json: bool) -> Result<Ou
             let phase = text(read(&mut redis::cmd("GET"), &keys.migration_phase())?);
             let phase = phase.unwrap_or_else(|| "mixed".into());
             let feed = number(read(&mut redis::cmd("XLEN"), &keys.changes())?).max(0);
+            let history = number(read(&mut redis::cmd("XLEN"), &keys.history())?).max(0);
             let rows = vec![
                 vec!["revision".to_owned(), revision],
                 vec!["migration phase".to_owned(), phase],
                 vec!["change feed entries".to_owned(), feed.to_string()],
+                vec!["history entries".to_owned(), history.to_string()],
                 vec!["key prefix".to_owned(), format!("`{}`", keys.prefix())],
             ];
             (&["WHAT", "VALUE"], rows)

@@ -76,6 +76,7 @@ fn every_default_the_pages_state_is_the_configurations() {
 
 /// `(page, the phrase with its figures, the figures the code has)`.
 fn figures() -> Vec<(&'static str, &'static str, Vec<u64>)> {
+    let config = StorageConfig::new("redis://127.0.0.1").unwrap();
     let prologue = include_str!("lua/prologue.lua");
     let feed_length = Regex::new(r"local FEED_LENGTH = (\d+)")
         .unwrap()
@@ -84,6 +85,11 @@ fn figures() -> Vec<(&'static str, &'static str, Vec<u64>)> {
         .unwrap();
     let kib = |bytes: usize| bytes as u64 / 1024;
     vec![
+        (
+            "docs/guide.md",
+            r"`history_changes` \(default ([0-9 ]+) changes",
+            vec![config.history_changes as u64],
+        ),
         (
             "docs/guide.md",
             r"the last `FEED_LENGTH` = ([0-9 ]+) entries",
