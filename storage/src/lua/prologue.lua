@@ -76,6 +76,12 @@ local function before_write(key)
   return redis.call('GET', key) or nil
 end
 
+-- When a history entry was written (ms). One that does not say (another writer's) counts
+-- as new: it is never trimmed by age for what it lacks, only by count.
+local function written_at(entry)
+  return tonumber(entry_field(entry[2], 'at')) or math.huge
+end
+
 -- Appends a change to the history: who (`actor`; '' for the old layer), when, and the
 -- record before and after. Trimmed by count with each entry, and by age from its oldest end.
 local function remember(revision, epoch, at, family, id, op, before, after, actor)
@@ -87,11 +93,11 @@ local function remember(revision, epoch, at, family, id, op, before, after, acto
   redis.call('HSET', HISTORY_HEADS, family .. ':' .. id, after and redis.sha1hex(after) or '-')
   local cutoff = tonumber(at) - HISTORY_KEEP_MS
   local oldest = redis.call('XRANGE', HISTORY, '-', '+', 'COUNT', 1)[1]
-  if oldest and tonumber(entry_field(oldest[2], 'at')) < cutoff then
+  if oldest and written_at(oldest) < cutoff then
     local batch = redis.call('XRANGE', HISTORY, '-', '+', 'COUNT', 100)
     local keep_from
     for _, entry in ipairs(batch) do
-      if tonumber(entry_field(entry[2], 'at')) >= cutoff then keep_from = entry[1]; break end
+      if written_at(entry) >= cutoff then keep_from = entry[1]; break end
     end
     if not keep_from then
       keep_from = (tonumber(string.match(batch[#batch][1], '^(%d+)')) + 1) .. '-0'

@@ -580,3 +580,41 @@ async fn a_rollback_keeps_the_default_proxy_and_its_oauth_exclusions_whatever_th
     let localhost = storage.get_proxy_target("localhost").await.unwrap();
     assert!(localhost.is_some(), "the default proxy is required");
 }
+
+#[maybe]
+#[maybe_test]
+async fn a_hostile_history_entry_is_named_and_never_stops_a_write_nor_is_deleted() {
+    let storage = storage("hist-hostile").await;
+    let keys = storage.keys().clone();
+    let mut raw = harness::raw(storage.config());
+    let (revision, _) = storage.history_bounds().await.unwrap();
+    let id = format!("{}-0", revision + 1);
+    let _: () = redis::cmd("XADD")
+        .arg(keys.history())
+        .arg(&id)
+        .arg(&[("family", "nonsense"), ("id", "x")])
+        .query(&mut raw)
+        .unwrap();
+    let _: () = raw.set(keys.revision(), revision + 1).unwrap();
+    storage
+        .store_proxy_target(ProxyTarget::new("after.example", "http://a:1"))
+        .await
+        .unwrap();
+    let read = storage.history(&HistoryQuery::all()).await;
+    match read {
+        Err(Error::Corrupt { key, reason }) => {
+            assert_eq!(key, keys.history());
+            assert!(reason.contains(&id), "{reason}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let refused = storage.rollback_to(revision).await;
+    assert!(matches!(refused, Err(Error::Corrupt { .. })), "{refused:?}");
+    let kept: Vec<redis::Value> = redis::cmd("XRANGE")
+        .arg(keys.history())
+        .arg(&id)
+        .arg(&id)
+        .query(&mut raw)
+        .unwrap();
+    assert_eq!(kept.len(), 1, "the entry is left where it is");
+}
