@@ -42,6 +42,8 @@ pub(crate) struct LiveState {
     from_file: Mutex<Option<StaleFile>>,
     /// Tells the file's writer of each new snapshot, when there is a file.
     changed: OnceLock<Sender<()>>,
+    /// Why the file was not served at the start, if it was not.
+    refused_file: OnceLock<Error>,
 }
 
 /// Held by the follower while it runs; dropping it, however the follower ends, says so.
@@ -77,7 +79,13 @@ impl LiveState {
             epoch: Mutex::new(None),
             from_file: Mutex::new(None),
             changed: OnceLock::new(),
+            refused_file: OnceLock::new(),
         }
+    }
+
+    /// Records why the file was not served.
+    pub(crate) fn refuse_file(&self, error: Error) {
+        let _ = self.refused_file.set(error);
     }
 
     /// A state serving what the file at `path` held, until the follower catches up.
@@ -275,6 +283,15 @@ impl LiveConfig {
         self.state().stale_file()
     }
 
+    /// Why the file was not served when this live configuration started, if it was not: it
+    /// was damaged or cut short, of another format version, another store's, or
+    /// unreadable ([`Error::SnapshotFile`] names it and the reason). The start was then the
+    /// ordinary one, from Redis; the file is left as it was until a snapshot from Redis
+    /// replaces it.
+    pub fn refused_file(&self) -> Option<&Error> {
+        self.state().refused_file.get()
+    }
+
     /// Writes the current snapshot to the file now, without waiting for the debounce (say,
     /// before a planned shutdown). [`Error::SnapshotFile`] names the file if it cannot be
     /// written, or if none is configured; a snapshot still from the file is not written
@@ -325,6 +342,7 @@ impl LiveConfig {
             staleness: self.state().age(),
             lag: lag.checked_sub(1).map(Duration::from_millis),
             from_file: self.state().stale_file(),
+            refused_file: self.refused_file().map(ToString::to_string),
         }
     }
 }

@@ -35,25 +35,25 @@ impl SnapshotFile {
         &self.path
     }
 
-    /// The snapshot the file holds, if it is there and fits this store; a file that does
-    /// not fit is named in a warning with the reason, and left alone.
-    pub(crate) fn load(&self) -> Option<SavedSnapshot> {
+    /// The snapshot the file holds, if it is there; a file that does not fit this store is
+    /// [`Error::SnapshotFile`] with the reason, named in a warning too, and left alone.
+    pub(crate) fn load(&self) -> Result<Option<SavedSnapshot>> {
         let path = self.path.display();
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return None,
-            Err(error) => {
-                tracing::warn!(file = %path, %error, "live configuration file not read");
-                return None;
+        let refused = |reason: String| {
+            tracing::warn!(file = %path, %reason, "live configuration file not served");
+            Error::SnapshotFile {
+                path: path.to_string(),
+                reason,
             }
         };
-        match snapshot_file::decode(&bytes, &self.store) {
-            Ok(saved) => Some(saved),
-            Err(reason) => {
-                tracing::warn!(file = %path, %reason, "live configuration file not served");
-                None
-            }
-        }
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(refused(format!("it cannot be read: {error}"))),
+        };
+        snapshot_file::decode(&bytes, &self.store)
+            .map(Some)
+            .map_err(refused)
     }
 
     /// Writes `snapshot`, read in `epoch`, atomically.

@@ -108,6 +108,10 @@ pub struct LiveHealth {
     /// While it serves what its file held (Redis was away when it started), which file
     /// and revision that is; None once it has caught up with Redis.
     pub from_file: Option<StaleFile>,
+    /// Why its file was not served at the start (damaged, another format or store), as
+    /// [`LiveConfig::refused_file`](crate::LiveConfig::refused_file) says; None if it was,
+    /// or there is none.
+    pub refused_file: Option<String>,
 }
 
 /// A live configuration serving its last-known-good file until Redis answers: the file,

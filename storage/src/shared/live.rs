@@ -49,13 +49,18 @@ impl Storage {
             .live_snapshot_file
             .as_ref()
             .map(|path| Arc::new(SnapshotFile::new(path.clone(), config.store_identity())));
-        let saved = file
-            .as_ref()
-            .and_then(|file| file.load().map(|saved| (saved, file)));
+        let (saved, refused) = match file.as_ref().map(|file| (file.load(), file)) {
+            Some((Ok(Some(saved)), file)) => (Some((saved, file)), None),
+            Some((Err(error), _)) => (None, Some(error)),
+            _ => (None, None),
+        };
         let state = match saved {
             Some((saved, file)) => LiveState::from_saved(saved, file.path()),
             None => LiveState::new(self.config_snapshot().await?),
         };
+        if let Some(error) = refused {
+            state.refuse_file(error);
+        }
         let state = Arc::new(state);
         if let Some(file) = &file {
             let debounce = config.live_snapshot_debounce;

@@ -150,6 +150,35 @@ async fn a_file_that_does_not_fit_is_never_served_nor_deleted() {
         assert!(refused.is_err(), "an unfit file is not served: {refused:?}");
         assert_eq!(std::fs::read(&file).unwrap(), bytes, "nor touched");
     }
+
+    // With Redis there, the start is the ordinary one, and the refusal is typed.
+    server.restart();
+    for (bytes, config, reason) in [
+        (damaged, config.clone(), "checksum"),
+        (
+            good,
+            with_file(&server, &file).with_key_prefix("another:"),
+            "another store",
+        ),
+    ] {
+        std::fs::write(&file, &bytes).unwrap();
+        let storage = connect(config).await;
+        let live = storage.live_config().await.unwrap();
+        assert!(live.stale_from_file().is_none());
+        match live.refused_file() {
+            Some(storage::Error::SnapshotFile { path, reason: why }) => {
+                assert_eq!(path, &file.display().to_string());
+                assert!(why.contains(reason), "{why}");
+            }
+            other => panic!("expected the file's refusal, got {other:?}"),
+        }
+        let health = storage.health().await;
+        let told = health
+            .live
+            .and_then(|live| live.refused_file)
+            .unwrap_or_default();
+        assert!(told.contains(reason), "{told}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
