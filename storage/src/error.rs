@@ -172,8 +172,8 @@ pub enum Error {
         /// How many times it was tried.
         attempts: u32,
     },
-    /// A rollback found records whose value is not the one the history last recorded: a
-    /// writer changed them since the plan was made, or wrote them without history. Nothing
+    /// A rollback found records whose value is not the one its plan read: a writer changed
+    /// them since the plan was made. Nothing
     /// was written, unless `written` says otherwise (a writer that raced the rollback
     /// itself). Forcing the rollback overwrites them.
     #[error("records changed since the rollback was planned: {}", keys.join(", "))]

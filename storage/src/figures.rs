@@ -84,7 +84,17 @@ fn figures() -> Vec<(&'static str, &'static str, Vec<u64>)> {
         .map(|found| number(&found[1]))
         .unwrap();
     let kib = |bytes: usize| bytes as u64 / 1024;
+    let age_check = Regex::new(r"local AGE_CHECK_EVERY = (\d+)")
+        .unwrap()
+        .captures(prologue)
+        .map(|found| number(&found[1]))
+        .unwrap();
     vec![
+        (
+            "docs/guide.md",
+            r"goes within the\s+next ([0-9]+) changes \(a write looks at the oldest entry's age once every ([0-9]+) revisions",
+            vec![age_check, age_check],
+        ),
         (
             "docs/guide.md",
             r"`history_changes` \(default ([0-9 ]+) changes",

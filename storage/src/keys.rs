@@ -261,13 +261,6 @@ impl KeySpace {
         self.key(&["meta:history"])
     }
 
-    /// `meta:history:heads`: per record (`{family}:{id}`), the SHA-1 of the value its last
-    /// history entry left (`-` for a delete), so that a change the old layer made is
-    /// recorded once however many processes notice it.
-    pub fn history_heads(&self) -> String {
-        self.key(&["meta:history:heads"])
-    }
-
     /// `meta:migration`: the migration phase (`finished`, or absent for the mixed phase).
     pub fn migration_phase(&self) -> String {
         self.key(&["meta:migration"])
@@ -396,7 +389,6 @@ mod tests {
             keys.revision(),
             keys.changes(),
             keys.history(),
-            keys.history_heads(),
             keys.cert("example-cert"),
             keys.cert_domain("*.example.com"),
             keys.cert_index(),

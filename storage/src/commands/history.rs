@@ -12,16 +12,15 @@ use crate::model::history::{decode_history_entry, HistoryEntry};
 /// How many entries one history read takes at most.
 pub(crate) const HISTORY_BATCH: usize = 1000;
 
-/// `XRANGE meta:history ({after}-0 +∞ COUNT n`: the entries after revision `after`, up to
-/// `until` (inclusive). Reply: [`entries`].
-pub fn read_history(keys: &KeySpace, after: u64, until: Option<u64>) -> Cmd {
+/// `XRANGE meta:history ({after}-0 + COUNT n`: the entries after revision `after`.
+/// Reply: [`entries`].
+pub fn read_history(keys: &KeySpace, after: u64) -> Cmd {
     let mut cmd = redis::cmd("XRANGE");
-    cmd.arg(keys.history()).arg(format!("({after}-0"));
-    match until {
-        Some(until) => cmd.arg(format!("{until}-0")),
-        None => cmd.arg("+"),
-    };
-    cmd.arg("COUNT").arg(HISTORY_BATCH);
+    cmd.arg(keys.history())
+        .arg(format!("({after}-0"))
+        .arg("+")
+        .arg("COUNT")
+        .arg(HISTORY_BATCH);
     cmd
 }
 
@@ -63,19 +62,23 @@ pub fn bounds(
 }
 
 /// Records the value of the record at `key` in the history and the feed, as a change by
-/// no one (the old layer), unless the history's last entry for it already left that value.
-/// `before` is the record as the noticing process had it. Reply: "recorded" or "known".
+/// no one (the old layer), unless the feed holds a change of it after `since` that left
+/// that value. `before` is the record as the noticing process had it at revision `since`.
+/// Reply: "recorded" or "known".
 pub fn observe_change(
     keys: &KeySpace,
     audit: &Audit,
     key: &str,
-    family: &str,
-    id: &str,
+    (family, id): (&str, &str),
     before: Option<&str>,
+    since: u64,
 ) -> ScriptCall {
     let mut call = lua_script!("observe_change");
     call.key(key);
-    call.arg(family).arg(id).arg(before.unwrap_or_default());
+    call.arg(family)
+        .arg(id)
+        .arg(before.unwrap_or_default())
+        .arg(since);
     with_feed(&mut call, keys, audit);
     call
 }

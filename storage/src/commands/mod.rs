@@ -247,14 +247,13 @@ impl Audit {
     }
 }
 
-/// Adds the change feed's keys (the revision, the stream, the history and its heads) and
-/// the audit's arguments, which the scripts that write configuration take last: call it
-/// after the script's own arguments.
+/// Adds the change feed's keys (the revision, the stream and the history) and the audit's
+/// arguments, which the scripts that write configuration take last: call it after the
+/// script's own arguments.
 pub(crate) fn with_feed(call: &mut ScriptCall, keys: &KeySpace, audit: &Audit) {
     call.key(keys.revision())
         .key(keys.changes())
-        .key(keys.history())
-        .key(keys.history_heads());
+        .key(keys.history());
     call.arg(&audit.actor).arg(audit.keep).arg(audit.keep_ms);
 }
 

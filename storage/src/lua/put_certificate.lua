@@ -31,8 +31,7 @@ end
 for i = 1, n do
   redis.call('SET', KEYS[4 + i], ARGV[4])
 end
-local before = before_write(KEYS[1])
-redis.call('SET', KEYS[1], ARGV[3])
+local before = replace(KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 if ARGV[5] == '' then
   redis.call('ZREM', KEYS[3], ARGV[4])

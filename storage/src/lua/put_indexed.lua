@@ -10,12 +10,7 @@ check_feed()
 if ARGV[3] == 'absent' and redis.call('EXISTS', KEYS[1]) == 1 then
   return 'stale'
 end
-local before = ARGV[5] ~= '' and before_write(KEYS[1])
-if ARGV[4] ~= '' then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[4])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
+local before = replace(KEYS[1], ARGV[1], ARGV[4] ~= '' and ARGV[4] or nil)
 redis.call('SADD', KEYS[2], ARGV[2])
 if ARGV[5] ~= '' then feed(ARGV[5], ARGV[2], 'put', ARGV[1], before) end
 return 'ok'

@@ -23,8 +23,7 @@ if nkeys >= 6 then
     redis.call('DEL', KEYS[6])
   end
 end
-local before = before_write(KEYS[1])
-redis.call('SET', KEYS[1], ARGV[3])
+local before = replace(KEYS[1], ARGV[3])
 redis.call('SET', KEYS[2], ARGV[4])
 redis.call('SET', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[4])

@@ -160,7 +160,9 @@ fn object(json: Option<&str>) -> BTreeMap<String, Value> {
     }
 }
 
-/// One change the history kept.
+/// One change the history kept. Its `change.after` is what it left: the `before` of the
+/// record's next change, or the record as it is now for its last one (a change made without
+/// history since, by a process that keeps none, shows there).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryEntry {
     /// The store revision the change made, as in the change feed.
@@ -208,9 +210,46 @@ pub(crate) fn decode_history_entry(
             family: change.family,
             id: change.id,
             before: text("before")?,
-            after: text("after")?,
+            after: None,
         },
     })
+}
+
+/// Fills each entry's `after` (`entries` in revision order): the next entry's `before` for
+/// the same record. Returns, for each record's last entry that put a value, its index: its
+/// `after` is the record now, which only a read can tell ([`left_now`]).
+pub(crate) fn link(entries: &mut [HistoryEntry]) -> Vec<usize> {
+    let mut next_before: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
+    let mut last = Vec::new();
+    for index in (0..entries.len()).rev() {
+        let change = &entries[index].change;
+        let record = (change.family.to_string(), change.id.clone());
+        let after = next_before.insert(record, change.before.clone());
+        if entries[index].op == ChangeOp::Put {
+            match after {
+                Some(after) => entries[index].change.after = after,
+                None => last.push(index),
+            }
+        }
+    }
+    last.reverse();
+    last
+}
+
+/// A record read now, as the history shows it (a certificate without its PEMs).
+pub(crate) fn left_now(family: ChangeFamily, raw: Option<Vec<u8>>) -> Option<String> {
+    let text = String::from_utf8_lossy(&raw?).into_owned();
+    if family != ChangeFamily::Certificate {
+        return Some(text);
+    }
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(mut fields)) => {
+            fields.remove("fullchain_pem");
+            fields.remove("private_key_pem");
+            Some(Value::Object(fields).to_string())
+        }
+        _ => None,
+    }
 }
 
 /// Which changes a history read returns: by default all of them, oldest first.
@@ -255,10 +294,14 @@ impl HistoryQuery {
         self
     }
 
-    /// Whether `entry` is one this query asks for (the revision range is asked of Redis).
+    /// Whether `entry` is one this query asks for (entries after `after_revision` are what
+    /// Redis is asked for).
     pub(crate) fn admits(&self, entry: &HistoryEntry) -> bool {
-        self.family
-            .is_none_or(|family| family == entry.change.family)
+        self.until_revision
+            .is_none_or(|until| entry.revision <= until)
+            && self
+                .family
+                .is_none_or(|family| family == entry.change.family)
             && self.id.as_ref().is_none_or(|id| *id == entry.change.id)
             && self
                 .since
@@ -289,8 +332,8 @@ pub(crate) fn collapse(entries: &[HistoryEntry]) -> Vec<RecordDelta> {
 /// back to its value at the target revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollbackStep {
-    /// `before` is the value the history says the record has now, `after` its value at the
-    /// target revision.
+    /// `before` is the record as the plan read it, `after` its value at the target
+    /// revision.
     pub change: RecordDelta,
 }
 
@@ -454,12 +497,12 @@ mod tests {
                 ("id".to_owned(), b"r".to_vec()),
                 ("op".to_owned(), b"put".to_vec()),
                 ("actor".to_owned(), actor.as_bytes().to_vec()),
-                ("after".to_owned(), b"{}".to_vec()),
+                ("before".to_owned(), b"{}".to_vec()),
             ]
         };
         let named = decode_history_entry("h", "7-0", &fields("me@host:1")).unwrap();
         assert_eq!(named.actor, Actor::Named("me@host:1".into()));
-        assert_eq!(named.change.action(), Action::Create);
+        assert_eq!(named.change.before.as_deref(), Some("{}"));
         let old = decode_history_entry("h", "8-0", &fields("")).unwrap();
         assert_eq!(old.actor.to_string(), "unknown (old layer)");
         let mut bad = fields("x");

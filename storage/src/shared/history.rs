@@ -7,7 +7,7 @@ use crate::commands::{self, history, Audit, Indexed, Put, WriteOutcome};
 use crate::error::{Error, Result};
 use crate::keys::KeySpace;
 use crate::model::family;
-use crate::model::history::collapse;
+use crate::model::history::{collapse, left_now, link};
 use crate::model::{
     self, AuthConfig, ChangeFamily, HistoryEntry, HistoryQuery, ProxyTarget, RecordDelta,
     RollbackPlan, RollbackScope, Route,
@@ -16,8 +16,9 @@ use crate::model::{
 impl Storage {
     /// The changes the history kept that `query` asks for, oldest first: who made each
     /// (the [`actor`](crate::StorageConfig::actor) of the writing process, or the old
-    /// layer), when, and the record before and after. One round trip per 1 000 changes
-    /// read.
+    /// layer), when, and the record before and after. Reads every change kept after the
+    /// query's first revision (a change's `after` is the next one's `before`): one round
+    /// trip per 1 000 of them, and one for the records as they are now.
     ///
     /// ```text
     /// // blocking; the async API is the same call followed by `.await`
@@ -31,17 +32,31 @@ impl Storage {
         let mut found = Vec::new();
         let mut after = query.after_revision;
         loop {
-            let cmd = history::read_history(keys, after, query.until_revision);
+            let cmd = history::read_history(keys, after);
             let batch = history::entries(keys, self.read_cmd(&cmd).await?)?;
             let full = batch.len() == history::HISTORY_BATCH;
             if let Some(last) = batch.last() {
                 after = last.revision;
             }
-            found.extend(batch.into_iter().filter(|entry| query.admits(entry)));
+            found.extend(batch);
             if !full {
-                return Ok(found);
+                break;
             }
         }
+        let last = link(&mut found);
+        if !last.is_empty() {
+            let record_keys: Vec<String> = last
+                .iter()
+                .map(|&index| record_key(keys, &found[index].change))
+                .collect();
+            let now: Vec<Option<Vec<u8>>> = self.read_cmd(&commands::mget(&record_keys)).await?;
+            for (index, raw) in last.into_iter().zip(now) {
+                let family = found[index].change.family;
+                found[index].change.after = left_now(family, raw);
+            }
+        }
+        found.retain(|entry| query.admits(entry));
+        Ok(found)
     }
 
     /// The store's revision, and the oldest revision the history can restore (the one
@@ -106,9 +121,9 @@ impl Storage {
 
     /// Writes `plan`, each record atomically through the ordinary scripts, as the actor
     /// `"{actor} (rollback to {revision})"`. First every record is read: one whose value is
-    /// not the one the history last left (a writer changed it since the plan, or wrote it
-    /// without history) is [`Error::ChangedSince`] naming it, and nothing is written,
-    /// unless `force`, which overwrites whatever is there. Each write is conditional on
+    /// not the one the plan read (a writer changed it since, through this crate or behind
+    /// it) is [`Error::ChangedSince`] naming it, and nothing is written, unless `force`,
+    /// which overwrites whatever is there. Each write is conditional on
     /// what was read, so a writer racing the rollback itself also stops it, at that record
     /// (the error says how many were written before). Two round trips, then one per record.
     #[operation]
@@ -240,20 +255,23 @@ impl Storage {
 
     /// Records, in the history and the feed, a change a writer made without either (the
     /// old layer), found by a live configuration's reconcile pass; `before` is the record
-    /// as that pass had it. Once per change, however many processes find it.
+    /// as that pass had it, at revision `since`. Once per change, however many processes
+    /// find it.
     #[maybe]
     pub(super) async fn record_observed(
         &self,
         family: ChangeFamily,
         id: &str,
         before: Option<&str>,
+        since: u64,
     ) -> Result<()> {
         if !self.audit().keeps_history() {
             return Ok(());
         }
         let keys = self.keys();
         let key = keys.record(family::of_change(family), id);
-        let call = history::observe_change(keys, self.audit(), &key, family.as_str(), id, before);
+        let record = (family.as_str(), id);
+        let call = history::observe_change(keys, self.audit(), &key, record, before, since);
         self.script::<String>(&call).await?;
         Ok(())
     }

@@ -214,9 +214,10 @@ async fn rebuild(storage: &Storage, state: &LiveState, after: After) -> bool {
         Ok(snapshot) => {
             if after == After::Reconcile {
                 let held = state.current.load_full();
+                let since = held.revision();
                 for (family, id, before) in snapshot.changed_since(&held) {
                     let recorded = storage
-                        .record_observed(family, &id, before.as_deref())
+                        .record_observed(family, &id, before.as_deref(), since)
                         .await;
                     if let Err(error) = recorded {
                         tracing::warn!(%error, %family, "a change behind the feed was not recorded");
