@@ -71,8 +71,8 @@ pub fn history(bench: &mut Bench<'_>) -> Result<(), String> {
     memory(bench)
 }
 
-/// The bytes 10 000 changes of one proxy record take in Redis: the history stream and its
-/// heads hash, by `MEMORY USAGE` (every element counted).
+/// The bytes 10 000 changes of one proxy record take in Redis: the history stream, by
+/// `MEMORY USAGE` (every element counted).
 fn memory(bench: &mut Bench<'_>) -> Result<(), String> {
     const CHANGES: usize = 10_000;
     let config = config(bench.url, "history-memory")?
@@ -90,7 +90,7 @@ fn memory(bench: &mut Bench<'_>) -> Result<(), String> {
             .map(Option::unwrap_or_default)
             .map_err(redis_err("MEMORY USAGE"))
     };
-    let before = usage(&mut raw, keys.history())? + usage(&mut raw, keys.history_heads())?;
+    let before = usage(&mut raw, keys.history())?;
     let mut record_bytes = 0;
     for round in 0..CHANGES {
         let stored = storage
@@ -98,7 +98,7 @@ fn memory(bench: &mut Bench<'_>) -> Result<(), String> {
             .map_err(err("store"))?;
         record_bytes = serde_json::to_string(&stored).map_or(0, |json| json.len());
     }
-    let after = usage(&mut raw, keys.history())? + usage(&mut raw, keys.history_heads())?;
+    let after = usage(&mut raw, keys.history())?;
     let bytes = after.saturating_sub(before);
     bench.report.row(Row {
         scenario: format!(
