@@ -123,9 +123,9 @@ impl Storage {
     /// `"{actor} (rollback to {revision})"`. First every record is read: one whose value is
     /// not the one the plan read (a writer changed it since, through this crate or behind
     /// it) is [`Error::ChangedSince`] naming it, and nothing is written, unless `force`,
-    /// which overwrites whatever is there. Each write is conditional on
-    /// what was read, so a writer racing the rollback itself also stops it, at that record
-    /// (the error says how many were written before). Two round trips, then one per record.
+    /// which overwrites whatever is there. Each write is conditional on what was read, so a
+    /// writer racing the rollback itself also stops it, at that record (the error says how
+    /// many were written before). One round trip (`MGET`), then one per record.
     #[operation]
     pub async fn apply_rollback(&self, plan: &RollbackPlan, force: bool) -> Result<()> {
         let keys = self.keys();
