@@ -106,7 +106,7 @@ pub fn print_delta(delta: &RecordDelta) {
 }
 
 /// `+ create proxy api.example.com`, coloured by what happens.
-pub fn headline(delta: &RecordDelta) -> String {
+fn headline(delta: &RecordDelta) -> String {
     let action = delta.action();
     let (mark, colour) = match action {
         storage::Action::Create => ("+", GOOD),
@@ -123,7 +123,7 @@ pub fn headline(delta: &RecordDelta) -> String {
 
 /// `field: before → after` per field that differs (`-` where absent); a secret's change is
 /// named, not shown.
-pub fn field_lines(delta: &RecordDelta) -> Vec<String> {
+fn field_lines(delta: &RecordDelta) -> Vec<String> {
     delta
         .fields()
         .iter()

@@ -5,7 +5,7 @@
 use storage::blocking::Storage;
 use storage::{Error, RollbackScope};
 
-use crate::history::{change_family, field_lines, headline};
+use crate::history::{change_family, print_delta};
 use crate::inspect::Family;
 use crate::terminal::{confirmed, paint, plural, BAD, WARN};
 use crate::{explain, Outcome};
@@ -55,10 +55,7 @@ pub fn run(storage: &Storage, args: &Args) -> Result<Outcome, String> {
         return Ok(Outcome::Clean);
     }
     for step in &plan.steps {
-        println!("{}", headline(&step.change));
-        for line in field_lines(&step.change) {
-            println!("    {line}");
-        }
+        print_delta(&step.change);
     }
     let action = format!(
         "roll {} back to revision {}",

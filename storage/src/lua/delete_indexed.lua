@@ -6,8 +6,13 @@
 expect(KEYS[1], 'string')
 expect(KEYS[2], 'set')
 check_feed()
-if ARGV[3] == 'exact' and redis.call('GET', KEYS[1]) ~= ARGV[4] then return 'stale' end
-local before = ARGV[2] ~= '' and before_delete(KEYS[1])
+local before
+if ARGV[3] == 'exact' then
+  if redis.call('GET', KEYS[1]) ~= ARGV[4] then return 'stale' end
+  before = ARGV[4]
+elseif ARGV[2] ~= '' then
+  before = before_delete(KEYS[1])
+end
 redis.call('SREM', KEYS[2], ARGV[1])
 local removed = redis.call('DEL', KEYS[1])
 if removed == 1 and ARGV[2] ~= '' then feed(ARGV[2], ARGV[1], 'delete', nil, before) end

@@ -175,35 +175,22 @@ impl ConfigSnapshot {
         &self,
         older: &ConfigSnapshot,
     ) -> Vec<(ChangeFamily, String, Option<String>)> {
-        let mut changed = Vec::new();
-        let hosts = self.proxies.keys().chain(older.proxies.keys());
-        let mut hosts: Vec<&String> = hosts.collect();
-        hosts.sort();
-        hosts.dedup();
-        for host in hosts {
-            let before = older.proxies.get(host);
-            if before != self.proxies.get(host) {
-                let json = before.and_then(|proxy| serde_json::to_string(proxy.as_ref()).ok());
-                changed.push((ChangeFamily::Proxy, host.clone(), json));
-            }
-        }
-        let by_id = |snapshot: &ConfigSnapshot| -> HashMap<String, Route> {
-            snapshot
-                .routes()
-                .map(|route| (route.route_id.clone(), route.clone()))
+        fn proxies(snapshot: &ConfigSnapshot) -> HashMap<&str, &ProxyTarget> {
+            (snapshot.proxies.iter())
+                .map(|(host, proxy)| (host.as_str(), proxy.as_ref()))
                 .collect()
-        };
-        let (now, then) = (by_id(self), by_id(older));
-        let mut ids: Vec<&String> = now.keys().chain(then.keys()).collect();
-        ids.sort();
-        ids.dedup();
-        for id in ids {
-            let before = then.get(id);
-            if before != now.get(id) {
-                let json = before.and_then(|route| serde_json::to_string(route).ok());
-                changed.push((ChangeFamily::Route, id.clone(), json));
-            }
         }
+        fn routes(snapshot: &ConfigSnapshot) -> HashMap<&str, &Route> {
+            (snapshot.routes())
+                .map(|route| (route.route_id.as_str(), route))
+                .collect()
+        }
+        let mut changed = differing(ChangeFamily::Proxy, &proxies(older), &proxies(self));
+        changed.extend(differing(
+            ChangeFamily::Route,
+            &routes(older),
+            &routes(self),
+        ));
         changed
     }
 
@@ -224,6 +211,27 @@ fn allowed_by(proxy: Option<&ProxyTarget>, route_id: &str) -> bool {
         RouteMode::Selective => proxy.enabled_routes.iter().any(|r| r == route_id),
         RouteMode::None => false,
     }
+}
+
+/// The ids whose record differs between `then` and `now`, in id order, with the record in
+/// `then` as JSON.
+fn differing<T: PartialEq + serde::Serialize>(
+    family: ChangeFamily,
+    then: &HashMap<&str, &T>,
+    now: &HashMap<&str, &T>,
+) -> Vec<(ChangeFamily, String, Option<String>)> {
+    let mut ids: Vec<&str> = then.keys().chain(now.keys()).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .filter(|id| then.get(id) != now.get(id))
+        .map(|id| {
+            let before = then
+                .get(id)
+                .and_then(|record| serde_json::to_string(record).ok());
+            (family, id.to_owned(), before)
+        })
+        .collect()
 }
 
 #[cfg(test)]

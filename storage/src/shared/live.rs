@@ -212,8 +212,13 @@ enum After {
 async fn rebuild(storage: &Storage, state: &LiveState, after: After) -> bool {
     match storage.config_snapshot().await {
         Ok(snapshot) => {
-            if after == After::Reconcile {
-                let held = state.current.load_full();
+            let held = state.current.load_full();
+            // Caught up with the feed, what still differs was written behind it (the old
+            // layer); behind the feed, the follower applies the rest first.
+            let behind_the_feed = after == After::Reconcile
+                && storage.audit().keeps_history()
+                && held.revision() >= snapshot.revision();
+            if behind_the_feed {
                 let since = held.revision();
                 for (family, id, before) in snapshot.changed_since(&held) {
                     let recorded = storage
