@@ -96,6 +96,21 @@ fn figures() -> Vec<(&'static str, &'static str, Vec<u64>)> {
             vec![age_check, age_check],
         ),
         (
+            "docs/reference.md",
+            r"\| `history` \| 1 per ([0-9 ]+) changes kept",
+            vec![crate::commands::history::HISTORY_BATCH as u64],
+        ),
+        (
+            "docs/reference.md",
+            r"\| `diff_revisions` \| 1 \+ 1 per ([0-9 ]+) changes",
+            vec![crate::commands::history::HISTORY_BATCH as u64],
+        ),
+        (
+            "docs/reference.md",
+            r"\| `plan_rollback` \| 1 \+ 1 per ([0-9 ]+) changes",
+            vec![crate::commands::history::HISTORY_BATCH as u64],
+        ),
+        (
             "docs/guide.md",
             r"`history_changes` \(default ([0-9 ]+) changes",
             vec![config.history_changes as u64],
